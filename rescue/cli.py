@@ -1,0 +1,79 @@
+"""The `rescue` command line: one sub-command per use case in ``rescue.ops``.
+
+Each module listed in ``COMMANDS`` exposes ``register(subparsers, common)``
+and sets ``func(args) -> int`` on its parser. Every ``RescueError`` ends as
+one line on stderr and the exit code of its category (see ``rescue.errors``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from rescue import __version__
+from rescue.errors import ExitCode, RescueError
+
+COMMANDS: list[str] = [
+    "rescue.ops.inventory",
+    "rescue.ops.explain",
+]
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common.add_argument(
+        "--journal", metavar="FILE", help="record every command sent as JSON lines in FILE"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rescue",
+        description="Identify, diagnose, back up and flash optical drives.",
+        epilog="Devices: /dev/srN, /dev/sgN, an index from `rescue list`, "
+        "emu:MODEL[,key=value...] for an emulated drive (`rescue list --emulated` "
+        "names them), or replay:JOURNAL.",
+    )
+    parser.add_argument("--version", action="version", version=f"rescue {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = common_options()
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def report_error(err: RescueError, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(err.to_dict(), indent=2))
+    else:
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {err.message}", markup=True)
+        if err.hint:
+            console.print(f"[yellow]next:[/] {err.hint}", markup=True)
+    return int(err.exit_code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return int(ExitCode.USAGE)
+    try:
+        return int(args.func(args))
+    except RescueError as err:
+        return report_error(err, getattr(args, "json", False))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Linux SG_IO on /dev/sgN or /dev/srN, through py-sg.
+
+Facts this module leans on (Linux block/scsi_ioctl.c, sg(4)):
+- /dev/srN without a disc opens only with O_NONBLOCK;
+- write-class and vendor opcodes need a read-write descriptor and, on srN,
+  CAP_SYS_RAWIO; otherwise the ioctl fails with EPERM/EACCES;
+- a transfer larger than the queue allows fails with EINVAL, not with sense;
+- a command the kernel timed out comes back with host status DID_TIME_OUT.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+
+from rescue.errors import CommandTimeout, DeviceNotFound, PermissionDenied, TransportError
+from rescue.transport.base import Result, Transport
+
+DID_NO_CONNECT = 0x01
+DID_BUS_BUSY = 0x02
+DID_TIME_OUT = 0x03
+DID_BAD_TARGET = 0x04
+
+_GONE = {errno.ENODEV, errno.ENXIO, errno.ENOENT}
+_DENIED = {errno.EACCES, errno.EPERM}
+
+PERMISSION_HINT = (
+    "run as root (write-class commands need CAP_SYS_RAWIO and a read-write /dev/sgN)"
+)
+
+
+class SgioTransport(Transport):
+    real_hardware = True
+
+    def __init__(self, path: str, journal=None) -> None:  # noqa: ANN001
+        super().__init__(path, journal)
+        self.path = path
+        self.read_only = False
+        self._fd = self._open(path)
+
+    def _open(self, path: str) -> int:
+        try:
+            return os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        except OSError as err:
+            if err.errno in _GONE:
+                raise DeviceNotFound(f"{path}: no such device") from None
+            if err.errno not in _DENIED | {errno.EROFS}:
+                raise TransportError(f"{path}: cannot open: {err.strerror}") from None
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as err:
+            if err.errno in _DENIED:
+                raise PermissionDenied(
+                    f"{path}: permission denied", hint="run as root or join the cdrom group"
+                ) from None
+            raise TransportError(f"{path}: cannot open: {err.strerror}") from None
+        self.read_only = True
+        return fd
+
+    def _execute(
+        self, cdb: bytes, data_out: bytes | None, data_in: int, timeout: float
+    ) -> Result:
+        import py_sg
+
+        timeout_ms = max(1, int(timeout * 1000))
+        started = time.monotonic()
+        status = host = driver = 0
+        sense = b""
+        data = b""
+        try:
+            if data_in:
+                data = py_sg.read(self._fd, cdb, data_in, timeout_ms=timeout_ms)
+            else:
+                py_sg.write(self._fd, cdb, data_out or None, timeout_ms=timeout_ms)
+        except py_sg.SCSIError as err:
+            masked, host, driver, sense_raw, payload = err.args
+            status = (masked << 1) & 0xFF
+            sense = bytes(sense_raw or b"")
+            data = bytes(payload or b"") if data_in else b""
+        except OSError as err:
+            raise self._os_error(err, cdb, data_out, data_in) from None
+        duration = time.monotonic() - started
+        if host == DID_TIME_OUT:
+            raise CommandTimeout(
+                f"{self.path}: command {cdb[0]:02X}h timed out after {timeout:g} s"
+            )
+        if host in (DID_NO_CONNECT, DID_BAD_TARGET):
+            raise DeviceNotFound(f"{self.path}: the drive no longer answers (host status {host})")
+        if host and not sense:
+            raise TransportError(
+                f"{self.path}: command {cdb[0]:02X}h failed in transport (host status {host:#x})"
+            )
+        return Result(
+            status=status,
+            sense=sense,
+            data=data,
+            residual=max(0, data_in - len(data)),
+            duration=duration,
+            host_status=host,
+            driver_status=driver,
+        )
+
+    def _os_error(
+        self, err: OSError, cdb: bytes, data_out: bytes | None, data_in: int
+    ) -> Exception:
+        op = f"{cdb[0]:02X}h"
+        if err.errno in _DENIED:
+            mode = "read-only" if self.read_only else "read-write"
+            return PermissionDenied(
+                f"{self.path}: the kernel refused command {op} on a {mode} descriptor",
+                hint=PERMISSION_HINT,
+            )
+        if err.errno == errno.EINVAL:
+            size = len(data_out) if data_out is not None else data_in
+            return TransportError(
+                f"{self.path}: a {size}-byte transfer for command {op} exceeds what the "
+                "kernel queue accepts",
+                hint="use smaller chunks (see /sys/block/srN/queue/max_sectors_kb)",
+            )
+        if err.errno in _GONE:
+            return DeviceNotFound(f"{self.path}: the drive vanished during command {op}")
+        return TransportError(f"{self.path}: SG_IO failed for {op}: {err.strerror}")
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
