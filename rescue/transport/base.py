@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from rescue.errors import RescueError
@@ -24,7 +24,7 @@ GOOD = 0x00
 CHECK_CONDITION = 0x02
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     NONE = "none"
     IN = "in"  # device to host
     OUT = "out"  # host to device
@@ -92,7 +92,7 @@ class Transport(ABC):
     def now(self) -> float:
         return time.monotonic()
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release the device; safe to call twice."""
 
     def __enter__(self) -> Transport:

@@ -72,7 +72,7 @@ class SgioTransport(Transport):
             if data_in:
                 data = py_sg.read(self._fd, cdb, data_in, timeout_ms=timeout_ms)
             else:
-                py_sg.write(self._fd, cdb, data_out or None, timeout_ms=timeout_ms)
+                py_sg.write(self._fd, cdb, data_out or b"", timeout_ms=timeout_ms)
         except py_sg.SCSIError as err:
             masked, host, driver, sense_raw, payload = err.args
             status = (masked << 1) & 0xFF

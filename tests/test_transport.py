@@ -1,0 +1,140 @@
+"""The transport stack: emulated carrier, journal, replay."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply, VirtualClock
+from rescue.errors import CommandTimeout, DeviceNotFound
+from rescue.transport.emulated import EmulatedTransport
+from rescue.transport.journal import KEEP_DATA_BYTES, Journal, read_journal
+from rescue.transport.replay import ReplayMismatch, ReplayTransport
+
+SENSE_5_20_00 = bytes([0x70, 0, 5, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0])
+
+
+class EchoDevice:
+    """Answers opcode 0x12 with 100 bytes, 0x3B takes data, 0xAA hangs, 0xDD vanishes."""
+
+    def __init__(self) -> None:
+        self.clock = VirtualClock()
+        self.received: list[bytes] = []
+
+    def submit(self, cdb: bytes, data_out: bytes | None, data_in_len: int) -> Reply:
+        if cdb[0] == 0x12:
+            return Reply(data=bytes(range(100)), busy_seconds=0.25)
+        if cdb[0] == 0x3B:
+            self.received.append(data_out or b"")
+            return Reply(status=GOOD)
+        if cdb[0] == 0xAA:
+            return Reply(hang=True)
+        if cdb[0] == 0xDD:
+            return Reply(gone=True)
+        return Reply(status=CHECK_CONDITION, sense=SENSE_5_20_00)
+
+
+def test_data_in_is_truncated_and_residual_counted() -> None:
+    t = EmulatedTransport(EchoDevice(), "emu:echo")
+    r = t.execute(bytes([0x12, 0, 0, 0, 36, 0]), data_in=36)
+    assert r.data == bytes(range(36)) and r.residual == 0 and r.ok
+    r = t.execute(bytes([0x12, 0, 0, 0, 200, 0]), data_in=200)
+    assert len(r.data) == 100 and r.residual == 100
+    assert r.duration == pytest.approx(0.25)
+
+
+def test_check_condition_is_a_result_not_an_exception() -> None:
+    r = EmulatedTransport(EchoDevice(), "emu:echo").execute(bytes(6))
+    assert r.status == CHECK_CONDITION and r.sense == SENSE_5_20_00 and not r.ok
+
+
+def test_hang_times_out_in_model_time() -> None:
+    device = EchoDevice()
+    t = EmulatedTransport(device, "emu:echo")
+    with pytest.raises(CommandTimeout, match="within 7 s"):
+        t.execute(bytes([0xAA] + [0] * 9), timeout=7)
+    assert device.clock.now() == pytest.approx(7)
+
+
+def test_vanished_device_stays_gone() -> None:
+    t = EmulatedTransport(EchoDevice(), "emu:echo")
+    with pytest.raises(DeviceNotFound):
+        t.execute(bytes([0xDD] + [0] * 5))
+    with pytest.raises(DeviceNotFound):
+        t.execute(bytes([0x12, 0, 0, 0, 36, 0]), data_in=36)
+
+
+def test_both_directions_at_once_is_a_programming_error() -> None:
+    with pytest.raises(ValueError):
+        EmulatedTransport(EchoDevice(), "e").execute(bytes(6), data_out=b"x", data_in=1)
+
+
+def _record_session(path) -> EchoDevice:  # noqa: ANN001
+    device = EchoDevice()
+    journal = Journal(path)
+    t = EmulatedTransport(device, "emu:echo", journal=journal)
+    t.execute(bytes([0x12, 0, 0, 0, 96, 0]), data_in=96)
+    t.execute(bytes([0x3B, 6, 0, 0, 0, 0x20, 0, 0x10, 0, 0]), data_out=b"\x5a" * 4096)
+    t.execute(bytes(6))
+    with pytest.raises(CommandTimeout):
+        t.execute(bytes([0xAA] + [0] * 9), timeout=1)
+    journal.close()
+    return device
+
+
+def test_journal_lines_carry_the_command(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "j.jsonl"
+    _record_session(path)
+    entries = read_journal(path)
+    assert [e["cdb"][:2] for e in entries] == ["12", "3b", "00", "aa"]
+    assert entries[0]["direction"] == "in" and entries[0]["in_data"] == bytes(range(96)).hex()
+    assert entries[1]["out_len"] == 4096 and entries[1]["out_data"] is not None
+    assert entries[2]["sense"] == SENSE_5_20_00.hex() and entries[2]["status"] == 2
+    assert entries[3]["error"] == "CommandTimeout"
+    assert all(json.loads(line) for line in path.read_text().splitlines())
+
+
+def test_large_data_keeps_only_a_digest(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    t = EmulatedTransport(EchoDevice(), "emu:echo", journal=journal)
+    t.execute(bytes([0x3B] + [0] * 9), data_out=b"\1" * (KEEP_DATA_BYTES + 1))
+    (entry,) = read_journal(path)
+    assert entry["out_data"] is None and len(entry["out_sha256"]) == 64
+
+
+def test_replay_reproduces_results_and_errors(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "j.jsonl"
+    _record_session(path)
+    r = ReplayTransport(path)
+    assert r.execute(bytes([0x12, 0, 0, 0, 96, 0]), data_in=96).data == bytes(range(96))
+    r.execute(bytes([0x3B, 6, 0, 0, 0, 0x20, 0, 0x10, 0, 0]), data_out=b"\x5a" * 4096)
+    assert r.execute(bytes(6)).sense == SENSE_5_20_00
+    with pytest.raises(CommandTimeout):
+        r.execute(bytes([0xAA] + [0] * 9), timeout=1)
+    assert r.exhausted
+
+
+@pytest.mark.parametrize(
+    "cdb, kwargs, message",
+    [
+        (bytes([0x12, 0, 0, 0, 36, 0]), {"data_in": 36}, "CDB"),
+        (bytes([0x12, 0, 0, 0, 96, 0]), {"data_in": 95}, "asked for 95"),
+        (bytes([0x12, 0, 0, 0, 96, 0]), {}, "direction"),
+    ],
+)
+def test_replay_fails_loudly_on_first_difference(tmp_path, cdb, kwargs, message) -> None:  # noqa: ANN001
+    path = tmp_path / "j.jsonl"
+    _record_session(path)
+    with pytest.raises(ReplayMismatch, match=message):
+        ReplayTransport(path).execute(cdb, **kwargs)
+
+
+def test_replay_notices_different_data_sent(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "j.jsonl"
+    _record_session(path)
+    r = ReplayTransport(path)
+    r.execute(bytes([0x12, 0, 0, 0, 96, 0]), data_in=96)
+    with pytest.raises(ReplayMismatch, match="sha256"):
+        r.execute(bytes([0x3B, 6, 0, 0, 0, 0x20, 0, 0x10, 0, 0]), data_out=b"\x5b" * 4096)
