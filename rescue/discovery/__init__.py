@@ -1,0 +1,153 @@
+"""Find the optical drives on this machine without sending them any command.
+
+``discover()`` lists them (through udev when the system has it, else by
+walking sysfs); ``resolve()`` turns what a user typed as DEV into one of
+them. Discovery is read-only on purpose: on a rescue bench a drive may be
+half-flashed, and even an INQUIRY can wedge one, so commands are left to
+the operations that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from rescue.discovery import sysfs, udev
+from rescue.discovery.model import DriveNode, Inventory, Media, SkippedDevice
+from rescue.discovery.sysfs import Candidate, describe_type, hctl_key
+from rescue.discovery.udev import UdevContext, UdevDevice
+from rescue.errors import DeviceNotFound
+
+__all__ = [
+    "DriveNode",
+    "Inventory",
+    "Media",
+    "SkippedDevice",
+    "UdevContext",
+    "UdevDevice",
+    "discover",
+    "resolve",
+]
+
+_NODE_NAME_RE = re.compile(r"s[rg]\d+")
+
+
+def discover(
+    include_all: bool = False,
+    sysfs_root: str = "/sys",
+    dev_root: str = "/dev",
+    use_udev: bool | None = None,
+    *,
+    udev_context: UdevContext | None = None,
+) -> Inventory:
+    """Every optical drive, indexed 0..n-1 in H:C:T:L order.
+
+    ``use_udev``: None picks udev when its database and libudev exist (and
+    ``sysfs_root`` is the real /sys), True insists (UsageError otherwise),
+    False walks sysfs only. ``udev_context`` supplies a pyudev-like context
+    directly (tests, or a caller that already holds one). ``dev_root`` is
+    where sysfs-derived node paths are built; udev gives its own node paths.
+
+    ``skipped`` always lists devices that could not be read (a vanished
+    device, a broken link); with ``include_all`` it also lists every
+    non-optical SCSI device with its peripheral type.
+    """
+    root = Path(sysfs_root)
+    reason = None
+    if udev_context is None:
+        udev_context, reason = udev.open_context(use_udev, sysfs_root)
+    if udev_context is not None:
+        candidates, skipped = udev.scan(udev_context, root)
+        source = "udev"
+    else:
+        candidates, skipped = sysfs.scan(root, dev_root)
+        source = "sysfs"
+    candidates.sort(key=lambda c: hctl_key(c.scsi.hctl))
+    optical = [c for c in candidates if c.optical]
+    if include_all:
+        skipped += [
+            SkippedDevice(c.scsi.hctl, describe_type(c.scsi.peripheral_type), str(c.scsi.path))
+            for c in candidates
+            if not c.optical
+        ]
+    return Inventory(
+        source=source,
+        drives=[_drive(index, c) for index, c in enumerate(optical)],
+        skipped=skipped,
+        fallback_reason=reason,
+    )
+
+
+def _drive(index: int, found: Candidate) -> DriveNode:
+    """Merge the sysfs facts with udev's; sysfs wins for identity (it is the
+    kernel's copy of the drive's INQUIRY data), udev fills what sysfs lacks."""
+    scsi, props = found.scsi, found.properties or {}
+    udev_vendor, udev_model, udev_revision = udev.identity(props)
+    return DriveNode(
+        index=index,
+        hctl=scsi.hctl,
+        sr=found.sr,
+        sg=found.sg,
+        vendor=scsi.vendor or udev_vendor,
+        model=scsi.model or udev_model,
+        revision=scsi.revision or udev_revision,
+        transport=scsi.transport,
+        driver=scsi.driver,
+        host=scsi.host,
+        usb_id=scsi.usb_id,
+        usb_product=scsi.usb_product,
+        media=udev.media(props),
+        capabilities=udev.capabilities(props),
+        sysfs_path=str(scsi.path),
+    )
+
+
+def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
+    """The drive DEV names: an index ("0"), a node ("/dev/sr0", "/dev/sg1",
+    a link to one such as /dev/cdrom), a bare node name ("sr0") or H:C:T:L.
+
+    Raises DeviceNotFound with a one-line message naming what does exist.
+    """
+    inv = inventory if inventory is not None else discover()
+    drives = inv.drives
+    text = spec.strip()
+    if text.isdigit():
+        index = int(text)
+        if index < len(drives):
+            return drives[index]
+        raise DeviceNotFound(
+            f"no optical drive at index {index}; `rescue list` shows {_count(drives)}",
+            hint="run `rescue list` to see the drives and their indexes",
+        )
+    for drive in drives:
+        if _matches(text, drive):
+            return drive
+    raise DeviceNotFound(
+        f"no optical drive {text or repr(spec)}; {_existing(drives)}",
+        hint="run `rescue list` to see the drives; as root if nodes are missing",
+    )
+
+
+def _matches(text: str, drive: DriveNode) -> bool:
+    nodes = [node for node in (drive.sr, drive.sg) if node]
+    if _NODE_NAME_RE.fullmatch(text):
+        return any(os.path.basename(node) == text for node in nodes)
+    if text == drive.hctl:
+        return True
+    if text.startswith("/"):
+        return text in nodes or os.path.realpath(text) in nodes
+    return False
+
+
+def _count(drives: list[DriveNode]) -> str:
+    if not drives:
+        return "no drives"
+    return "1 drive" if len(drives) == 1 else f"{len(drives)} drives"
+
+
+def _existing(drives: list[DriveNode]) -> str:
+    if not drives:
+        return "no optical drives were found"
+    names = ", ".join(f"{d.index}: {d.name}" for d in drives)
+    return f"found {_count(drives)}: {names}"

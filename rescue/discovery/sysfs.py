@@ -1,0 +1,248 @@
+"""Read what the kernel shows about one SCSI device under /sys, and nothing more.
+
+Both discovery sources end here: udev tells *which* devices exist and adds
+its own properties, but identity, drivers and the path to the host adapter
+are always read from sysfs, so the two sources cannot disagree about them.
+
+Shapes relied on (Linux ``Documentation/ABI/`` and drivers/scsi/scsi_sysfs.c,
+read for facts): a SCSI device directory is named ``H:C:T:L`` and holds the
+attributes ``type`` (the INQUIRY peripheral device type), ``vendor``,
+``model``, ``rev``; a ``driver`` link; child directories ``block/<name>`` and
+``scsi_generic/sgN`` when sr/sd and sg are bound. The host adapter's driver
+name is ``/sys/class/scsi_host/hostH/proc_name``; libata ports appear as an
+``ataN`` directory in the device path; a USB device directory carries
+``idVendor``/``idProduct``/``product``.
+
+Every read may fail (a device unplugged mid-walk, a broken link, a
+permission): failures become a ``SkippedDevice`` or a None field, never an
+exception.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rescue.discovery.model import SkippedDevice
+
+MMC_PERIPHERAL_TYPE = 5  # SPC "CD/DVD device": the type MMC drives report
+
+# SPC peripheral device type names, as the T10 table and the kernel's
+# scsi_device_types[] list them; only used to say why a device was skipped.
+PERIPHERAL_TYPE_NAMES = {
+    0x00: "disk",
+    0x01: "tape",
+    0x02: "printer",
+    0x03: "processor",
+    0x04: "write-once",
+    0x05: "cd/dvd",
+    0x06: "scanner",
+    0x07: "optical memory",
+    0x08: "medium changer",
+    0x09: "communications",
+    0x0C: "storage array",
+    0x0D: "enclosure",
+    0x0E: "simplified disk",
+    0x0F: "optical card",
+    0x11: "object storage",
+    0x12: "automation/drive interface",
+    0x14: "zoned block",
+    0x1E: "well-known LU",
+    0x1F: "no device type",
+}
+
+# Host adapter proc_name -> transport, for hosts not recognised by their path.
+HOST_TRANSPORTS = {
+    "tcm_loopback": "tcm_loop",
+    "virtio_scsi": "virtio",
+    "usb-storage": "usb",
+    "uas": "usb",
+}
+
+HCTL_RE = re.compile(r"\d+:\d+:\d+:\d+")
+ATA_PORT_RE = re.compile(r"ata\d+")
+
+
+@dataclass(frozen=True)
+class ScsiDevice:
+    """Facts about one H:C:T:L read from its sysfs directory."""
+
+    hctl: str
+    path: Path
+    peripheral_type: int
+    vendor: str | None
+    model: str | None
+    revision: str | None
+    block: str | None  # kernel name of the block device (srN for a bound sr), if any
+    generic: str | None  # kernel name of the sg device, if any
+    driver: str | None
+    host: str | None
+    transport: str
+    usb_id: str | None
+    usb_product: str | None
+
+    @property
+    def is_optical(self) -> bool:
+        return self.peripheral_type == MMC_PERIPHERAL_TYPE
+
+
+def hctl_key(hctl: str) -> tuple[int, ...]:
+    """Sort key giving numeric H:C:T:L order (so 10:0:0:0 comes after 2:0:0:0)."""
+    return tuple(int(part) for part in hctl.split(":"))
+
+
+def describe_type(peripheral_type: int) -> str:
+    name = PERIPHERAL_TYPE_NAMES.get(peripheral_type, "unassigned")
+    return f"peripheral type {peripheral_type} ({name}), not an optical drive"
+
+
+def device_dirs(sysfs_root: Path) -> list[Path]:
+    """Every SCSI device directory the kernel lists, unresolved (links may be broken).
+
+    ``class/scsi_device`` holds one entry per device; where it is missing
+    (older or trimmed trees) ``bus/scsi/devices`` is used, which also lists
+    hosts and targets, hence the H:C:T:L name filter.
+    """
+    by_class = sysfs_root / "class" / "scsi_device"
+    if by_class.is_dir():
+        return [entry / "device" for entry in _list_dir(by_class)]
+    by_bus = sysfs_root / "bus" / "scsi" / "devices"
+    return [entry for entry in _list_dir(by_bus) if HCTL_RE.fullmatch(entry.name)]
+
+
+def read_device(link: Path, sysfs_root: Path) -> ScsiDevice | SkippedDevice:
+    """Read one SCSI device directory (``link`` may be a symlink to it)."""
+    label = link.parent.name if link.name == "device" else link.name
+    try:
+        path = link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return SkippedDevice(label, "broken link in sysfs (device gone?)", str(link))
+    if not HCTL_RE.fullmatch(path.name):
+        return SkippedDevice(label, f"{path.name} is not an H:C:T:L device directory", str(path))
+    hctl = path.name
+    type_text = read_attr(path, "type")
+    if type_text is None or not type_text.isdigit():
+        return SkippedDevice(hctl, "peripheral type unreadable in sysfs", str(path))
+    host = read_attr(sysfs_root / "class" / "scsi_host" / f"host{hctl.split(':')[0]}", "proc_name")
+    usb_dir = _usb_device_dir(path, sysfs_root)
+    usb_id = usb_product = None
+    if usb_dir is not None:
+        vid, pid = read_attr(usb_dir, "idVendor"), read_attr(usb_dir, "idProduct")
+        usb_id = f"{vid}:{pid}" if vid and pid else None
+        usb_product = read_attr(usb_dir, "product")
+    return ScsiDevice(
+        hctl=hctl,
+        path=path,
+        peripheral_type=int(type_text),
+        vendor=read_attr(path, "vendor"),
+        model=read_attr(path, "model"),
+        revision=read_attr(path, "rev"),
+        block=_first_child(path / "block"),
+        generic=_first_child(path / "scsi_generic"),
+        driver=_link_name(path / "driver"),
+        host=host,
+        transport=_transport(path, host, usb_dir is not None),
+        usb_id=usb_id,
+        usb_product=usb_product,
+    )
+
+
+def read_attr(directory: Path, name: str) -> str | None:
+    """A sysfs attribute without its padding, or None when absent/unreadable/empty.
+
+    INQUIRY strings are space-padded ASCII; undecodable bytes are replaced
+    rather than failing, since a drive with junk in its identity is exactly
+    the kind a rescue tool must still list.
+    """
+    try:
+        text = (directory / name).read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def _transport(path: Path, host: str | None, under_usb: bool) -> str:
+    if any(ATA_PORT_RE.fullmatch(part) for part in path.parts):
+        return "ata"
+    if under_usb:
+        return "usb"
+    if host is None:
+        return "unknown"
+    return HOST_TRANSPORTS.get(host, "scsi")
+
+
+def _usb_device_dir(path: Path, sysfs_root: Path) -> Path | None:
+    """The nearest ancestor that is a USB device (it has idVendor and idProduct)."""
+    root = sysfs_root.resolve()
+    for parent in path.parents:
+        if parent == root or root not in parent.parents:
+            return None
+        if (parent / "idVendor").is_file() and (parent / "idProduct").is_file():
+            return parent
+    return None
+
+
+def _first_child(directory: Path) -> str | None:
+    entries = _list_dir(directory)
+    return entries[0].name if entries else None
+
+
+def _link_name(link: Path) -> str | None:
+    try:
+        return os.path.basename(os.readlink(link))
+    except OSError:
+        return None
+
+
+def _list_dir(directory: Path) -> list[Path]:
+    try:
+        return sorted(directory.iterdir())
+    except OSError:
+        return []
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A readable SCSI device plus what the source knows beyond sysfs.
+
+    ``optical`` is decided by the source: sysfs goes by peripheral type,
+    udev also accepts a block device it tagged as a CD. ``properties`` are
+    the udev properties of the drive's block device (None from sysfs).
+    """
+
+    scsi: ScsiDevice
+    sr: str | None
+    sg: str | None
+    optical: bool
+    properties: Mapping[str, str] | None = None
+
+
+def scan(sysfs_root: Path, dev_root: str) -> tuple[list[Candidate], list[SkippedDevice]]:
+    """Every SCSI device under ``sysfs_root``; node paths are built under ``dev_root``.
+
+    Node names are the kernel names (``srN``, ``sgN``): devtmpfs creates the
+    nodes with exactly these names, which is why no udev is needed for them.
+    """
+    found: list[Candidate] = []
+    problems: list[SkippedDevice] = []
+    for link in device_dirs(sysfs_root):
+        scsi = read_device(link, sysfs_root)
+        if isinstance(scsi, SkippedDevice):
+            problems.append(scsi)
+            continue
+        found.append(
+            Candidate(
+                scsi=scsi,
+                sr=_node(dev_root, scsi.block),
+                sg=_node(dev_root, scsi.generic),
+                optical=scsi.is_optical,
+            )
+        )
+    return found, problems
+
+
+def _node(dev_root: str, name: str | None) -> str | None:
+    return os.path.join(dev_root, name) if name else None
