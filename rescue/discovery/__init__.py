@@ -30,7 +30,8 @@ __all__ = [
     "resolve",
 ]
 
-_NODE_NAME_RE = re.compile(r"s[rg]\d+")
+_NODE_NAME_RE = re.compile(r"s[rg][0-9]+")
+_INDEX_RE = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 
 
 def discover(
@@ -112,7 +113,7 @@ def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
     inv = inventory if inventory is not None else discover()
     drives = inv.drives
     text = spec.strip()
-    if text.isdigit():
+    if _INDEX_RE.fullmatch(text):
         index = int(text)
         if index < len(drives):
             return drives[index]
@@ -124,7 +125,8 @@ def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
         if _matches(text, drive):
             return drive
     raise DeviceNotFound(
-        f"no optical drive {text or repr(spec)}; {_existing(drives)}",
+        f"no optical drive {text if text.isprintable() and text else repr(spec)}; "
+        f"{_existing(drives)}",
         hint="run `rescue list` to see the drives; as root if nodes are missing",
     )
 
