@@ -1,0 +1,206 @@
+"""The drive catalog: known drives, their firmware revisions and upgrade rules, as data.
+
+The catalog ships as ``rescue/data/catalog.json`` next to ``catalog.sha256.json``,
+a manifest holding the sha256 of the catalog's bytes. ``load_catalog`` refuses a
+catalog whose bytes do not match (BadInput, exit 5): a rule such as "0040 must
+take 0050 before 0151" protects drives, so a silently edited catalog must not
+be trusted. (A signature replaces the manifest once a project key exists.)
+The manifest is JSON so the existing ``data/*.json`` package-data rule ships it.
+
+Matching: vendor compares case-insensitively after trimming; products are glob
+patterns (``fnmatch``) compared case-insensitively after collapsing runs of
+spaces, because INQUIRY pads model names with spaces ("CD-R   PX-W4824A").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rescue.errors import BadInput
+from rescue.firmware.layouts import BY_FAMILY
+
+MANIFEST_SUFFIX = ".sha256.json"
+
+
+class CatalogError(BadInput):
+    """The catalog file is missing, tampered with or malformed."""
+
+
+@dataclass(frozen=True)
+class CatalogRevision:
+    rev: str
+    date: str | None
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class UpgradeRule:
+    """Drives on a revision in ``from_revs`` must pass through ``requires`` before
+    any target at or above ``to_at_least`` (natural order, see plan.revision_key)."""
+
+    from_revs: tuple[str, ...]
+    to_at_least: str
+    requires: str
+    why: str
+
+
+@dataclass(frozen=True)
+class CatalogDrive:
+    id: str
+    vendor: str
+    products: tuple[str, ...]
+    family: str
+    source: str
+    revisions: tuple[CatalogRevision, ...]  # release order, oldest first
+    rules: tuple[UpgradeRule, ...]
+
+    def revision(self, rev: str) -> CatalogRevision | None:
+        return next((r for r in self.revisions if r.rev == rev.strip()), None)
+
+    def matches(self, vendor: str, product: str) -> bool:
+        if vendor.strip().casefold() != self.vendor.casefold():
+            return False
+        name = _squeeze(product)
+        return any(fnmatchcase(name, _squeeze(pattern)) for pattern in self.products)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    path: str
+    sha256: str
+    drives: tuple[CatalogDrive, ...]
+
+    def find_drive(self, vendor: str, product: str) -> CatalogDrive | None:
+        return next((d for d in self.drives if d.matches(vendor, product)), None)
+
+
+def _squeeze(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _read(path: Path | None, name: str) -> tuple[str, bytes]:
+    try:
+        if path is None:
+            source = resources.files("rescue") / "data" / name
+            return str(source), source.read_bytes()
+        return str(path), path.read_bytes()
+    except OSError as err:
+        raise CatalogError(f"{path or name}: cannot be read: {err.strerror or err}") from None
+
+
+def _check_manifest(where: str, raw: bytes, manifest_raw: bytes, name: str) -> str:
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        expected = json.loads(manifest_raw)["files"][name]
+    except (ValueError, KeyError, TypeError):
+        raise CatalogError(f"{where}: its manifest has no sha256 for {name}") from None
+    if expected != digest:
+        raise CatalogError(
+            f"{where}: sha256 {digest[:16]}... does not match its manifest "
+            f"({str(expected)[:16]}...): the catalog was modified or damaged",
+            hint="restore the catalog shipped with rescue, or refresh the manifest if you "
+            "edited it on purpose",
+        )
+    return digest
+
+
+def _field(obj: Any, key: str, kind: type, where: str) -> Any:
+    if not isinstance(obj, dict):
+        raise CatalogError(f"{where}: expected an object holding {key!r}")
+    value = obj.get(key)
+    if not isinstance(value, kind):
+        raise CatalogError(f"{where}: field {key!r} missing or not a {kind.__name__}")
+    return value
+
+
+def _text_list(obj: Any, key: str, where: str) -> tuple[str, ...]:
+    items = _field(obj, key, list, where)
+    if not all(isinstance(item, str) for item in items):
+        raise CatalogError(f"{where}: field {key!r} must be a list of text")
+    return tuple(items)
+
+
+def _optional_text(obj: dict[str, Any], key: str, where: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise CatalogError(f"{where}: field {key!r} must be text or null")
+    return value
+
+
+def _drive(obj: Any, where: str) -> CatalogDrive:
+    if not isinstance(obj, dict):
+        raise CatalogError(f"{where}: a drive entry must be an object")
+    where = f"{where} ({obj.get('id', '?')})"
+    family = _field(obj, "family", str, where)
+    if family not in BY_FAMILY:
+        raise CatalogError(f"{where}: unknown family {family!r}")
+    revisions = tuple(
+        CatalogRevision(
+            _field(r, "rev", str, where),
+            _optional_text(r, "date", where),
+            _optional_text(r, "sha256", where),
+        )
+        for r in _field(obj, "revisions", list, where)
+    )
+    known = {r.rev for r in revisions}
+    if len(known) != len(revisions):
+        raise CatalogError(f"{where}: a revision is listed twice")
+    rules = tuple(
+        UpgradeRule(
+            _text_list(r, "from", where),
+            _field(r, "to_at_least", str, where),
+            _field(r, "requires", str, where),
+            _field(r, "why", str, where),
+        )
+        for r in _field(obj, "rules", list, where)
+    )
+    for rule in rules:
+        unknown = (set(rule.from_revs) | {rule.requires}) - known
+        if unknown:
+            raise CatalogError(f"{where}: rule names unlisted revisions {sorted(unknown)}")
+    return CatalogDrive(
+        id=_field(obj, "id", str, where),
+        vendor=_field(obj, "vendor", str, where),
+        products=_text_list(obj, "products", where),
+        family=family,
+        source=_field(obj, "source", str, where),
+        revisions=revisions,
+        rules=rules,
+    )
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load and integrity-check the catalog (the shipped one when ``path`` is None).
+
+    The manifest is the file next to it named ``<catalog name>.sha256.json``
+    with the shape ``{"files": {"<catalog name>": "<sha256 hex>"}}``.
+    """
+    catalog_path = Path(path) if path is not None else None
+    name = catalog_path.name if catalog_path else "catalog.json"
+    manifest_name = Path(name).stem + MANIFEST_SUFFIX
+    where, raw = _read(catalog_path, name)
+    manifest_path = catalog_path.with_name(manifest_name) if catalog_path else None
+    _, manifest_raw = _read(manifest_path, manifest_name)
+    digest = _check_manifest(where, raw, manifest_raw, name)
+    try:
+        doc = json.loads(raw)
+    except ValueError as err:
+        raise CatalogError(f"{where}: not valid JSON ({err})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != 1:
+        raise CatalogError(f"{where}: not a schema-1 rescue catalog")
+    drives = tuple(
+        _drive(entry, f"{where}: drive {n}")
+        for n, entry in enumerate(_field(doc, "drives", list, where))
+    )
+    return Catalog(path=where, sha256=digest, drives=drives)
+
+
+def find_drive(vendor: str, product: str, catalog: Catalog | None = None) -> CatalogDrive | None:
+    """The catalog entry for an INQUIRY vendor/product, or None for an unknown drive."""
+    return (catalog or load_catalog()).find_drive(vendor, product)

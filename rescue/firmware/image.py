@@ -1,0 +1,83 @@
+"""Loading a firmware file: read it, decode its format, find its family, analyse it.
+
+Two kinds of failure are kept apart on purpose. A file that cannot be understood
+at all (missing, empty, a broken .HEX line, a size no family has) raises
+BadInput at once. A file that parses but breaks a family rule (bad checksum,
+a missing bank, an unreadable identity) comes back as a FirmwareImage whose
+``problems`` say why it must not be flashed, so ``rescue fw inspect`` can show
+everything that is wrong in one go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from types import ModuleType
+
+from rescue.errors import BadInput, UsageError
+from rescue.firmware import btchex
+from rescue.firmware.layouts import BY_FAMILY, LAYOUTS, detect
+from rescue.firmware.model import FirmwareImage
+from rescue.firmware.source import read_source
+
+
+def _layout_for(family: str) -> ModuleType:
+    try:
+        return BY_FAMILY[family]
+    except KeyError:
+        raise UsageError(
+            f"unknown firmware family {family!r}; known: {', '.join(sorted(BY_FAMILY))}"
+        ) from None
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, bytes]:
+    """(format, flash image bytes). HEX is told by content, not by the file name."""
+    if btchex.looks_like_hex(raw):
+        return "hex", btchex.parse_btc_hex(raw, path)
+    return "bin", raw
+
+
+def load_firmware(path: str | Path, family: str | None = None) -> FirmwareImage:
+    """Read and analyse the firmware file at ``path``.
+
+    ``family`` forces a layout (needed for MT1959, which has no signature);
+    without it the family is detected. Raises BadInput for files that cannot be
+    used at all; rule violations land in ``FirmwareImage.problems``.
+    """
+    path = Path(path)
+    layout = _layout_for(family) if family else None
+    fmt, data = _decode(read_source(path), path)
+    problems: list[str] = []
+    if layout is None:
+        layout = detect(data)
+        if layout is None:
+            known = "; ".join(candidate.TITLE for candidate in LAYOUTS)
+            raise BadInput(
+                f"{path}: {len(data)} bytes with no known firmware signature ({known})",
+                hint="name the family with --family if you know it",
+            )
+    elif layout.recognise(data) is False:
+        problems.append(f"content does not match the {layout.FAMILY} layout (size or signature)")
+    analysis = layout.analyse(data)
+    return FirmwareImage(
+        path=path,
+        format=fmt,
+        family=layout.FAMILY,
+        size=len(data),
+        data=data,
+        identity=analysis.identity,
+        checksum=analysis.checksum,
+        sha256=hashlib.sha256(data).hexdigest(),
+        problems=problems + analysis.problems,
+        notes=analysis.notes,
+    )
+
+
+def validate_for_family(image: FirmwareImage, family: str) -> list[str]:
+    """Every reason ``image`` must not be flashed onto a drive of ``family``;
+    an empty list means it passed. Unknown family names raise UsageError."""
+    layout = _layout_for(family)
+    if image.family == family:
+        return list(image.problems)
+    reasons = [f"image is a {image.family} image, the drive needs a {family} image"]
+    return reasons + layout.analyse(image.data).problems
