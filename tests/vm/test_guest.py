@@ -1,0 +1,110 @@
+"""Run tests/guest/ inside ONE QEMU guest and report each guest test here.
+
+The guest cases are listed statically (by reading tests/guest/test_*.py with
+ast), so collection never boots anything; the boot happens once, in a
+session fixture, only when a vm test is selected. A guest case that fails,
+is skipped, or is missing from the guest's JUnit report fails here, with
+its own output and the tail of the guest console.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import harness
+import pytest
+
+GUEST_DIR = harness.REPO / "tests" / "guest"
+GUEST_TIMEOUT = 480.0  # seconds for boot + the whole guest suite
+
+
+def guest_case_ids() -> list[str]:
+    """`module::[Class::]function` for every test function in tests/guest."""
+    ids = []
+    for path in sorted(GUEST_DIR.glob("test_*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+                ids.append(f"{path.stem}::{node.name}")
+            elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                ids.extend(
+                    f"{path.stem}::{node.name}::{item.name}"
+                    for item in node.body
+                    if isinstance(item, ast.FunctionDef) and item.name.startswith("test")
+                )
+    return ids
+
+
+@dataclass
+class GuestCase:
+    outcome: str  # passed, failed, error, skipped
+    detail: str
+
+
+@dataclass
+class GuestReport:
+    run: harness.GuestRun
+    cases: dict[str, list[GuestCase]]  # case id (parameters stripped) -> results
+
+
+def parse_junit(path: Path) -> dict[str, list[GuestCase]]:
+    cases: dict[str, list[GuestCase]] = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        module_parts = case.get("classname", "").split(".")
+        # classname is tests.guest.MODULE[.Class]
+        stem_at = next(i for i, p in enumerate(module_parts) if p.startswith("test_"))
+        name = case.get("name", "").split("[", 1)[0]
+        key = "::".join([*module_parts[stem_at:], name])
+        outcome, detail = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            child = case.find(tag)
+            if child is not None:
+                outcome = {"failure": "failed"}.get(tag, tag)
+                detail = f"{child.get('message', '')}\n{child.text or ''}"
+                break
+        cases.setdefault(key, []).append(GuestCase(outcome, detail))
+    return cases
+
+
+@pytest.fixture(scope="session")
+def guest_report(tmp_path_factory: pytest.TempPathFactory) -> GuestReport:
+    results = tmp_path_factory.mktemp("guest-results")
+    command = (
+        f"{sys.executable} -m pytest tests/guest -q -p no:cacheprovider --color=no -o addopts= "
+        "--junitxml=/tmp/results/junit.xml"
+    )
+    try:
+        run = harness.run_in_guest(command, results, GUEST_TIMEOUT)
+    except harness.GuestError as err:
+        pytest.fail(f"{err}\n--- guest console (tail) ---\n{err.console[-6000:]}")
+    junit = results / "junit.xml"
+    if not junit.is_file():
+        pytest.fail(f"guest wrote no junit.xml (exit {run.returncode})\n{run.console[-6000:]}")
+    print(f"guest: wall {run.wall_seconds:.1f} s, uptimes {run.timings}", file=sys.stderr)
+    return GuestReport(run, parse_junit(junit))
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("case", guest_case_ids())
+def test_in_guest(guest_report: GuestReport, case: str) -> None:
+    results = guest_report.cases.get(case)
+    if not results:
+        pytest.fail(f"{case} did not run in the guest\n{guest_report.run.console[-6000:]}")
+    bad = [r for r in results if r.outcome != "passed"]
+    if bad:
+        details = "\n".join(f"[{r.outcome}] {r.detail}" for r in bad)
+        pytest.fail(f"{case}: {len(bad)} of {len(results)} guest runs not passed\n{details}")
+
+
+@pytest.mark.vm
+def test_guest_suite_reports_only_known_cases(guest_report: GuestReport) -> None:
+    """Catches what per-case checks cannot: collection errors and unknown cases."""
+    unknown = sorted(set(guest_report.cases) - set(guest_case_ids()))
+    assert not unknown, f"guest ran cases the host does not list: {unknown}"
+    assert guest_report.run.returncode == 0, (
+        f"guest pytest exited {guest_report.run.returncode}\n{guest_report.run.console[-6000:]}"
+    )
