@@ -198,6 +198,11 @@ def test_odd_trees_are_skipped_with_a_reason_not_a_crash(tree: SysfsTree) -> Non
     tree.device("platform/host11", "11:0:0:0", None, block="sr9", proc_name="x")
     weird = tree.device("platform/host12", "12:0:0:0", 5, block="sr8", proc_name="x")
     (weird / "type").write_text("five\n")
+    superscript = tree.device("platform/host13", "13:0:0:0", 5, proc_name="x")
+    (superscript / "type").write_text("\u00b2\n")
+    stray = tree.root / "devices" / "platform" / "host14"
+    stray.mkdir(parents=True)
+    SysfsTree._link(cls / "14:0:0:0" / "device", stray)
     inv = sysfs_inventory(tree)
     assert len(inv.drives) == 4
     reasons = {s.name: s.reason for s in inv.skipped}
@@ -205,6 +210,8 @@ def test_odd_trees_are_skipped_with_a_reason_not_a_crash(tree: SysfsTree) -> Non
         "9:0:0:0": "broken link in sysfs (device gone?)",
         "11:0:0:0": "peripheral type unreadable in sysfs",
         "12:0:0:0": "peripheral type unreadable in sysfs",
+        "13:0:0:0": "peripheral type unreadable in sysfs",
+        "14:0:0:0": "host14 is not an H:C:T:L device directory",
     }
 
 

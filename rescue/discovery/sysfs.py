@@ -64,6 +64,7 @@ HOST_TRANSPORTS = {
 
 HCTL_RE = re.compile(r"\d+:\d+:\d+:\d+")
 ATA_PORT_RE = re.compile(r"ata\d+")
+DECIMAL_RE = re.compile(r"[0-9]+")  # not str.isdigit(): it accepts digits int() refuses
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def device_dirs(sysfs_root: Path) -> list[Path]:
     hosts and targets, hence the H:C:T:L name filter.
     """
     by_class = sysfs_root / "class" / "scsi_device"
-    if by_class.is_dir():
+    if os.path.isdir(by_class):
         return [entry / "device" for entry in _list_dir(by_class)]
     by_bus = sysfs_root / "bus" / "scsi" / "devices"
     return [entry for entry in _list_dir(by_bus) if HCTL_RE.fullmatch(entry.name)]
@@ -124,7 +125,7 @@ def read_device(link: Path, sysfs_root: Path) -> ScsiDevice | SkippedDevice:
         return SkippedDevice(label, f"{path.name} is not an H:C:T:L device directory", str(path))
     hctl = path.name
     type_text = read_attr(path, "type")
-    if type_text is None or not type_text.isdigit():
+    if type_text is None or not DECIMAL_RE.fullmatch(type_text):
         return SkippedDevice(hctl, "peripheral type unreadable in sysfs", str(path))
     host = read_attr(sysfs_root / "class" / "scsi_host" / f"host{hctl.split(':')[0]}", "proc_name")
     usb_dir = _usb_device_dir(path, sysfs_root)
@@ -180,7 +181,8 @@ def _usb_device_dir(path: Path, sysfs_root: Path) -> Path | None:
     for parent in path.parents:
         if parent == root or root not in parent.parents:
             return None
-        if (parent / "idVendor").is_file() and (parent / "idProduct").is_file():
+        # os.path.isfile, unlike Path.is_file, also swallows EACCES.
+        if os.path.isfile(parent / "idVendor") and os.path.isfile(parent / "idProduct"):
             return parent
     return None
 
