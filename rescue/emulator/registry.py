@@ -1,0 +1,205 @@
+"""Named emulated drives, built from a one-line spec.
+
+The CLI reaches a model as ``emu:SPEC`` and the TCMU bridge takes the same
+SPEC, so one grammar serves tests, demos and the kernel-visible drive:
+
+    SPEC  := NAME ( "," KEY "=" VALUE )*
+
+Keys every model takes:
+  ``disc=pattern|none|PATH``  a generated disc (default), an empty drive, or
+                              an image file read as 2048-byte sectors
+  ``media=cd|dvd``            what kind of disc is in it (default: the model's best)
+  ``sectors=N``               length of the generated disc (default 8192 = 16 MiB)
+  ``bad=LIST``                unreadable sectors, LIST := ITEM (";" ITEM)*,
+                              ITEM := LBA | FIRST-LAST (inclusive, decimal)
+  ``slow=LIST``               slow sectors, ITEM := (LBA | FIRST-LAST)[":" SECONDS]
+                              (default 2 s of model time per command touching them)
+  ``tray=open|closed``        tray position at power on (default closed)
+  ``rev=XXXX``                firmware revision INQUIRY reports
+  ``serial=TEXT``             unit serial number (VPD page 80h)
+  ``fault=RULES``             fault injection, grammar in ``rescue.emulator.faults``
+
+Model-specific keys are listed in each model's ``ModelInfo.keys`` (the BTC
+model's are documented in ``rescue.emulator.btc``). Values cannot contain
+",". Unknown names or keys raise ValueError naming the valid ones; each
+``create`` gets a fresh ``VirtualClock`` unless a clock is passed.
+
+Examples: ``generic-dvd``, ``generic-dvd,disc=/tmp/x.iso,bad=1000-1099;5000,tray=open``,
+``generic-cd,fault=hang@3b``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rescue.emulator.base import Clock, Device, VirtualClock
+from rescue.emulator.disc import DEFAULT_PATTERN_SECTORS, DEFAULT_SLOW_SECONDS, Disc, MediaKind
+from rescue.emulator.faults import Fault, parse_faults
+from rescue.emulator.mmc import (
+    PROFILE_CD_ROM,
+    PROFILE_DVD_ROM,
+    PROFILE_OF_MEDIA,
+    Identity,
+    MmcDrive,
+)
+
+COMMON_KEYS = ("disc", "media", "sectors", "bad", "slow", "tray", "rev", "serial", "fault")
+
+
+@dataclass
+class Options:
+    """The common keys, parsed; ``extra`` holds the model-specific ones as text."""
+
+    clock: Clock
+    disc: Disc | None
+    tray_open: bool
+    faults: list[Fault]
+    revision: str
+    serial: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    description: str
+    family: str
+    default_revision: str
+    vendor: str
+    product: str
+    profiles: tuple[int, ...]
+    build: Callable[[ModelInfo, Options], Device]
+    keys: tuple[str, ...] = ()
+
+    def identity(self, options: Options) -> Identity:
+        return Identity(self.vendor, self.product, options.revision, options.serial)
+
+
+def _build_generic(info: ModelInfo, options: Options) -> Device:
+    return MmcDrive(
+        identity=info.identity(options),
+        profiles=info.profiles,
+        clock=options.clock,
+        disc=options.disc,
+        tray_open=options.tray_open,
+        faults=options.faults,
+    )
+
+
+MODELS: dict[str, ModelInfo] = {
+    "generic-cd": ModelInfo(
+        description="generic CD-ROM drive (reads CDs)",
+        family="generic",
+        default_revision="1.00",
+        vendor="RESCUE",
+        product="EMU CD-ROM",
+        profiles=(PROFILE_CD_ROM,),
+        build=_build_generic,
+    ),
+    "generic-dvd": ModelInfo(
+        description="generic DVD-ROM drive (reads DVDs and CDs)",
+        family="generic",
+        default_revision="1.00",
+        vendor="RESCUE",
+        product="EMU DVD-ROM",
+        profiles=(PROFILE_DVD_ROM, PROFILE_CD_ROM),
+        build=_build_generic,
+    ),
+}
+
+
+def create(spec: str, clock: Clock | None = None) -> Device:
+    """A fresh device for ``spec`` (grammar in the module docstring)."""
+    name, *pairs = spec.strip().split(",")
+    info = MODELS.get(name)
+    if info is None:
+        raise ValueError(f"unknown emulated model {name!r}; models: {', '.join(MODELS)}")
+    values = _key_values(name, pairs, COMMON_KEYS + info.keys)
+    options = Options(
+        clock=clock or VirtualClock(),
+        disc=_disc(info, values),
+        tray_open=_choice(values, "tray", ("closed", "open")) == "open",
+        faults=parse_faults(values.get("fault", "")),
+        revision=values.get("rev", info.default_revision),
+        serial=values.get("serial", "EMU0000001"),
+        extra={k: v for k, v in values.items() if k in info.keys},
+    )
+    return info.build(info, options)
+
+
+def _key_values(name: str, pairs: list[str], valid: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not value:
+            raise ValueError(f"{name}: {pair!r} is not KEY=VALUE")
+        if key not in valid:
+            raise ValueError(f"{name}: unknown key {key!r}; valid keys: {', '.join(valid)}")
+        if key in values:
+            raise ValueError(f"{name}: key {key!r} given twice")
+        values[key] = value
+    return values
+
+
+def _choice(values: dict[str, str], key: str, allowed: tuple[str, ...]) -> str:
+    value = values.get(key, allowed[0])
+    if value not in allowed:
+        raise ValueError(f"{key}={value!r}: want one of {', '.join(allowed)}")
+    return value
+
+
+def _disc(info: ModelInfo, values: dict[str, str]) -> Disc | None:
+    # The first profile a model claims that names a medium is the one it reads best.
+    readable = tuple(k.value for p in info.profiles for k in MediaKind if PROFILE_OF_MEDIA[k] == p)
+    kind = MediaKind(_choice(values, "media", readable))
+    source = values.get("disc", "pattern")
+    if source == "none":
+        for key in ("sectors", "bad", "slow", "media"):
+            if key in values:
+                raise ValueError(f"{key}= makes no sense with disc=none")
+        return None
+    if source == "pattern":
+        disc = Disc(kind=kind, sectors=_count(values.get("sectors"), DEFAULT_PATTERN_SECTORS))
+    elif "sectors" in values:
+        raise ValueError("sectors= applies to the generated disc only, not to an image file")
+    elif not os.path.isfile(source):
+        raise ValueError(f"disc={source!r}: no such image file (or use disc=pattern|none)")
+    else:
+        disc = Disc.from_image(source, kind)
+    disc.unreadable = [r for r, _ in _ranges(values.get("bad", ""), "bad", timed=False)]
+    disc.slow = _ranges(values.get("slow", ""), "slow", timed=True)
+    return disc
+
+
+def _count(text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) == 0:
+        raise ValueError(f"sectors={text!r}: want a positive whole number")
+    return int(text)
+
+
+def _ranges(text: str, key: str, timed: bool) -> list[tuple[range, float]]:
+    """``"1000-1099;5000"`` -> LBA ranges, each with its seconds (``:S`` when ``timed``)."""
+    out = []
+    for item in filter(None, text.split(";")):
+        span, colon, seconds_text = item.partition(":")
+        if colon and not timed:
+            raise ValueError(f"{key}={text!r}: {item!r} takes no :SECONDS")
+        first, dash, last = span.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(f"{key}={text!r}: {item!r} is not LBA or FIRST-LAST (decimal)")
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low:
+            raise ValueError(f"{key}={text!r}: range {item!r} runs backwards")
+        seconds = DEFAULT_SLOW_SECONDS
+        if colon:
+            try:
+                seconds = float(seconds_text)
+            except ValueError:
+                seconds = -1.0
+            if not 0 <= seconds < float("inf"):
+                raise ValueError(f"{key}={text!r}: {seconds_text!r} is not a number of seconds")
+        out.append((range(low, high + 1), seconds))
+    return out
