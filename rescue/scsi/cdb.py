@@ -320,8 +320,9 @@ class ReadBufferMode(IntEnum):
     ECHO_DESCRIPTOR = 0x0B
 
 
-def _buffer_cdb(opcode: int, mode: int, mode_specific: int, buffer_id: int, offset: int,
-                length: int) -> bytearray:
+def _buffer_cdb(
+    opcode: int, mode: int, mode_specific: int, buffer_id: int, offset: int, length: int
+) -> bytearray:
     """The layout WRITE BUFFER and READ BUFFER share: mode, ID, 24-bit offset and length."""
     cdb = bytearray(10)
     cdb[0] = opcode

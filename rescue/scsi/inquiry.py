@@ -107,5 +107,5 @@ def parse_inquiry(data: bytes) -> Inquiry:
         vendor=ascii_field(data[8:16]),
         product=ascii_field(data[16:32]),
         revision=ascii_field(data[32:36]),
-        vendor_specific=bytes(data[36:min(end, 56)]),
+        vendor_specific=bytes(data[36 : min(end, 56)]),
     )

@@ -79,8 +79,9 @@ def parse_mode_sense_10(data: bytes) -> ModeSense:
             )
         )
         pos = pos + header + length
-    return ModeSense(data[2], data[3], bytes(data[HEADER_LENGTH : HEADER_LENGTH + bd_length]),
-                     tuple(pages))
+    return ModeSense(
+        data[2], data[3], bytes(data[HEADER_LENGTH : HEADER_LENGTH + bd_length]), tuple(pages)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,9 +151,7 @@ def split_blocks(
     if step == 0:
         raise ParseError("READ CD: the options select no data to split")
     if len(data) % step:
-        raise ParseError(
-            f"READ CD: {len(data)} bytes is not a whole number of {step}-byte blocks"
-        )
+        raise ParseError(f"READ CD: {len(data)} bytes is not a whole number of {step}-byte blocks")
     mv = memoryview(data)
     blocks = []
     for start in range(0, len(data), step):
