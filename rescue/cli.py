@@ -21,6 +21,7 @@ from rescue.errors import ExitCode, RescueError
 COMMANDS: list[str] = [
     "rescue.ops.inventory",
     "rescue.ops.explain",
+    "rescue.ops.fw_inspect",
 ]
 
 
