@@ -22,6 +22,9 @@ COMMANDS: list[str] = [
     "rescue.ops.inventory",
     "rescue.ops.explain",
     "rescue.ops.fw_inspect",
+    "rescue.ops.backup",
+    "rescue.ops.flash",
+    "rescue.ops.plan",
 ]
 
 

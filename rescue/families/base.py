@@ -1,0 +1,253 @@
+"""What every drive family shares: who it serves, its command list, waiting and verifying.
+
+A family turns a firmware image into an explicit list of ``Step``s (CDB bytes,
+data, timeout, label) instead of sending commands as it goes. That one
+decision gives ``rescue flash --dry-run`` the exact sequence the real run
+sends, lets tests compare a family with the public source command by command,
+and keeps the engine (``rescue.ops.flash``) the only place that talks to the
+drive while writing. The shape follows esptool and fwupd: one loader base,
+one small module per protocol, quirks as data (``rescue/data/families.json``).
+
+A family never opens a device: it is handed a ``Drive`` for the few reads it
+needs (a configuration block, a backup, a read-back).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from rescue.errors import CommandTimeout, RescueError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rescue.drive import Drive
+    from rescue.firmware import FirmwareImage
+
+
+class Identity(Protocol):
+    """What INQUIRY tells about a drive (``Drive.identity``) or an image holds."""
+
+    vendor: str
+    product: str
+    revision: str
+
+
+#: INQUIRY revision of a drive running its boot loader after a failed write
+#: (PROTOCOLS.md, MT1939 notes; the BTC model copies the behaviour).
+RECOVERY_REVISION = "BOOT"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of a flash or backup sequence, exactly as it will be sent.
+
+    ``probe`` marks a readiness probe (TEST UNIT READY before a chunk, as
+    Plextor's flasher does) whose CHECK CONDITION is expected and not fatal;
+    every other step is write-class and is never retried. ``commit`` marks
+    the step after which the drive rewrites its flash: a failure before it
+    leaves the old firmware in place.
+    """
+
+    label: str
+    cdb: bytes
+    data: bytes | None = None
+    timeout: float = 60.0
+    probe: bool = False
+    commit: bool = False
+    pause_after: float = 0.0
+
+    @property
+    def payload(self) -> int:
+        return len(self.data) if self.data is not None else 0
+
+    def describe(self) -> str:
+        data = f"{self.payload:#x} bytes out" if self.data is not None else "no data"
+        return f"{self.cdb.hex(' ')}  [{data}, timeout {self.timeout:g} s]  {self.label}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "cdb": self.cdb.hex(),
+            "out_len": self.payload,
+            "timeout": self.timeout,
+            "probe": self.probe,
+            "commit": self.commit,
+        }
+
+
+@dataclass(frozen=True)
+class DrivePattern:
+    """One line of families.json: glob patterns on the trimmed INQUIRY strings."""
+
+    vendor: str
+    product: str
+    revision: str = "*"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, identity: Identity) -> bool:
+        return (
+            fnmatchcase(identity.vendor.strip().upper(), self.vendor.upper())
+            and fnmatchcase(identity.product.strip().upper(), self.product.upper())
+            and fnmatchcase(identity.revision.strip().upper(), self.revision.upper())
+        )
+
+
+@cache
+def family_table() -> dict[str, dict[str, Any]]:
+    """The shipped drive table, keyed by family name."""
+    text = resources.files("rescue").joinpath("data", "families.json").read_text("utf-8")
+    table: dict[str, dict[str, Any]] = json.loads(text)["families"]
+    return table
+
+
+class Family(ABC):
+    """Base of one flashing protocol. Subclasses hold the protocol's constants."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    source: ClassVar[str]
+    #: How to read the firmware back, or None when the family cannot.
+    backup_method: ClassVar[str | None] = None
+    #: Why not, shown when a backup is asked of a family that cannot do one.
+    no_backup_reason: ClassVar[str] = ""
+    #: Wait this long after the last command before the first poll.
+    settle_seconds: ClassVar[float] = 5.0
+    #: Give up on the drive coming back after this long (after settling).
+    ready_timeout: ClassVar[float] = 300.0
+    poll_interval: ClassVar[float] = 2.0
+
+    def __init__(self) -> None:
+        entry = family_table()[self.name]
+        self.patterns = [DrivePattern(**p) for p in entry.get("drives", [])]
+
+    # --- who ------------------------------------------------------------------------------
+
+    def match(self, identity: Identity) -> DrivePattern | None:
+        """The table line serving this drive, if any (a recovery-mode drive included)."""
+        return next((p for p in self.patterns if p.matches(identity)), None)
+
+    def params(self, identity: Identity) -> dict[str, Any]:
+        pattern = self.match(identity)
+        return dict(pattern.params) if pattern else {}
+
+    @property
+    def can_backup(self) -> bool:
+        return self.backup_method is not None
+
+    # --- image ----------------------------------------------------------------------------
+
+    def load_image(self, path: str | Path) -> FirmwareImage:
+        """Read ``path`` with this family's layout (MT1959 images have no signature)."""
+        from rescue.firmware import load_firmware
+
+        return load_firmware(path, family=self.name)
+
+    def validate(self, image: FirmwareImage) -> list[str]:
+        """Why ``image`` must not go onto this family's drives (never overridable)."""
+        from rescue.firmware import validate_for_family
+
+        return validate_for_family(image, self.name)
+
+    def prepare(self, drive: Drive | None, data: bytes) -> bytes:
+        """The bytes to send, when the protocol rewrites the image first (MT1959)."""
+        return data
+
+    # --- the sequence ---------------------------------------------------------------------
+
+    @abstractmethod
+    def flash_steps(self, data: bytes, identity: Identity) -> list[Step]:
+        """Every command of the write, in order, for an already prepared image."""
+
+    # --- backup and verify ----------------------------------------------------------------
+
+    def backup(self, drive: Drive, progress: Callable[[int, int], None]) -> bytes:
+        """Read the firmware out of the drive; only families with a method override this."""
+        from rescue.errors import Refused
+
+        raise Refused(f"{self.title} drives cannot be backed up: {self.no_backup_reason}")
+
+    def read_back(self, drive: Drive, data: bytes) -> bool | None:
+        """Compare the drive's flash with ``data``; None when the family cannot read it."""
+        return None
+
+
+class StepFailed(RescueError):
+    """A step of the sequence failed; keeps the drive's own error and exit category."""
+
+    def __init__(self, step: Step, index: int, total: int, cause: RescueError) -> None:
+        super().__init__(
+            f"step {index + 1}/{total} ({step.label}) failed: {cause.message}", cause.hint
+        )
+        self.step = step
+        self.index = index
+        self.cause = cause
+        self.exit_code = cause.exit_code
+
+
+def run_steps(
+    drive: Drive, steps: list[Step], on_step: Callable[[Step], None] | None = None
+) -> None:
+    """Send every step once, in order; stop at the first failure (no blind retries)."""
+    from rescue.scsi.sense import SenseError
+
+    for index, step in enumerate(steps):
+        try:
+            drive.command(step.cdb, data_out=step.data, timeout=step.timeout, label=step.label)
+        except SenseError as err:
+            if not step.probe:
+                raise StepFailed(step, index, len(steps), err) from err
+        except RescueError as err:
+            raise StepFailed(step, index, len(steps), err) from err
+        if step.pause_after:
+            drive.sleep(step.pause_after)
+        if on_step is not None:
+            on_step(step)
+
+
+#: Answers that mean "still restarting, keep polling" (PROTOCOLS.md sense table).
+_KEEP_POLLING_NOT_READY = {0x04}
+#: Answers that mean "back": GOOD, or NOT READY / MEDIUM NOT PRESENT (btcflash's rule).
+_BACK_NOT_READY = {0x3A}
+
+
+def wait_until_back(drive: Drive, family: Family) -> list[str]:
+    """Wait for a drive that is rewriting its flash, as btcflash does; return what it said.
+
+    Unit attentions (6/29/xx reset, 6/3F/01 microcode changed, 6/28/00) and
+    2/04/xx (becoming ready) are expected and only recorded; a command that
+    times out while the drive is busy is one more poll. GOOD or 2/3A/xx means
+    the drive is back.
+    """
+    events: list[str] = []
+    drive.sleep(family.settle_seconds)
+    deadline = drive.now() + family.ready_timeout
+    while True:
+        try:
+            sense = drive.test_unit_ready()
+        except CommandTimeout:
+            sense = None
+            events.append("no answer (busy)")
+        else:
+            if sense is None:
+                return events
+            triple = f"{sense.key:X}/{sense.asc:02X}/{sense.ascq:02X}"
+            if sense.key == 0x2 and sense.asc in _BACK_NOT_READY:
+                events.append(triple)
+                return events
+            if not events or events[-1] != triple:
+                events.append(triple)
+        if drive.now() >= deadline:
+            raise CommandTimeout(
+                f"the drive did not come back within {family.ready_timeout:g} s "
+                f"after the write (last answer: {events[-1] if events else 'none'})",
+                hint="power-cycle the drive, then run the same `rescue flash` again",
+            )
+        drive.sleep(family.poll_interval)

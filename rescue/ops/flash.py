@@ -1,0 +1,393 @@
+"""`rescue flash DEV FILE`: write a firmware image with every safety check, then prove it.
+
+The order follows DESIGN.md's safety policy: the image must parse and
+validate for the drive's family; the drive's identity must match the image's;
+the catalog must not call the jump unsafe; a backup is taken where the family
+can read its flash (else ``--no-backup`` must say the user accepts that); no
+disc; nobody else holding the drive (a lock held from the first command to
+the last); media polling and udev's tray lock off; the user's YES. Only then
+are write-class commands sent, each once. Afterwards the drive is polled until
+it is back (unit attentions expected), its identity re-read and compared with
+the image, and a report written next to the journal of every command sent.
+
+``--force identity`` (a cross-flash) and ``--force plan`` (a jump the catalog
+calls unsafe) override exactly that check and are written into the report;
+nothing overrides an invalid image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rescue.devices import open_device
+from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
+from rescue.families import Family, Step, drive_family
+from rescue.families.base import RECOVERY_REVISION, StepFailed, run_steps, wait_until_back
+from rescue.ops.plan import catalog_entry, plan_text, upgrade_plan
+from rescue.ops.safety import (
+    Preflight,
+    check_no_disc,
+    confirm,
+    drive_key,
+    exclusive_lock,
+    quiet_drive,
+)
+
+if TYPE_CHECKING:
+    from rescue.drive import Drive
+
+FORCE_CHOICES = ("identity", "plan")
+REPORTS_ENV = "RESCUE_REPORTS"
+INVALID_OPCODE = "5/20/00"
+
+
+def reports_dir(option: str | None) -> Path:
+    """--reports, else $RESCUE_REPORTS, else ./reports: where journals and reports go."""
+    return Path(option or os.environ.get(REPORTS_ENV) or "reports")
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "flash",
+        parents=[common],
+        help="write a firmware image to a drive, with pre-flight checks and verification",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("device", metavar="DEV")
+    parser.add_argument("firmware", metavar="FILE", help="firmware image (.bin, BTC .HEX)")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print every command that would be sent; send none"
+    )
+    parser.add_argument(
+        "--no-backup",
+        action="store_true",
+        help="accept flashing without a backup when the drive's family cannot make one",
+    )
+    parser.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        choices=FORCE_CHOICES,
+        metavar="WHAT",
+        help="override one named check: identity (cross-flash) or plan (unsafe jump)",
+    )
+    parser.add_argument("--reports", metavar="DIR", help="where the report and journal go")
+    parser.set_defaults(func=run)
+
+
+@dataclass
+class FlashReport:
+    """Everything the run learnt, written as JSON next to the journal."""
+
+    device: str
+    firmware: str
+    journal: str
+    dry_run: bool
+    forced: list[str]
+    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    result: str = "not started"
+    drive_before: dict[str, str] | None = None
+    drive_after: dict[str, str] | None = None
+    family: str | None = None
+    image: dict[str, Any] | None = None
+    preflight: Preflight = field(default_factory=Preflight)
+    steps_total: int = 0
+    steps_sent: int = 0
+    wait_events: list[str] = field(default_factory=list)
+    backup: str | None = None
+    error: dict[str, object] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["preflight"] = self.preflight.to_list()
+        return data
+
+
+def _ident(identity: Any) -> dict[str, str]:
+    return {
+        "vendor": (identity.vendor or "").strip(),
+        "product": (identity.product or "").strip(),
+        "revision": (identity.revision or "").strip(),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    out = reports_dir(args.reports)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    base = out / f"flash-{stamp}-{os.getpid()}"
+    journal = Path(args.journal) if args.journal else base.with_suffix(".journal.jsonl")
+    report = FlashReport(
+        args.device, str(args.firmware), str(journal), args.dry_run, sorted(set(args.force))
+    )
+    console = Console(stderr=args.json, highlight=False)
+    try:
+        _flash(args, report, base, console)
+    except RescueError as err:
+        report.result = "failed"
+        report.error = err.to_dict()
+        _save(report, base, console, args.json)
+        raise
+    _save(report, base, console, args.json)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    return 0
+
+
+def _save(report: FlashReport, base: Path, console: Console, as_json: bool) -> None:
+    path = base.with_suffix(".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if not as_json:
+        console.print(f"report: {path}  journal: {report.journal}")
+
+
+def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: Console) -> None:
+    from rescue.drive import Drive
+
+    with open_device(args.device, report.journal) as transport:
+        drive = Drive(transport)
+        with exclusive_lock(drive_key(transport)) as lock:
+            report.preflight.add("exclusive lock", "ok", str(lock))
+            before = drive.identity
+            report.drive_before = _ident(before)
+            family = drive_family(drive)
+            report.family = family.name
+            image = family.load_image(args.firmware)
+            report.image = image.to_dict()
+            data = _checked_image(args, report, drive, family, image)
+            steps = family.flash_steps(data, before)
+            report.steps_total = len(steps)
+            if args.dry_run:
+                _print_dry_run(console, family, steps, args.json)
+                report.result = "dry run: nothing sent"
+                return
+            _backup_or_refuse(args, report, drive, family, base)
+            report.preflight.add("no disc", "ok", check_no_disc(drive))
+            with quiet_drive(transport, report.preflight):
+                if not args.json:
+                    _print_summary(console, report, family, steps)
+                confirm(
+                    f"Flash {report.image['identity']['revision'] or 'this image'} onto "
+                    f"{report.drive_before['product']} at {args.device}?",
+                    args.yes,
+                )
+                _write(drive, family, steps, report, console, args)
+                report.wait_events = wait_until_back(drive, family)
+            _verify(drive, family, image, data, report)
+    report.result = "success"
+    if not args.json:
+        after = report.drive_after or {}
+        console.print(
+            f"[bold green]success:[/] {after.get('product')} now runs {after.get('revision')}"
+        )
+
+
+def _checked_image(
+    args: argparse.Namespace, report: FlashReport, drive: Drive, family: Family, image: Any
+) -> bytes:
+    """Image validity (never overridable), identity and the catalog's plan, in that order."""
+    problems = family.validate(image)
+    if problems:
+        report.preflight.add("image valid", "refused", "; ".join(problems))
+        raise BadInput(
+            f"{args.firmware} cannot be flashed onto a {family.title} drive: "
+            + "; ".join(problems),
+            hint="use an image made for this drive (`rescue fw inspect FILE` shows what it is)",
+        )
+    report.preflight.add("image valid", "ok", f"{family.title} image, sha256 {image.sha256[:16]}")
+    _check_identity(args, report, image)
+    _check_plan(args, report, image)
+    return family.prepare(drive, image.data)
+
+
+def _check_identity(args: argparse.Namespace, report: FlashReport, image: Any) -> None:
+    have = report.drive_before or {}
+    want = image.identity
+    if want.vendor is None or want.product is None:
+        mismatch = "the image does not say which drive it is for"
+    elif (want.vendor.strip(), want.product.strip()) != (have["vendor"], have["product"]):
+        mismatch = (
+            f"the image is for {want.vendor.strip()} {want.product.strip()}, "
+            f"the drive is {have['vendor']} {have['product']}"
+        )
+    else:
+        report.preflight.add("identity", "ok", f"{have['vendor']} {have['product']}")
+        return
+    if "identity" in args.force:
+        report.preflight.add("identity", "overridden", f"--force identity: {mismatch}")
+        return
+    report.preflight.add("identity", "refused", mismatch)
+    raise Refused(
+        f"identity check failed: {mismatch}; nothing was sent",
+        hint="use the image made for this drive; a deliberate cross-flash needs --force identity",
+    )
+
+
+def _check_plan(args: argparse.Namespace, report: FlashReport, image: Any) -> None:
+    current = (report.drive_before or {}).get("revision", "")
+    target = (image.identity.revision or "").strip()
+    if current.upper() == RECOVERY_REVISION:
+        report.preflight.add("plan", "skipped", "drive in recovery mode: any revision may go on")
+        return
+    entry = catalog_entry(report.drive_before or {})
+    plan, why = upgrade_plan(entry, current, target)
+    if plan is None:
+        report.preflight.add("plan", "skipped", why)
+        return
+    if not plan.unsafe_direct:
+        report.preflight.add("plan", "ok", f"{current} -> {target}: no catalog rule against it")
+        return
+    reason = f"{current} -> {target} is unsafe: {plan.steps[0].why}; plan: {plan_text(plan)}"
+    if "plan" in args.force:
+        report.preflight.add("plan", "overridden", f"--force plan: {reason}")
+        return
+    report.preflight.add("plan", "refused", reason)
+    raise Refused(
+        f"the catalog says {reason}",
+        hint=f"run `rescue plan {args.device} --to {target}` and flash each step in turn; "
+        "--force plan tries the direct jump anyway",
+    )
+
+
+def _backup_or_refuse(
+    args: argparse.Namespace, report: FlashReport, drive: Drive, family: Family, base: Path
+) -> None:
+    from rescue.errors import Refused
+    from rescue.ops.backup import take_backup
+
+    if family.can_backup:
+        path = base.with_suffix(".backup.bin")
+        take_backup(drive, family, path, quiet=args.json)
+        report.backup = str(path)
+        report.preflight.add("backup", "ok", f"{family.backup_method} -> {path}")
+        return
+    if not args.no_backup:
+        report.preflight.add("backup", "refused", family.no_backup_reason)
+        raise Refused(
+            f"{family.title} drives cannot be backed up ({family.no_backup_reason}); "
+            "nothing was sent",
+            hint="pass --no-backup to accept flashing without a backup",
+        )
+    report.preflight.add("backup", "skipped", f"--no-backup: {family.no_backup_reason}")
+
+
+def _print_dry_run(console: Console, family: Family, steps: list[Step], as_json: bool) -> None:
+    if as_json:
+        return
+    console.print(f"dry run: {len(steps)} commands of the {family.title} protocol, none sent")
+    for number, step in enumerate(steps, 1):
+        console.print(f"{number:4d}  {step.describe()}", markup=False)
+    console.print(
+        f"then: wait {family.settle_seconds:g} s, poll TEST UNIT READY up to "
+        f"{family.ready_timeout:g} s, re-read INQUIRY, verify",
+        markup=False,
+    )
+
+
+def _print_summary(
+    console: Console, report: FlashReport, family: Family, steps: list[Step]
+) -> None:
+    for check in report.preflight.checks:
+        console.print(f"  {check.outcome:>10}  {check.name}: {check.detail}", markup=False)
+    total = sum(step.payload for step in steps)
+    console.print(f"{len(steps)} commands, {total} bytes, {family.title} protocol")
+
+
+def _write(
+    drive: Drive,
+    family: Family,
+    steps: list[Step],
+    report: FlashReport,
+    console: Console,
+    args: argparse.Namespace,
+) -> None:
+    total = sum(step.payload for step in steps)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=args.json) as progress:
+        task = progress.add_task("flashing", total=total)
+
+        def advance(step: Step) -> None:
+            report.steps_sent += 1
+            progress.update(task, advance=step.payload, description=step.label)
+
+        try:
+            run_steps(drive, steps, advance)
+        except StepFailed as err:
+            report.steps_sent = err.index + 1
+            raise _explain_failure(err, steps, report, args) from err
+
+
+def _explain_failure(
+    err: StepFailed, steps: list[Step], report: FlashReport, args: argparse.Namespace
+) -> RescueError:
+    """Name the likely cause and the way back; the exit code stays the drive's."""
+    before = report.drive_before or {}
+    target = (report.image or {}).get("identity", {}).get("revision") or "the target"
+    cause = getattr(err.cause, "triple", None)
+    if cause == INVALID_OPCODE:
+        entry = catalog_entry(before)
+        plan, _ = upgrade_plan(entry, before.get("revision", ""), target)
+        likely = (
+            f"{plan.steps[0].why}; the catalog's plan is {plan_text(plan)}"
+            if plan is not None and plan.unsafe_direct
+            else "the running firmware does not implement this update command "
+            "(it may need a stepping-stone revision first)"
+        )
+        message = (
+            f"the drive refused the update at step {err.index + 1} ({err.step.label}) with "
+            f"5/20/00 INVALID COMMAND OPERATION CODE. Likely cause: {likely}"
+        )
+        hint = f"run `rescue plan {args.device} --to {target}`, then flash each step in turn"
+    else:
+        message = err.message
+        hint = err.hint
+    # The failing step counts: the drive may have acted on it before it failed.
+    committed = any(step.commit for step in steps[: err.index + 1])
+    way_back = (
+        "The drive may have started rewriting its flash: if it now reports revision BOOT it is "
+        "in recovery mode, and the same command flashes it again."
+        if committed
+        else "Nothing was saved to flash: the drive keeps "
+        f"{before.get('revision', 'its firmware')}; the same command can try again."
+    )
+    failure = RescueError(f"{message}. {way_back}", hint)
+    failure.exit_code = err.exit_code
+    return failure
+
+
+def _verify(drive: Drive, family: Family, image: Any, data: bytes, report: FlashReport) -> None:
+    after = drive.inquiry()
+    report.drive_after = _ident(after)
+    want = (image.identity.revision or "").strip()
+    got = report.drive_after["revision"]
+    if got.upper() == RECOVERY_REVISION:
+        report.preflight.add("verify", "refused", "drive came back in recovery mode")
+        raise VerifyFailed(
+            "the drive came back in recovery mode (revision BOOT): the new firmware did not start",
+            hint="run the same command again to re-flash it",
+        )
+    if want and got != want:
+        raise VerifyFailed(
+            f"the drive reports revision {got}, the image is {want}",
+            hint="run the same command again; keep the report and journal if it repeats",
+        )
+    readback = family.read_back(drive, data)
+    if readback is False:
+        raise VerifyFailed("the flash read back differs from the image", hint="flash again")
+    detail = f"revision {got}" + (", read-back identical" if readback else ", no read-back")
+    report.preflight.add("verify", "ok", detail)
