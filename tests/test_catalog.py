@@ -190,3 +190,15 @@ def test_rule_loop_is_reported(tmp_path: Path) -> None:
 def test_revision_key_orders_numbers_numerically(a: int, b: int) -> None:
     assert (revision_key(f"{a:04d}") < revision_key(f"{b:04d}")) == (a < b)
     assert (revision_key(f"TS{a}") < revision_key(f"TS{b}")) == (a < b)
+
+
+def test_rule_whose_stepping_stone_is_its_threshold(tmp_path: Path) -> None:
+    revs = [{"rev": r, "date": None, "sha256": None} for r in ("0001", "0002", "0003")]
+    rules = [{"from": ["0001"], "to_at_least": "0002", "requires": "0002", "why": "stone"}]
+    doc = {"schema": 1, "drives": [_drive(revisions=revs, rules=rules)]}
+    drive = load_catalog(write_catalog(tmp_path, doc)).drives[0]
+    to_stone = plan_upgrade(drive, "0001", "0002")
+    assert [(s.from_rev, s.to_rev) for s in to_stone.steps] == [("0001", "0002")]
+    assert not to_stone.unsafe_direct and check_jump(drive, "0001", "0002") is None
+    beyond = plan_upgrade(drive, "0001", "0003")
+    assert [(s.from_rev, s.to_rev) for s in beyond.steps] == [("0001", "0002"), ("0002", "0003")]
