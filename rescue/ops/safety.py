@@ -257,7 +257,7 @@ def confirm(question: str, assume_yes: bool) -> None:
         return
     if not sys.stdin or not sys.stdin.isatty():
         raise Refused(
-            "no terminal to ask for confirmation on",
+            "no terminal to ask for confirmation on, and --yes was not given",
             hint="read the plan above, then pass --yes to flash without asking",
         )
     answer = input(f"{question} Type YES to continue: ")
