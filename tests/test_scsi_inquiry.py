@@ -102,3 +102,13 @@ def test_device_identification_overrun_is_refused() -> None:
     page = bytes([0x05, 0x83]) + len(body).to_bytes(2, "big") + body
     with pytest.raises(ParseError, match="claims 32 bytes"):
         parse_device_identification(page)
+
+
+def test_device_identification_cut_by_allocation_keeps_whole_descriptors() -> None:
+    first = bytes([0x02, 0x01, 0x00, 0x08]) + b"ATA     "
+    second = bytes([0x01, 0x03, 0x00, 0x08]) + bytes(8)
+    body = first + second
+    page = bytes([0x05, 0x83]) + len(body).to_bytes(2, "big") + body
+    ident = parse_device_identification(page[: 4 + len(first) + 6])
+    assert ident.truncated and [d.text for d in ident.designators] == ["ATA"]
+    assert not parse_device_identification(page).truncated

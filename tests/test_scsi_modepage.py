@@ -90,3 +90,12 @@ def test_errors() -> None:
         parse_capabilities(ModePage(0x01, None, False, bytes(30)))
     with pytest.raises(ParseError, match="page 2Ah"):
         parse_capabilities(ModePage(0x2A, None, False, bytes(10)))
+
+
+def test_page_cut_by_allocation_is_kept_but_overrun_is_refused() -> None:
+    full = mode_answer(page_2a())
+    caps = parse_capabilities_response(full[: 8 + 22])  # MODE SENSE with a 30-byte allocation
+    assert caps.max_write_speed == 8467 and caps.write_speeds == ()
+    liar = mode_answer(bytes([0x01, 0x06, 0, 0]))
+    with pytest.raises(ParseError, match="page 01h claims 6 bytes"):
+        parse(liar)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rescue.errors import ParseError
-from rescue.scsi.fields import Record, ascii_field, be, require
+from rescue.scsi.fields import Record, ascii_field, be, extent, require
 
 # MMC-6 table "Profile List" (plus the MMC-5 HD DVD profiles)
 PROFILES: dict[int, str] = {
@@ -223,24 +223,27 @@ def _firmware_date(data: bytes) -> FirmwareDate:
 
 
 def _feature(code: int, flags: int, data: bytes) -> Feature:
-    extra: dict[str, object] = {}
+    profiles = m5 = firmware_date = serial = None
     if code == PROFILE_LIST:
-        extra["profiles"] = _profiles(data)
+        profiles = _profiles(data)
     elif code == MICROCODE_UPGRADE:
         require(data, 1, "GET CONFIGURATION feature 0104h")
-        extra["m5"] = bool(data[0] & 0x01)
+        m5 = bool(data[0] & 0x01)
     elif code == FIRMWARE_INFORMATION:
-        extra["firmware_date"] = _firmware_date(data)
+        firmware_date = _firmware_date(data)
     elif code == DRIVE_SERIAL_NUMBER:
-        extra["serial"] = ascii_field(data)
+        serial = ascii_field(data)
     return Feature(
-        code=code,
-        name=feature_name(code),
-        version=(flags >> 2) & 0x0F,
-        persistent=bool(flags & 0x02),
-        current=bool(flags & 0x01),
-        data=data,
-        **extra,  # type: ignore[arg-type]
+        code,
+        feature_name(code),
+        (flags >> 2) & 0x0F,  # version
+        bool(flags & 0x02),  # persistent
+        bool(flags & 0x01),  # current
+        data,
+        profiles,
+        m5,
+        firmware_date,
+        serial,
     )
 
 
@@ -256,8 +259,7 @@ def parse_configuration(data: bytes) -> Configuration:
     data_length = be(data, 0, 4)
     if data_length < 4:
         raise ParseError(f"GET CONFIGURATION: data length {data_length} is shorter than the header")
-    truncated = len(data) < data_length + 4
-    end = min(len(data), data_length + 4)
+    end, truncated = extent(data, data_length + 4)
     features = []
     pos = HEADER_LENGTH
     while pos < end:

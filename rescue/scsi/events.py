@@ -19,7 +19,7 @@ EVENT_CLASSES: dict[int, str] = {
     2: "power management",
     3: "external request",
     4: "media",
-    5: "multi-initiator",
+    5: "multiple host",
     6: "device busy",
 }
 MEDIA = 4

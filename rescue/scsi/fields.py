@@ -21,6 +21,17 @@ def require(data: bytes, length: int, what: str) -> None:
         raise ParseError(f"{what}: response too short ({len(data)} bytes, need {length})")
 
 
+def extent(data: bytes, announced: int) -> tuple[int, bool]:
+    """Where a response's useful bytes end, and whether the allocation cut it.
+
+    ``announced`` is the total size the response's own length field claims.
+    A parser keeps everything up to the returned end; when ``truncated`` is
+    true a record that runs past it was lost to the allocation length, when
+    false such a record means the drive's length fields contradict each other.
+    """
+    return min(len(data), announced), len(data) < announced
+
+
 def ascii_field(raw: bytes, encoding: str = "ascii") -> str:
     """Decode a space-padded ASCII field (SPC-4 4.3.1): garbage never raises.
 

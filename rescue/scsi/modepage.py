@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rescue.errors import ParseError
-from rescue.scsi.fields import Record, be, require
+from rescue.scsi.fields import Record, be, extent, require
 
 HEADER_LENGTH = 8  # mode parameter header for the 10-byte CDB (SPC-4 7.5.5)
 CAPABILITIES_PAGE = 0x2A
@@ -53,11 +53,12 @@ class ModeSense(Record):
 def parse_mode_sense_10(data: bytes) -> ModeSense:
     """Split a MODE SENSE(10) answer into its header, block descriptors and pages.
 
-    Like every parser here, it keeps what the allocation length let through,
-    but refuses length fields that contradict each other.
+    Like every parser here, it keeps what the allocation length let through
+    (a page cut short is kept cut short), but refuses length fields that
+    contradict each other.
     """
     require(data, HEADER_LENGTH, "MODE SENSE(10)")
-    end = min(len(data), be(data, 0, 2) + 2)
+    end, truncated = extent(data, be(data, 0, 2) + 2)
     bd_length = be(data, 6, 2)
     pos = HEADER_LENGTH + bd_length
     if pos > end:
@@ -69,7 +70,14 @@ def parse_mode_sense_10(data: bytes) -> ModeSense:
         if pos + header > end:
             break
         length = be(data, pos + 2, 2) if spf else data[pos + 1]
-        stop = min(pos + header + length, end)
+        stop = pos + header + length
+        if stop > end:
+            if not truncated:
+                raise ParseError(
+                    f"MODE SENSE(10): page {data[pos] & 0x3F:02X}h claims {length} bytes, "
+                    f"the mode data length leaves {end - pos - header}"
+                )
+            stop = end  # keep the part of the page the allocation let through
         pages.append(
             ModePage(
                 code=data[pos] & 0x3F,
@@ -78,7 +86,7 @@ def parse_mode_sense_10(data: bytes) -> ModeSense:
                 data=bytes(data[pos + header : stop]),
             )
         )
-        pos = pos + header + length
+        pos = stop
     return ModeSense(
         data[2], data[3], bytes(data[HEADER_LENGTH : HEADER_LENGTH + bd_length]), tuple(pages)
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rescue.errors import ParseError
-from rescue.scsi.fields import Record, ascii_field, be, require
+from rescue.scsi.fields import Record, ascii_field, be, extent, require
 
 SUPPORTED_PAGES = 0x00
 UNIT_SERIAL = 0x80
@@ -40,8 +40,8 @@ DESIGNATOR_TYPES: dict[int, str] = {
 }
 
 
-def _page_body(data: bytes, page: int, what: str) -> bytes:
-    """Check the 4-byte VPD header and return the page's bytes after it.
+def _page_body(data: bytes, page: int, what: str) -> tuple[bytes, bool]:
+    """Check the 4-byte VPD header; return the page's bytes and whether they were cut.
 
     The page length may promise more than the allocation let through; the
     body is what is actually present, but a different page code is an error.
@@ -49,7 +49,8 @@ def _page_body(data: bytes, page: int, what: str) -> bytes:
     require(data, 4, what)
     if data[1] != page:
         raise ParseError(f"{what}: got page {data[1]:02X}h instead of {page:02X}h")
-    return bytes(data[4 : 4 + be(data, 2, 2)])
+    end, truncated = extent(data, 4 + be(data, 2, 2))
+    return bytes(data[4:end]), truncated
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class SupportedPages(Record):
 
 def parse_supported_pages(data: bytes) -> SupportedPages:
     """VPD page 00h: the list of page codes the drive answers."""
-    return SupportedPages(tuple(_page_body(data, SUPPORTED_PAGES, "VPD 00h")))
+    return SupportedPages(tuple(_page_body(data, SUPPORTED_PAGES, "VPD 00h")[0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class UnitSerial(Record):
 
 def parse_unit_serial(data: bytes) -> UnitSerial:
     """VPD page 80h: the product serial number, ASCII."""
-    return UnitSerial(ascii_field(_page_body(data, UNIT_SERIAL, "VPD 80h")))
+    return UnitSerial(ascii_field(_page_body(data, UNIT_SERIAL, "VPD 80h")[0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,17 +90,24 @@ class Designator(Record):
 @dataclass(frozen=True, slots=True)
 class DeviceIdentification(Record):
     designators: tuple[Designator, ...]
+    truncated: bool  # the allocation length cut off descriptors the drive had
 
 
 def parse_device_identification(data: bytes) -> DeviceIdentification:
-    """VPD page 83h: designation descriptors, each with a 4-byte header."""
-    body = _page_body(data, DEVICE_IDENTIFICATION, "VPD 83h")
+    """VPD page 83h: designation descriptors, each with a 4-byte header.
+
+    Descriptors the allocation length cut off are dropped (``truncated``);
+    one that overruns the page's own length is an error.
+    """
+    body, truncated = _page_body(data, DEVICE_IDENTIFICATION, "VPD 83h")
     found = []
     pos = 0
     while pos < len(body):
+        end = pos + 4 + body[pos + 3] if len(body) - pos >= 4 else len(body) + 1
+        if end > len(body) and truncated:
+            break
         require(body[pos:], 4, "VPD 83h descriptor header")
         length = body[pos + 3]
-        end = pos + 4 + length
         if end > len(body):
             raise ParseError(
                 f"VPD 83h: descriptor at {pos} claims {length} bytes, "
@@ -126,4 +134,4 @@ def parse_device_identification(data: bytes) -> DeviceIdentification:
             )
         )
         pos = end
-    return DeviceIdentification(tuple(found))
+    return DeviceIdentification(tuple(found), truncated)
