@@ -10,15 +10,23 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_firmware_builders import btc_image
 
 from rescue.errors import ExitCode
-from rescue.firmware.catalog import CatalogError, find_drive, load_catalog
+from rescue.firmware import FirmwareImage, load_firmware
+from rescue.firmware.catalog import (
+    CatalogDrive,
+    CatalogError,
+    find_drive,
+    load_catalog,
+    match_image,
+)
 from rescue.firmware.plan import Step, UnknownRevision, check_jump, plan_upgrade, revision_key
 
 SHIPPED = resources.files("rescue") / "data" / "catalog.json"
 
 
-def btc_1004():
+def btc_1004() -> CatalogDrive:
     drive = find_drive("BTC     ", "DRW-1004IM      ")
     assert drive is not None
     return drive
@@ -202,3 +210,39 @@ def test_rule_whose_stepping_stone_is_its_threshold(tmp_path: Path) -> None:
     assert not to_stone.unsafe_direct and check_jump(drive, "0001", "0002") is None
     beyond = plan_upgrade(drive, "0001", "0003")
     assert [(s.from_rev, s.to_rev) for s in beyond.steps] == [("0001", "0002"), ("0002", "0003")]
+
+
+def _image(tmp_path: Path, data: bytes) -> FirmwareImage:
+    path = tmp_path / "fw.bin"
+    path.write_bytes(data)
+    return load_firmware(path)
+
+
+def test_match_image_against_shipped_catalog(tmp_path: Path) -> None:
+    catalog = load_catalog()
+    notes, problems = match_image(_image(tmp_path, btc_image(revision="0043")), catalog)
+    assert problems == [] and "btc-drw1004im revision 0043" in notes[0]
+    notes, problems = match_image(_image(tmp_path, btc_image(revision="0099")), catalog)
+    assert problems == [] and "0099 is not listed" in notes[0]
+    notes, problems = match_image(_image(tmp_path, btc_image(product="DRW-2000")), catalog)
+    assert problems == [] and "not a known drive" in notes[0]
+
+
+def test_match_image_family_contradiction(tmp_path: Path) -> None:
+    image = _image(tmp_path, btc_image(vendor="TSSTcorp", product="BDDVDW SE-506CB"))
+    notes, problems = match_image(image, load_catalog())
+    assert notes == [] and "as a mt1939 drive" in problems[0]
+
+
+def test_match_image_sha256(tmp_path: Path) -> None:
+    good = _image(tmp_path, btc_image(revision="0001", vendor="V", product="P1"))
+    revs = [{"rev": "0001", "date": None, "sha256": good.sha256.upper()}]
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    catalog = load_catalog(write_catalog(folder, {"schema": 1, "drives": [_drive(revisions=revs)]}))
+    notes, problems = match_image(good, catalog)
+    assert problems == [] and "sha256 matches" in notes[0]
+    altered = bytearray(good.data)
+    altered[0x9000] ^= 0x01
+    notes, problems = match_image(_image(tmp_path, bytes(altered)), catalog)
+    assert notes == [] and "modified or is damaged" in problems[0]

@@ -11,6 +11,7 @@ from test_firmware_builders import btc_hex_lines, btc_image, mt1939_image, to_te
 
 from rescue import cli
 from rescue.errors import ExitCode, RescueError
+from rescue.firmware.catalog import CatalogError
 from rescue.ops import fw_inspect
 
 
@@ -82,3 +83,26 @@ def test_family_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     path.write_bytes(btc_image())
     assert run(["fw", "inspect", "--family", "mt1939", str(path)]) == ExitCode.BAD_INPUT
     assert "does not match the mt1939 layout" in capsys.readouterr().out
+
+
+def test_broken_catalog_is_reported_not_fatal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def tampered() -> None:
+        raise CatalogError("catalog.json: sha256 does not match its manifest")
+
+    monkeypatch.setattr(fw_inspect, "load_catalog", tampered)
+    path = tmp_path / "V0050.bin"
+    path.write_bytes(btc_image())
+    assert run(["fw", "inspect", str(path)]) == 0
+    assert "catalog unavailable: catalog.json: sha256 does not match" in capsys.readouterr().out
+
+
+def test_catalog_contradiction_makes_image_unusable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "odd.bin"
+    path.write_bytes(btc_image(vendor="TSSTcorp", product="BDDVDW SE-506CB"))
+    assert run(["fw", "inspect", "--json", str(path)]) == ExitCode.BAD_INPUT
+    doc = json.loads(capsys.readouterr().out)
+    assert any("as a mt1939 drive" in p for p in doc["problems"])

@@ -24,6 +24,7 @@ from typing import Any
 
 from rescue.errors import BadInput
 from rescue.firmware.layouts import BY_FAMILY
+from rescue.firmware.model import FirmwareImage
 
 MANIFEST_SUFFIX = ".sha256.json"
 
@@ -204,3 +205,36 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
 def find_drive(vendor: str, product: str, catalog: Catalog | None = None) -> CatalogDrive | None:
     """The catalog entry for an INQUIRY vendor/product, or None for an unknown drive."""
     return (catalog or load_catalog()).find_drive(vendor, product)
+
+
+def match_image(image: FirmwareImage, catalog: Catalog) -> tuple[list[str], list[str]]:
+    """(notes, problems) from comparing an image with what the catalog knows.
+
+    A problem arises only when the catalog contradicts the image: the drive it
+    names belongs to another family, or the catalog's sha256 for the image's
+    revision differs (a modified or damaged file). Gaps in the catalog are notes.
+    """
+    ident = image.identity
+    if not (ident.vendor and ident.product):
+        return ["catalog: the image names no drive"], []
+    drive = catalog.find_drive(ident.vendor, ident.product)
+    if drive is None:
+        return [f"catalog: {ident.vendor} {ident.product} is not a known drive"], []
+    if drive.family != image.family:
+        return [], [
+            f"catalog lists {ident.vendor} {ident.product} as a {drive.family} drive, "
+            f"but the image is laid out as {image.family}"
+        ]
+    if not ident.revision:
+        return [f"catalog: {drive.id}; the image carries no revision"], []
+    entry = drive.revision(ident.revision)
+    if entry is None:
+        return [f"catalog: {drive.id}; revision {ident.revision} is not listed"], []
+    if entry.sha256 is None:
+        return [f"catalog: {drive.id} revision {entry.rev} (its sha256 is not known)"], []
+    if entry.sha256.casefold() != image.sha256:
+        return [], [
+            f"sha256 differs from the catalog's for {drive.id} revision {entry.rev}: "
+            "the file was modified or is damaged"
+        ]
+    return [f"catalog: {drive.id} revision {entry.rev}, sha256 matches"], []

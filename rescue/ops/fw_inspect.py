@@ -1,7 +1,8 @@
 """``rescue fw inspect FILE``: what a firmware file is, and whether it is fit to flash.
 
-Runs the same checks the flasher runs before any write (``load_firmware``), so a
-user can vet a file on any machine, drive or no drive. Exit 0: usable; exit 5
+Runs the same checks the flasher runs before any write (``load_firmware``), plus
+what the catalog knows about the image, so a user can vet a file on any machine,
+drive or no drive. Exit 0: usable; exit 5
 (bad input): unreadable, or parsed but with problems that forbid flashing.
 """
 
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
 from rich.console import Console
 from rich.markup import escape
 
 from rescue.errors import ExitCode
 from rescue.firmware import FirmwareImage, load_firmware
+from rescue.firmware.catalog import CatalogError, load_catalog, match_image
 from rescue.firmware.layouts import BY_FAMILY
 
 
@@ -62,8 +65,18 @@ def _print_text(image: FirmwareImage) -> None:
         )
 
 
+def _with_catalog(image: FirmwareImage) -> FirmwareImage:
+    """Add what the catalog says about the image; a broken catalog is reported, not fatal,
+    so a file can still be inspected (the flasher refuses to run on such a catalog)."""
+    try:
+        notes, problems = match_image(image, load_catalog())
+    except CatalogError as err:
+        notes, problems = [f"catalog unavailable: {err.message}"], []
+    return replace(image, notes=image.notes + notes, problems=image.problems + problems)
+
+
 def run(args: argparse.Namespace) -> int:
-    image = load_firmware(args.file, family=args.family)
+    image = _with_catalog(load_firmware(args.file, family=args.family))
     if args.json:
         print(json.dumps(image.to_dict(), indent=2))
     else:
