@@ -117,6 +117,7 @@ FEATURES: dict[int, str] = {
     0x010E: "DVD CSS Managed Recording",
     0x0110: "VCPS",
     0x0113: "SecurDisc",
+    0x0120: "BD CPS",
     0x0142: "OSSC",
 }
 
