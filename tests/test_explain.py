@@ -90,3 +90,14 @@ def test_bad_input_with_json_is_a_json_error(capsys: pytest.CaptureFixture[str])
     code, out, _ = run(capsys, "--json", "5/20")
     assert code == ExitCode.USAGE
     assert json.loads(out)["error"] == "UsageError"
+
+
+@pytest.mark.parametrize("text", ["[/]", "[bold]5/20"])
+def test_input_that_looks_like_markup_is_echoed_verbatim(
+    capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    """User text lands in the error message; the console must not read it as rich markup."""
+    code, _, err = run(capsys, text)
+    assert code == ExitCode.USAGE
+    assert f"cannot explain {text!r}" in err
+    assert "Traceback" not in err

@@ -16,7 +16,23 @@ SENSE_LIKE = st.builds(
     st.sampled_from([0x70, 0x71, 0x72, 0x73, 0xF0, 0xF1, 0xF2, 0xF3]),
     st.binary(max_size=64),
 )
-ANY_BYTES = st.binary(max_size=300) | SENSE_LIKE
+# Descriptor-format buffers built from descriptors whose length bytes may lie, and
+# whose additional length may lie: this is where a decoder indexes past the end.
+_DESCRIPTOR = st.builds(
+    lambda dtype, body, length: bytes([dtype, len(body) if length is None else length]) + body,
+    st.sampled_from([0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x80]) | st.integers(0, 255),
+    st.binary(max_size=14),
+    st.none() | st.integers(0, 255),
+)
+DESCRIPTOR_LIKE = st.builds(
+    lambda code, head, descriptors, length: bytes([code]) + head
+    + bytes([len(b"".join(descriptors)) if length is None else length]) + b"".join(descriptors),
+    st.sampled_from([0x72, 0x73]),
+    st.binary(min_size=6, max_size=6),
+    st.lists(_DESCRIPTOR, max_size=4),
+    st.none() | st.integers(0, 255),
+)
+ANY_BYTES = st.binary(max_size=300) | SENSE_LIKE | DESCRIPTOR_LIKE
 
 HEXISH = st.text(alphabet="0123456789abcdefABCDEFxXhH /,_-+\t", max_size=80)
 

@@ -13,9 +13,10 @@ import json
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from rescue.errors import ParseError, UsageError
-from rescue.scsi.advice import advise
+from rescue.scsi.advice import Advice, advise
 from rescue.scsi.sense import Sense, parse_triple
 
 
@@ -31,49 +32,57 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(func=run)
 
 
-def explain(text: str) -> dict[str, object]:
-    """The decoded sense plus advice, as one JSON-ready dict; ``UsageError`` if unreadable."""
+# Colour of the sense key at a glance: fine, transient, the drive or disc is at fault.
+_KEY_STYLE = {0x0: "green", 0x1: "green", 0xF: "green", 0x2: "yellow", 0x6: "yellow",
+              0x3: "bold red", 0x4: "bold red"}
+
+
+def _decode(text: str) -> Sense:
     try:
-        sense = parse_triple(text)
+        return parse_triple(text)
     except ParseError as err:
         raise UsageError(
             f"cannot explain {text!r}: {err.message}",
             "give KEY/ASC/ASCQ in hex (5/20/00) or the sense bytes (70 00 05 ...)",
         ) from None
+
+
+def explain(text: str) -> dict[str, object]:
+    """The decoded sense plus advice, as one JSON-ready dict; ``UsageError`` if unreadable."""
+    sense = _decode(text)
     advice = advise(sense.key, sense.asc, sense.ascq)
     return sense.to_dict() | {"meaning": advice.meaning, "next_step": advice.next_step}
 
 
-def _details(sense: Sense, report: dict[str, object]) -> list[tuple[str, str]]:
+def _rows(sense: Sense, advice: Advice) -> list[tuple[str, Text]]:
+    kind = sense.format + (", deferred" if sense.deferred else "")
     rows = [
-        ("sense", f"{sense.triple}  ({sense.format}"
-         + (", deferred)" if sense.deferred else ")")),
-        ("key", f"{sense.key:X}h {sense.key_name}"),
-        ("ASC/ASCQ", f"{sense.asc:02X}h/{sense.ascq:02X}h {sense.asc_name}"),
+        ("sense", Text(f"{sense.triple}  ({kind})", style="bold")),
+        ("key", Text(f"{sense.key:X}h {sense.key_name}", style=_KEY_STYLE.get(sense.key, "bold"))),
+        ("ASC/ASCQ", Text(f"{sense.asc:02X}h/{sense.ascq:02X}h {sense.asc_name}")),
     ]
     if sense.information is not None:
-        rows.append(("information", f"{sense.information} (0x{sense.information:X})"))
+        rows.append(("information", Text(f"{sense.information} (0x{sense.information:X})")))
     if sense.sense_key_specific is not None:
-        rows.append(("key specific", sense.sense_key_specific.describe()))
-    flags = [name for name in ("filemark", "eom", "ili") if getattr(sense, name)]
+        rows.append(("key specific", Text(sense.sense_key_specific.describe())))
+    flags = [name.upper() for name in ("filemark", "eom", "ili") if getattr(sense, name)]
     if flags:
-        rows.append(("flags", " ".join(f.upper() for f in flags)))
-    rows.append(("meaning", str(report["meaning"])))
-    rows.append(("next step", str(report["next_step"])))
+        rows.append(("flags", Text(" ".join(flags))))
+    rows.append(("meaning", Text(advice.meaning)))
+    rows.append(("next step", Text(advice.next_step, style="yellow")))
     return rows
 
 
 def run(args: argparse.Namespace) -> int:
     text = " ".join(args.sense)
-    report = explain(text)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(explain(text), indent=2))
         return 0
-    sense = parse_triple(text)
+    sense = _decode(text)
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column(overflow="fold")
-    for label, value in _details(sense, report):
+    for label, value in _rows(sense, advise(sense.key, sense.asc, sense.ascq)):
         table.add_row(label, value)
     Console(highlight=False).print(table)
     return 0
