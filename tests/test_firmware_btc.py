@@ -233,3 +233,8 @@ def test_huge_file_refused_without_reading_it_all(tmp_path: Path) -> None:
     with path.open("wb") as handle:
         handle.truncate(64 * MIB)
     _expect_bad(path, "larger than 8 MiB")
+
+
+def test_hex_named_file_gets_hex_errors(tmp_path: Path) -> None:
+    """A .HEX file damaged at its very start still gets a line-numbered error."""
+    _expect_bad(write(tmp_path, "V0151.HEX", b"\xef\xbb\xbf:00000001FF\n"), "line 1", "not ASCII")

@@ -6,6 +6,11 @@ catalog whose bytes do not match (BadInput, exit 5): a rule such as "0040 must
 take 0050 before 0151" protects drives, so a silently edited catalog must not
 be trusted. (A signature replaces the manifest once a project key exists.)
 The manifest is JSON so the existing ``data/*.json`` package-data rule ships it.
+After an intended edit of the catalog, write the output of this to
+``rescue/data/catalog.sha256.json``::
+
+    python -c 'import hashlib, json; d = open("rescue/data/catalog.json", "rb").read();
+    print(json.dumps({"files": {"catalog.json": hashlib.sha256(d).hexdigest()}}, indent=2))'
 
 Matching: vendor compares case-insensitively after trimming; products are glob
 patterns (``fnmatch``) compared case-insensitively after collapsing runs of

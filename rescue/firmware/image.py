@@ -31,8 +31,9 @@ def _layout_for(family: str) -> ModuleType:
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, bytes]:
-    """(format, flash image bytes). HEX is told by content, not by the file name."""
-    if btchex.looks_like_hex(raw):
+    """(format, flash image bytes). A file is read as HEX when it starts like one or is
+    named ``*.hex``: a damaged HEX then gets its line-numbered error, not a size error."""
+    if btchex.looks_like_hex(raw) or path.suffix.casefold() == ".hex":
         return "hex", btchex.parse_btc_hex(raw, path)
     return "bin", raw
 
