@@ -74,6 +74,7 @@ def test_bd_writer_configuration() -> None:
     assert vendor is not None and vendor.name == "vendor feature FF10h"
     assert vendor.data == b"\x12\x34\x56\x78"
     assert conf.feature(0x0040) is None
+    assert not conf.reads_bd and not conf.writes_bd
     as_dict = conf.to_dict()
     assert as_dict["features"][2]["m5"] is True
     assert as_dict["features"][3]["firmware_date"]["year"] == 2015
@@ -129,3 +130,10 @@ def test_every_mmc_profile_and_common_feature_is_named() -> None:
     assert COMMON_FEATURES <= FEATURES.keys()
     assert profile_name(0x0099) == "unknown profile 0099h"
     assert feature_name(0x0999) == "unknown feature 0999h"
+
+
+def test_bd_support_comes_from_features_0040_and_0041() -> None:
+    reader = parse_configuration(answer(0, feature(0x0040, bytes(4), flags=0x04)))
+    assert reader.reads_bd and not reader.writes_bd
+    writer = parse_configuration(answer(0, feature(0x0040, b""), feature(0x0041, b"")))
+    assert writer.reads_bd and writer.writes_bd

@@ -191,6 +191,16 @@ class Configuration(Record):
         return None
 
     @property
+    def reads_bd(self) -> bool:
+        """Feature 0040h present: the drive reads BD (page 2Ah has no BD bits)."""
+        return self.feature(BD_READ) is not None
+
+    @property
+    def writes_bd(self) -> bool:
+        """Feature 0041h present: the drive writes BD."""
+        return self.feature(BD_WRITE) is not None
+
+    @property
     def profiles(self) -> tuple[Profile, ...]:
         """The drive's profile list (empty if feature 0000h was not returned)."""
         feat = self.feature(PROFILE_LIST)
