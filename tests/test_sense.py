@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sense_corpus import descriptor, fixed, sks_bytes
 
+from rescue.emulator import sense as emulated
 from rescue.errors import ExitCode, ParseError, RescueError
 from rescue.scsi.advice import advise
 from rescue.scsi.asc_table import asc_name, is_known
@@ -214,6 +215,20 @@ def test_every_pair_has_a_name_and_the_table_is_full() -> None:
 def test_asc_name_rejects_non_bytes() -> None:
     with pytest.raises(ValueError):
         asc_name(0x100, 0)
+
+
+def test_decodes_what_the_emulator_builds() -> None:
+    """The emulator's sense builder is a second implementation of the same layout."""
+    triples = [v for v in vars(emulated).values() if isinstance(v, emulated.Sense)]
+    assert len(triples) >= 10
+    for triple in triples:
+        for info in (None, 0x12345678):
+            sense = decode_sense(emulated.fixed_sense(triple, info))
+            assert (sense.key, sense.asc, sense.ascq, sense.information) == (*triple, info)
+            assert sense.triple == str(triple)
+            assert is_known(sense.asc, sense.ascq)
+            if sense.key:  # anything but NO SENSE has advice beyond the per-key fallback
+                assert advise(*triple) != advise(triple.key, 0xFF, 0xFF), str(triple)
 
 
 # --- advice ---
