@@ -14,11 +14,25 @@ from typing import TYPE_CHECKING
 from rescue.errors import Refused
 from rescue.families.base import Family, Identity, Step
 from rescue.families.btc import BtcFamily
+from rescue.families.mt1939 import Mt1939Family
+from rescue.families.mt1959 import Mt1959Family
+from rescue.families.pioneer import PioneerFamily
+from rescue.families.plextor import PlextorFamily
+from rescue.families.spc import SpcFamily
+from rescue.families.tsst import TsstFamily
 
 if TYPE_CHECKING:
     from rescue.drive import Drive
 
-FAMILY_CLASSES: tuple[type[Family], ...] = (BtcFamily,)
+FAMILY_CLASSES: tuple[type[Family], ...] = (
+    BtcFamily,
+    Mt1959Family,
+    TsstFamily,
+    Mt1939Family,
+    PlextorFamily,
+    PioneerFamily,
+    SpcFamily,
+)
 MICROCODE_UPGRADE_FEATURE = 0x0104
 
 

@@ -85,7 +85,7 @@ class Step:
 
 @dataclass(frozen=True)
 class DrivePattern:
-    """One line of families.json: glob patterns on the trimmed INQUIRY strings."""
+    """One line of families.json: glob patterns on the INQUIRY strings (see ``squeeze``)."""
 
     vendor: str
     product: str
@@ -94,10 +94,15 @@ class DrivePattern:
 
     def matches(self, identity: Identity) -> bool:
         return (
-            fnmatchcase(identity.vendor.strip().upper(), self.vendor.upper())
-            and fnmatchcase(identity.product.strip().upper(), self.product.upper())
-            and fnmatchcase(identity.revision.strip().upper(), self.revision.upper())
+            fnmatchcase(squeeze(identity.vendor), squeeze(self.vendor))
+            and fnmatchcase(squeeze(identity.product), squeeze(self.product))
+            and fnmatchcase(squeeze(identity.revision), squeeze(self.revision))
         )
+
+
+def squeeze(text: str) -> str:
+    """Upper case, runs of spaces collapsed: INQUIRY pads names ("CD-R   PX-W4824A")."""
+    return " ".join(text.split()).upper()
 
 
 @cache
@@ -118,6 +123,8 @@ class Family(ABC):
     backup_method: ClassVar[str | None] = None
     #: Why not, shown when a backup is asked of a family that cannot do one.
     no_backup_reason: ClassVar[str] = ""
+    #: INQUIRY revisions of a drive in its boot loader or download mode.
+    recovery_revisions: ClassVar[tuple[str, ...]] = (RECOVERY_REVISION,)
     #: Wait this long after the last command before the first poll.
     settle_seconds: ClassVar[float] = 5.0
     #: Give up on the drive coming back after this long (after settling).
@@ -138,6 +145,9 @@ class Family(ABC):
         pattern = self.match(identity)
         return dict(pattern.params) if pattern else {}
 
+    def in_recovery(self, identity: Identity) -> bool:
+        return identity.revision.strip().upper() in self.recovery_revisions
+
     @property
     def can_backup(self) -> bool:
         return self.backup_method is not None
@@ -156,7 +166,7 @@ class Family(ABC):
 
         return validate_for_family(image, self.name)
 
-    def prepare(self, drive: Drive | None, data: bytes) -> bytes:
+    def prepare(self, drive: Drive, data: bytes) -> bytes:
         """The bytes to send, when the protocol rewrites the image first (MT1959)."""
         return data
 
@@ -177,6 +187,44 @@ class Family(ABC):
     def read_back(self, drive: Drive, data: bytes) -> bool | None:
         """Compare the drive's flash with ``data``; None when the family cannot read it."""
         return None
+
+
+def write_buffer_chunks(
+    data: bytes,
+    chunk: int,
+    mode: int,
+    *,
+    timeout: float,
+    buffer_id: int = 0,
+    offset_base: int = 0,
+    last_mode: int | None = None,
+    pause_after: float = 0.0,
+) -> list[Step]:
+    """WRITE BUFFER per ``chunk`` bytes at buffer offset ``offset_base + image offset``.
+
+    The shape most optical flashers share (btcflash, redumper, DVRFlash,
+    fwupd); ``last_mode`` gives the final chunk its own mode (Plextor saves
+    with mode 5), and that chunk is then the commit.
+    """
+    from rescue.scsi.cdb import write_buffer
+
+    offsets = range(0, len(data), chunk)
+    steps = []
+    for index, offset in enumerate(offsets):
+        piece = data[offset : offset + chunk]
+        last = index == len(offsets) - 1
+        this_mode = last_mode if last and last_mode is not None else mode
+        steps.append(
+            Step(
+                label=f"chunk {index + 1}/{len(offsets)} at {offset:#07x} (mode {this_mode:X})",
+                cdb=bytes(write_buffer(this_mode, buffer_id, offset_base + offset, len(piece))),
+                data=piece,
+                timeout=timeout,
+                commit=last and last_mode is not None,
+                pause_after=pause_after,
+            )
+        )
+    return steps
 
 
 class StepFailed(RescueError):

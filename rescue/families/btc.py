@@ -21,7 +21,7 @@ refuses instead (DESIGN.md, safety policy).
 
 from __future__ import annotations
 
-from rescue.families.base import Family, Identity, Step
+from rescue.families.base import Family, Identity, Step, write_buffer_chunks
 from rescue.firmware.fields import sum16
 from rescue.scsi.cdb import WriteBufferMode, write_buffer
 
@@ -46,17 +46,13 @@ class BtcFamily(Family):
     ready_timeout = 300.0  # btcflash: wait_unit_ready(scgp, 300)
 
     def flash_steps(self, data: bytes, identity: Identity) -> list[Step]:
-        chunks = [
-            Step(
-                label=f"chunk {i + 1}/{len(data) // CHUNK} at {offset:#07x}",
-                cdb=bytes(
-                    write_buffer(WriteBufferMode.DOWNLOAD_OFFSETS, 0, offset + DATA_OFFSET, CHUNK)
-                ),
-                data=data[offset : offset + CHUNK],
-                timeout=CHUNK_TIMEOUT,
-            )
-            for i, offset in enumerate(range(0, len(data), CHUNK))
-        ]
+        chunks = write_buffer_chunks(
+            data,
+            CHUNK,
+            WriteBufferMode.DOWNLOAD_OFFSETS,
+            timeout=CHUNK_TIMEOUT,
+            offset_base=DATA_OFFSET,
+        )
         header = Step(
             label="checksum header",
             cdb=bytes(write_buffer(WriteBufferMode.DOWNLOAD_OFFSETS, 0, 0, HEADER_SIZE)),

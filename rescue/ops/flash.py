@@ -31,7 +31,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rescue.devices import open_device
 from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
 from rescue.families import Family, Step, drive_family
-from rescue.families.base import RECOVERY_REVISION, StepFailed, run_steps, wait_until_back
+from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
 from rescue.ops.plan import catalog_entry, plan_text, upgrade_plan
 from rescue.ops.safety import (
     Preflight,
@@ -206,7 +206,7 @@ def _checked_image(
         )
     report.preflight.add("image valid", "ok", f"{family.title} image, sha256 {image.sha256[:16]}")
     _check_identity(args, report, image)
-    _check_plan(args, report, image)
+    _check_plan(args, report, image, recovering=family.in_recovery(drive.identity))
     return family.prepare(drive, image.data)
 
 
@@ -215,7 +215,10 @@ def _check_identity(args: argparse.Namespace, report: FlashReport, image: Any) -
     want = image.identity
     if want.vendor is None or want.product is None:
         mismatch = "the image does not say which drive it is for"
-    elif (want.vendor.strip(), want.product.strip()) != (have["vendor"], have["product"]):
+    elif (squeeze(want.vendor), squeeze(want.product)) != (
+        squeeze(have["vendor"]),
+        squeeze(have["product"]),
+    ):
         mismatch = (
             f"the image is for {want.vendor.strip()} {want.product.strip()}, "
             f"the drive is {have['vendor']} {have['product']}"
@@ -233,10 +236,12 @@ def _check_identity(args: argparse.Namespace, report: FlashReport, image: Any) -
     )
 
 
-def _check_plan(args: argparse.Namespace, report: FlashReport, image: Any) -> None:
+def _check_plan(
+    args: argparse.Namespace, report: FlashReport, image: Any, *, recovering: bool
+) -> None:
     current = (report.drive_before or {}).get("revision", "")
     target = (image.identity.revision or "").strip()
-    if current.upper() == RECOVERY_REVISION:
+    if recovering:
         report.preflight.add("plan", "skipped", "drive in recovery mode: any revision may go on")
         return
     entry = catalog_entry(report.drive_before or {})
@@ -375,10 +380,11 @@ def _verify(drive: Drive, family: Family, image: Any, data: bytes, report: Flash
     report.drive_after = _ident(after)
     want = (image.identity.revision or "").strip()
     got = report.drive_after["revision"]
-    if got.upper() == RECOVERY_REVISION:
+    if family.in_recovery(after):
         report.preflight.add("verify", "refused", "drive came back in recovery mode")
         raise VerifyFailed(
-            "the drive came back in recovery mode (revision BOOT): the new firmware did not start",
+            f"the drive came back in recovery mode (revision {got}): "
+            "the new firmware did not start",
             hint="run the same command again to re-flash it",
         )
     if want and got != want:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from rescue.devices import open_device
 from rescue.errors import Refused
-from rescue.families.base import RECOVERY_REVISION
+from rescue.families import family_for
 from rescue.firmware.catalog import CatalogDrive, load_catalog
 from rescue.firmware.plan import Plan, UnknownRevision, plan_upgrade
 
@@ -73,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
             hint="check the vendor's release notes for required intermediate versions",
         )
     target = args.to.strip()
-    if have["revision"].upper() == RECOVERY_REVISION:
-        steps = [{"from": RECOVERY_REVISION, "to": target, "why": "drive is in recovery mode"}]
+    family = family_for(identity)
+    if family is not None and family.in_recovery(identity):
+        steps = [{"from": have["revision"], "to": target, "why": "drive is in recovery mode"}]
         notes = ["the running revision is unknown (recovery mode): flash the target directly"]
     else:
         plan = plan_upgrade(entry, have["revision"], target)

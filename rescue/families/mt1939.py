@@ -1,0 +1,76 @@
+"""MediaTek MT1939 Blu-ray drives (TSST SE-506CB): vendor 0xFF download, READ BUFFER backup.
+
+Source: ``rbdixon/coastermelt`` ``doc/update-ts01-notes.txt`` (a USB trace of
+TSST's own updater), ``doc/bootloader.txt`` and ``flasher/checksum.py``
+(PROTOCOLS.md). Facts used here:
+
+- the image is the whole 2 MiB flash, sent with ``FF 00 01 00 00 SS`` (the
+  same command as the TSST family) in 0xF800-byte chunks: state 0x00 first,
+  0xFF after, 0x02 on the last chunk, which is 2 KiB long;
+- the drive stalls about 10 s inside a command per MiB written, and the
+  updater's trace shows about 10 s more before the drive answers again;
+- the first 64 KiB (the boot loader) is write-protected and ignored;
+- INQUIRY answers revision "BOOT" while the boot loader runs;
+- ``3C 06 00 aa aa aa ll ll ll`` (READ BUFFER mode 6) reads ARM memory at a
+  24-bit address, flash included: the backup and read-back path.
+
+This project's choices: 64 KiB per READ BUFFER, the timeouts below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rescue.errors import TransportError
+from rescue.families.base import Family, Identity, Step
+from rescue.families.tsst import vendor_flash_steps
+from rescue.scsi.cdb import read_buffer_memory
+
+if TYPE_CHECKING:
+    from rescue.drive import Drive
+
+CHUNK = 0xF800
+END_STATE = 0x02
+FLASH_SIZE = 0x200000
+BOOT_LOADER = 0x10000  # write-protected: not compared on read-back
+READ_CHUNK = 0x10000  # our choice
+READ_TIMEOUT = 30.0  # our choice
+
+
+class Mt1939Family(Family):
+    name = "mt1939"
+    title = "MediaTek MT1939"
+    source = "rbdixon/coastermelt doc/update-ts01-notes.txt, doc/bootloader.txt"
+    backup_method = "READ BUFFER mode 6 (3C 06) memory read of the 2 MiB flash"
+    settle_seconds = 10.0
+    ready_timeout = 120.0
+
+    def flash_steps(self, data: bytes, identity: Identity) -> list[Step]:
+        return vendor_flash_steps(data, CHUNK, END_STATE)
+
+    def backup(self, drive: Drive, progress: Callable[[int, int], None]) -> bytes:
+        return self._read(drive, 0, FLASH_SIZE, progress)
+
+    def read_back(self, drive: Drive, data: bytes) -> bool | None:
+        flash = self._read(drive, BOOT_LOADER, FLASH_SIZE, lambda done, total: None)
+        return flash == data[BOOT_LOADER:FLASH_SIZE]
+
+    @staticmethod
+    def _read(drive: Drive, start: int, end: int, progress: Callable[[int, int], None]) -> bytes:
+        parts = []
+        for address in range(start, end, READ_CHUNK):
+            length = min(READ_CHUNK, end - address)
+            result = drive.command(
+                read_buffer_memory(address, length),
+                data_in=length,
+                timeout=READ_TIMEOUT,
+                label=f"read flash at {address:#08x}",
+            )
+            if len(result.data) != length:
+                raise TransportError(
+                    f"READ BUFFER at {address:#08x} returned {len(result.data)} of {length} bytes"
+                )
+            parts.append(result.data)
+            progress(address + length - start, end - start)
+        return b"".join(parts)

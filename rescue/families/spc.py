@@ -1,0 +1,79 @@
+"""Generic SPC download microcode, for drives that advertise MMC feature 0x0104.
+
+Sources: SPC-4 WRITE BUFFER as documented by sg3_utils (``doc/sg_write_buffer.8``,
+``lib/sg_lib_data.c``) and fwupd's SCSI plug-in (``plugins/scsi/fu-scsi-device.c``),
+summarised in PROTOCOLS.md. Facts used here:
+
+- mode 0Eh downloads microcode with offsets, saves it and defers activation;
+  mode 0Fh then activates the deferred microcode: nothing runs until every
+  chunk has arrived, which is why this mode pair is used rather than mode 7,
+  which may activate as soon as the device thinks it has everything;
+- fwupd sends 4 KiB chunks with a 60 s timeout; sg_write_buffer's default
+  timeout is 300 s per command;
+- a drive advertises support with feature 0x0104 (Microcode Upgrade).
+
+PROTOCOLS.md warns that no optical drive is known to accept a plain SPC
+download of its raw image: this family serves drives that say they do, and
+an SPC image carries no identity, so flashing one always needs
+``--force identity`` from the user. There is no standard read-back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rescue.families.base import Family, Identity, Step, write_buffer_chunks
+from rescue.scsi.cdb import WriteBufferMode, write_buffer
+
+if TYPE_CHECKING:
+    from rescue.firmware import FirmwareImage
+
+CHUNK = 0x1000  # fwupd
+CHUNK_TIMEOUT = 60.0  # fwupd
+ACTIVATE_TIMEOUT = 300.0  # sg_write_buffer's default
+
+
+class SpcFamily(Family):
+    name = "spc"
+    title = "SPC download microcode (feature 0x0104)"
+    source = "sg3_utils sg_write_buffer(8); fwupd plugins/scsi"
+    no_backup_reason = "SPC defines no command that reads microcode back"
+    settle_seconds = 5.0
+    ready_timeout = 300.0
+
+    def load_image(self, path: str | Path) -> FirmwareImage:
+        """Any non-empty file: SPC knows no image format, so nothing inside is checked."""
+        from rescue.firmware.model import Checksum, FirmwareImage
+        from rescue.firmware.model import Identity as ImageIdentity
+        from rescue.firmware.source import read_source
+
+        path = Path(path)
+        data = read_source(path)
+        return FirmwareImage(
+            path=path,
+            format="bin",
+            family=self.name,
+            size=len(data),
+            data=data,
+            identity=ImageIdentity(),
+            checksum=Checksum(None),
+            sha256=hashlib.sha256(data).hexdigest(),
+            notes=["SPC microcode has no public format: nothing inside the file is checked"],
+        )
+
+    def validate(self, image: FirmwareImage) -> list[str]:
+        return [] if image.size else ["the file is empty"]
+
+    def flash_steps(self, data: bytes, identity: Identity) -> list[Step]:
+        chunks = write_buffer_chunks(
+            data, CHUNK, WriteBufferMode.DOWNLOAD_OFFSETS_SAVE_DEFER, timeout=CHUNK_TIMEOUT
+        )
+        activate = Step(
+            label="activate deferred microcode (mode 0F)",
+            cdb=bytes(write_buffer(WriteBufferMode.ACTIVATE_DEFERRED, 0, 0, 0)),
+            timeout=ACTIVATE_TIMEOUT,
+            commit=True,
+        )
+        return [*chunks, activate]
