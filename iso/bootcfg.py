@@ -1,0 +1,97 @@
+"""Boot loader configuration: the same two menu entries for isolinux (BIOS) and GRUB (UEFI).
+
+Why two renderers for one command line: the loaders quote differently.
+isolinux hands its APPEND line to the kernel byte for byte, so an option with
+spaces is written `rescue.run="a b"`. GRUB parses its configuration as a
+shell-like script: the word must be single-quoted to survive, and GRUB then
+re-quotes it as `"rescue.run=a b"` for the kernel (grub-core/lib/cmdline.c).
+The image's /init accepts both forms (iso/overlay/usr/libexec/rescue/bootopts.sh).
+Neither form can carry a double quote inside a value, so that is refused here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KERNEL = "/boot/vmlinuz"
+INITRD = "/boot/initrd.img"
+# No media polling from the first moment (udev rules repeat it per drive).
+BASE_ARGS = ["quiet", "block.events_dfl_poll_msecs=0"]
+# The last console= becomes /dev/console, the one that shows the boot.
+SCREEN_ARGS = ["console=ttyS0,115200", "console=tty0"]
+SERIAL_ARGS = ["console=tty0", "console=ttyS0,115200", "rescue.tty=ttyS0"]
+TIMEOUT_S = 3
+
+
+class BootArgError(ValueError):
+    """A kernel argument that the boot loaders cannot pass through intact."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str  # isolinux label, one word
+    title: str
+    args: list[str]
+
+
+def entries(extra: list[str]) -> list[Entry]:
+    """Menu entries, default first; EXTRA arguments go to every entry."""
+    for arg in extra:
+        if '"' in arg or "\n" in arg:
+            raise BootArgError(f"kernel argument {arg!r}: double quotes and newlines cannot pass")
+    return [
+        Entry("rescue", "rescue (screen)", [*BASE_ARGS, *SCREEN_ARGS, *extra]),
+        Entry("serial", "rescue (serial console ttyS0)", [*BASE_ARGS, *SERIAL_ARGS, *extra]),
+    ]
+
+
+def isolinux_arg(arg: str) -> str:
+    if " " not in arg:
+        return arg
+    name, sep, value = arg.partition("=")
+    if not sep:
+        raise BootArgError(f"kernel argument {arg!r} has spaces but no name=")
+    return f'{name}="{value}"'
+
+
+def grub_arg(arg: str) -> str:
+    plain = all(c.isalnum() or c in "._,=/:+-" for c in arg)
+    return arg if plain else "'" + arg.replace("'", "'\\''") + "'"
+
+
+def isolinux_cfg(extra: list[str]) -> str:
+    lines = [
+        "SERIAL 0 115200",
+        "PROMPT 1",
+        f"TIMEOUT {TIMEOUT_S * 10}",
+        "DEFAULT rescue",
+        "SAY rescue: press Enter, or type 'serial' for a serial-console boot",
+    ]
+    for entry in entries(extra):
+        append = " ".join(isolinux_arg(a) for a in entry.args)
+        lines += [
+            f"LABEL {entry.label}",
+            f"  KERNEL {KERNEL}",
+            f"  INITRD {INITRD}",
+            f"  APPEND {append}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def grub_cfg(extra: list[str]) -> str:
+    lines = [
+        "serial --unit=0 --speed=115200",
+        "terminal_input console serial",
+        "terminal_output console serial",
+        f"set timeout={TIMEOUT_S}",
+        "set default=0",
+    ]
+    for entry in entries(extra):
+        args = " ".join(grub_arg(a) for a in entry.args)
+        lines += [
+            f'menuentry "{entry.title}" {{',
+            f"  linux {KERNEL} {args}",
+            f"  initrd {INITRD}",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
