@@ -1,0 +1,82 @@
+"""The backup writer: atomic file, sha256sum line, JSON sidecar; MT1939's read path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rescue.errors import BadInput, TransportError
+from rescue.families import family_named
+from rescue.ops.backup import take_backup, write_atomic
+
+
+@dataclass
+class Ident:
+    vendor: str = "TSSTcorp"
+    product: str = "BDDVDW SE-506CB "
+    revision: str = "TS01"
+
+
+@dataclass
+class Answer:
+    data: bytes
+
+
+class Transport:
+    name = "emu:test-mt1939"
+
+
+class FlashDrive:
+    """Serves READ BUFFER mode 6 from a 2 MiB flash, as the coastermelt notes describe."""
+
+    def __init__(self, flash: bytes) -> None:
+        self.flash = flash
+        self.identity = Ident()
+        self.transport = Transport()
+
+    def command(self, cdb: bytes, *, data_in: int = 0, **_: object) -> Answer:
+        address = int.from_bytes(cdb[3:6], "big")
+        return Answer(self.flash[address : address + data_in])
+
+
+def test_backup_writes_image_checksum_and_sidecar(tmp_path: Path) -> None:
+    flash = os.urandom(0x200000)
+    target = tmp_path / "out" / "se506.bin"
+    sidecar = take_backup(FlashDrive(flash), family_named("mt1939"), target, quiet=True)
+    assert target.read_bytes() == flash
+    digest = hashlib.sha256(flash).hexdigest()
+    assert (tmp_path / "out" / "se506.bin.sha256").read_text() == f"{digest}  se506.bin\n"
+    on_disk = json.loads((tmp_path / "out" / "se506.bin.json").read_text())
+    assert on_disk == sidecar
+    assert on_disk["sha256"] == digest and on_disk["size"] == 0x200000
+    assert on_disk["drive"]["product"] == "BDDVDW SE-506CB" and on_disk["family"] == "mt1939"
+    assert "READ BUFFER" in on_disk["method"] and on_disk["date"].endswith("Z")
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "se506.bin",
+        "se506.bin.json",
+        "se506.bin.sha256",
+    ]
+
+
+def test_short_read_fails_and_leaves_no_file(tmp_path: Path) -> None:
+    target = tmp_path / "short.bin"
+    with pytest.raises(TransportError, match="returned"):
+        take_backup(FlashDrive(bytes(0x180000)), family_named("mt1939"), target, quiet=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_replaces_whole_file_or_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "f.bin"
+    target.write_bytes(b"old")
+    write_atomic(target, b"new contents")
+    assert target.read_bytes() == b"new contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    with pytest.raises(BadInput, match="cannot write"):
+        write_atomic(blocker / "inside.bin", b"x")
