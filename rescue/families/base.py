@@ -231,9 +231,10 @@ class StepFailed(RescueError):
     """A step of the sequence failed; keeps the drive's own error and exit category."""
 
     def __init__(self, step: Step, index: int, total: int, cause: RescueError) -> None:
-        super().__init__(
-            f"step {index + 1}/{total} ({step.label}) failed: {cause.message}", cause.hint
-        )
+        where = f"step {index + 1}/{total}"
+        if step.label not in cause.message:
+            where += f" ({step.label})"
+        super().__init__(f"{where} failed: {cause.message}", cause.hint)
         self.step = step
         self.index = index
         self.cause = cause

@@ -122,9 +122,7 @@ def _ident(identity: Any) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = reports_dir(args.reports)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    base = out / f"flash-{stamp}-{os.getpid()}"
+    base = _report_base(reports_dir(args.reports))
     journal = Path(args.journal) if args.journal else base.with_suffix(".journal.jsonl")
     report = FlashReport(
         args.device, str(args.firmware), str(journal), args.dry_run, sorted(set(args.force))
@@ -137,10 +135,23 @@ def run(args: argparse.Namespace) -> int:
         report.error = err.to_dict()
         _save(report, base, console, args.json)
         raise
+    except KeyboardInterrupt:
+        report.result = "interrupted"
+        _save(report, base, console, args.json)
+        raise
     _save(report, base, console, args.json)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     return 0
+
+
+def _report_base(directory: Path) -> Path:
+    """A fresh ``flash-<UTC time>-<pid>-<n>`` name: reports never overwrite each other."""
+    stem = f"flash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
+    number = 1
+    while list(directory.glob(f"{stem}-{number}.*")):
+        number += 1
+    return directory / f"{stem}-{number}"
 
 
 def _save(report: FlashReport, base: Path, console: Console, as_json: bool) -> None:
@@ -361,8 +372,13 @@ def _explain_failure(
     else:
         message = err.message
         hint = err.hint
-    # The failing step counts: the drive may have acted on it before it failed.
-    committed = any(step.commit for step in steps[: err.index + 1])
+    # A failing step may have been acted on, unless the drive rejected it: sense key 5
+    # (ILLEGAL REQUEST) means the command was not performed (SPC-4, sense key table).
+    sense = getattr(err.cause, "sense", None)
+    rejected = sense is not None and sense.key == 0x5
+    committed = any(step.commit for step in steps[: err.index]) or (
+        err.step.commit and not rejected
+    )
     way_back = (
         "The drive may have started rewriting its flash: if it now reports revision BOOT it is "
         "in recovery mode, and the same command flashes it again."
