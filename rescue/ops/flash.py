@@ -106,6 +106,7 @@ class FlashReport:
     wait_events: list[str] = field(default_factory=list)
     backup: str | None = None
     error: dict[str, object] | None = None
+    commands: list[dict[str, object]] = field(default_factory=list)  # dry run: what would go
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -179,6 +180,7 @@ def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: C
             steps = family.flash_steps(data, before)
             report.steps_total = len(steps)
             if args.dry_run:
+                report.commands = [step.to_dict() for step in steps]
                 _print_dry_run(console, family, steps, args.json)
                 report.result = "dry run: nothing sent"
                 return
