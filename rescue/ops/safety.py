@@ -245,7 +245,10 @@ def quiet_drive(transport: Transport, preflight: Preflight) -> Iterator[None]:
             preflight.add("quiet drive", "ok", note)
         yield
     finally:
+        applied = len(quiet.notes)
         quiet.restore()
+        for note in quiet.notes[applied:]:
+            preflight.add("restored", "ok", note)
 
 
 # --- confirmation ----------------------------------------------------------------------------
