@@ -6,7 +6,9 @@ spaces is written `rescue.run="a b"`. GRUB parses its configuration as a
 shell-like script: the word must be single-quoted to survive, and GRUB then
 re-quotes it as `"rescue.run=a b"` for the kernel (grub-core/lib/cmdline.c).
 The image's /init accepts both forms (iso/overlay/usr/libexec/rescue/bootopts.sh).
-Neither form can carry a double quote inside a value, so that is refused here.
+GRUB also puts a backslash before every quote and backslash it passes, which
+isolinux does not, and neither can carry a double quote inside a value: so
+quotes and backslashes are refused here rather than arriving altered.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ BASE_ARGS = ["quiet", "block.events_dfl_poll_msecs=0"]
 SCREEN_ARGS = ["console=ttyS0,115200", "console=tty0"]
 SERIAL_ARGS = ["console=tty0", "console=ttyS0,115200", "rescue.tty=ttyS0"]
 TIMEOUT_S = 3
+UNSAFE = "\"'\\\n"
 
 
 class BootArgError(ValueError):
@@ -37,8 +40,10 @@ class Entry:
 def entries(extra: list[str]) -> list[Entry]:
     """Menu entries, default first; EXTRA arguments go to every entry."""
     for arg in extra:
-        if '"' in arg or "\n" in arg:
-            raise BootArgError(f"kernel argument {arg!r}: double quotes and newlines cannot pass")
+        if any(c in arg for c in UNSAFE):
+            raise BootArgError(
+                f"kernel argument {arg!r}: quotes, backslashes, newlines do not pass both loaders"
+            )
     return [
         Entry("rescue", "rescue (screen)", [*BASE_ARGS, *SCREEN_ARGS, *extra]),
         Entry("serial", "rescue (serial console ttyS0)", [*BASE_ARGS, *SERIAL_ARGS, *extra]),
@@ -56,7 +61,7 @@ def isolinux_arg(arg: str) -> str:
 
 def grub_arg(arg: str) -> str:
     plain = all(c.isalnum() or c in "._,=/:+-" for c in arg)
-    return arg if plain else "'" + arg.replace("'", "'\\''") + "'"
+    return arg if plain else f"'{arg}'"  # entries() has refused quotes
 
 
 def isolinux_cfg(extra: list[str]) -> str:
