@@ -25,6 +25,7 @@ COMMANDS: list[str] = [
     "rescue.ops.backup",
     "rescue.ops.flash",
     "rescue.ops.plan",
+    "rescue.ops.emulate",
 ]
 
 

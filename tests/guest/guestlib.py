@@ -1,9 +1,17 @@
-"""Finding the guest's drives through plain sysfs, and reading their sense data."""
+"""Guest test helpers: drives found through plain sysfs, sense triples, bridge processes."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+START_TIMEOUT = 90.0  # Python start-up over 9p under TCG, plus the kernel's scan
+STOP_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -53,3 +61,79 @@ def sense_triple(sense: bytes) -> tuple[int, int, int]:
         return sense[1] & 0x0F, sense[2], sense[3]
     assert len(sense) >= 14, f"fixed sense too short: {sense.hex()}"
     return sense[2] & 0x0F, sense[12], sense[13]
+
+
+def _tiny_drive_rows(lines: list[str]) -> list[dict[str, str]] | None:
+    """tinydrive.py announces its drives as one JSON line {"drives": [...]}."""
+    for line in lines:
+        if line.startswith('{"drives"'):
+            return json.loads(line)["drives"]
+    return None
+
+
+class BridgeProcess:
+    """A process serving TCMU drives (tinydrive.py or `rescue emulate`), for a test.
+
+    Starts COMMAND, collects its output in the background and waits until
+    PARSE finds the announced drives in it; leaving the context stops it.
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        parse: Callable[[list[str]], list[dict[str, str]] | None] = _tiny_drive_rows,
+        timeout: float = START_TIMEOUT,
+    ) -> None:
+        self.command = command
+        self.parse = parse
+        self.timeout = timeout
+        self.lines: list[str] = []
+        self.drives: list[dict[str, str]] = []
+        self._changed = threading.Condition()
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> BridgeProcess:
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        threading.Thread(target=self._collect, daemon=True).start()
+        with self._changed:
+            found = self._changed.wait_for(
+                lambda: self.parse(self.lines) is not None or self.process.poll() is not None,
+                self.timeout,
+            )
+        drives = self.parse(self.lines)
+        if not found or drives is None:
+            self.stop(signal.SIGTERM)
+            raise AssertionError(f"{self.command} announced no drives:\n{self.output()}")
+        self.drives = drives
+        return self
+
+    def _collect(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_for_line(self, text: str, timeout: float = 10.0) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: any(text in x for x in self.lines), timeout)
+
+    def output(self) -> str:
+        with self._changed:
+            return "\n".join(self.lines)
+
+    def stop(self, sig: signal.Signals) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"{self.command} ignored {sig.name}:\n{self.output()}") from None
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop(signal.SIGTERM)
