@@ -118,11 +118,11 @@ class Unknown:
 Entry = Command | TaskManagement | Unknown
 
 
-def cdb_length(first_byte: int, second_part: bytes) -> int:
-    """Length of a CDB the way the kernel sizes it when copying it into the ring."""
-    if first_byte == _VARIABLE_LENGTH_OPCODE and len(second_part) >= 8:
-        return 8 + second_part[7]
-    return _GROUP_CDB_LENGTH[first_byte >> 5]
+def cdb_length(head: bytes) -> int:
+    """Length of the CDB starting with HEAD (its first 8 bytes), as the kernel sizes it."""
+    if head[0] == _VARIABLE_LENGTH_OPCODE and len(head) >= 8:
+        return 8 + head[7]
+    return _GROUP_CDB_LENGTH[head[0] >> 5]
 
 
 class CommandRing:
@@ -198,7 +198,7 @@ class CommandRing:
             iovecs.append((offset, size))
         self._check_span(cdb_off, 6, f"command {cmd_id} CDB")
         head = self.buf[cdb_off : cdb_off + 8]
-        size = cdb_length(head[0], head)
+        size = cdb_length(head)
         self._check_span(cdb_off, size, f"command {cmd_id} CDB")
         return Command(at, cmd_id, bytes(self.buf[cdb_off : cdb_off + size]), tuple(iovecs))
 
