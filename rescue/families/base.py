@@ -23,7 +23,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from rescue.errors import CommandTimeout, RescueError
+from rescue.errors import CommandTimeout, Refused, RescueError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -180,8 +180,6 @@ class Family(ABC):
 
     def backup(self, drive: Drive, progress: Callable[[int, int], None]) -> bytes:
         """Read the firmware out of the drive; only families with a method override this."""
-        from rescue.errors import Refused
-
         raise Refused(f"{self.title} drives cannot be backed up: {self.no_backup_reason}")
 
     def read_back(self, drive: Drive, data: bytes) -> bool | None:
