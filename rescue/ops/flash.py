@@ -280,14 +280,14 @@ def _check_plan(
 def _backup_or_refuse(
     args: argparse.Namespace, report: FlashReport, drive: Drive, family: Family, base: Path
 ) -> None:
-    from rescue.errors import Refused
     from rescue.ops.backup import take_backup
 
     if family.can_backup:
         path = base.with_suffix(".backup.bin")
         take_backup(drive, family, path, quiet=args.json)
         report.backup = str(path)
-        report.preflight.add("backup", "ok", f"{family.backup_method} -> {path}")
+        ignored = " (--no-backup ignored: this drive can be backed up)" if args.no_backup else ""
+        report.preflight.add("backup", "ok", f"{family.backup_method} -> {path}{ignored}")
         return
     if not args.no_backup:
         report.preflight.add("backup", "refused", family.no_backup_reason)
