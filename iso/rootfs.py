@@ -188,7 +188,9 @@ def install_libraries(root: Path, app_dir: Path) -> None:
     seen: set[Path] = set()
     while pending:
         elf = pending.pop()
-        search = [internal] if elf.is_relative_to(app_dir) else []
+        # The app's launcher itself links libz from the system (no RUNPATH);
+        # only the libraries under _internal are found next to each other.
+        search = [internal] if elf.is_relative_to(internal) else []
         for lib in elfdeps.libraries(elf, search):
             if lib.is_relative_to(internal) or lib in seen:
                 continue  # the frozen app carries its own copy
