@@ -18,8 +18,9 @@ Behaviour worth knowing when reading a host-side trace against it:
   field and the sectors before it transferred; READ CD asked for C2 error
   pointers instead delivers every sector, flagging the bad ones' bytes.
 - Unknown opcodes answer 5/20/00; bad fields 5/24/00. Sense is fixed format.
-- Subclasses add opcodes by extending ``handlers`` and can make the whole unit
-  not ready (a flash burn) by overriding ``unit_not_ready``.
+- Subclasses add opcodes by extending ``handlers``, advance time-driven state
+  in ``tick`` and can make the whole unit not ready (a flash burn) by
+  overriding ``unit_not_ready``.
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ class MmcDrive:
             return Reply(gone=True)
         if not cdb:
             return self._check(CheckCondition(INVALID_OPCODE))
+        self.tick()
         fault = self.faults.next_command(cdb[0])
         extra = 0.0
         if fault is not None:
@@ -219,6 +221,9 @@ class MmcDrive:
         self.unit_attentions.clear()
         self.unit_attentions.append(POWER_ON_RESET)
         self.locked = False
+
+    def tick(self) -> None:
+        """Let time-driven state (a flash burn) move on before a command is looked at."""
 
     def unit_not_ready(self) -> Sense | None:
         """A condition that fails every command but REQUEST SENSE (none in a healthy drive)."""
@@ -423,11 +428,15 @@ class MmcDrive:
             raise CheckCondition(LBA_OUT_OF_RANGE)
         return disc
 
+    def first_unreadable(self, disc: Disc, lba: int, count: int) -> int | None:
+        """Where a user-data read of ``[lba, lba + count)`` fails; models add their own trouble."""
+        return disc.first_unreadable(lba, count)
+
     def read_user_data(self, lba: int, count: int) -> Reply:
         """2048-byte sectors; stops at the first unreadable one with 3/11/00 (SBC/MMC)."""
         disc = self._checked_range(lba, count)
         delay = disc.delay(lba, count)
-        bad = disc.first_unreadable(lba, count)
+        bad = self.first_unreadable(disc, lba, count)
         if bad is not None:
             good = disc.read(lba, bad - lba)
             reply = self._check(CheckCondition(UNRECOVERED_READ_ERROR, bad, good))

@@ -25,7 +25,7 @@ model's are documented in ``rescue.emulator.btc``). Values cannot contain
 ``create`` gets a fresh ``VirtualClock`` unless a clock is passed.
 
 Examples: ``generic-dvd``, ``generic-dvd,disc=/tmp/x.iso,bad=1000-1099;5000,tray=open``,
-``generic-cd,fault=hang@3b``.
+``generic-cd,fault=hang@3b``, ``btc-drw1004im,rev=0043,disc=none,state=/tmp/btc.state``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rescue.emulator import btc
 from rescue.emulator.base import Clock, Device, VirtualClock
 from rescue.emulator.disc import DEFAULT_PATTERN_SECTORS, DEFAULT_SLOW_SECONDS, Disc, MediaKind
 from rescue.emulator.faults import Fault, parse_faults
@@ -56,7 +57,7 @@ class Options:
     disc: Disc | None
     tray_open: bool
     faults: list[Fault]
-    revision: str
+    revision: str | None  # None: the model's default
     serial: str
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -73,7 +74,8 @@ class ModelInfo:
     keys: tuple[str, ...] = ()
 
     def identity(self, options: Options) -> Identity:
-        return Identity(self.vendor, self.product, options.revision, options.serial)
+        revision = options.revision or self.default_revision
+        return Identity(self.vendor, self.product, revision, options.serial)
 
 
 def _build_generic(info: ModelInfo, options: Options) -> Device:
@@ -106,6 +108,16 @@ MODELS: dict[str, ModelInfo] = {
         profiles=(PROFILE_DVD_ROM, PROFILE_CD_ROM),
         build=_build_generic,
     ),
+    "btc-drw1004im": ModelInfo(
+        description="BTC DRW-1004IM DVD writer (MediaTek MT1x08), flashable like btcflash does",
+        family="btc",
+        default_revision="0043",
+        vendor=btc.VENDOR,
+        product=btc.PRODUCT,
+        profiles=btc.PROFILES,
+        build=btc.build,
+        keys=btc.KEYS,
+    ),
 }
 
 
@@ -121,7 +133,7 @@ def create(spec: str, clock: Clock | None = None) -> Device:
         disc=_disc(info, values),
         tray_open=_choice(values, "tray", ("closed", "open")) == "open",
         faults=parse_faults(values.get("fault", "")),
-        revision=values.get("rev", info.default_revision),
+        revision=values.get("rev"),
         serial=values.get("serial", "EMU0000001"),
         extra={k: v for k, v in values.items() if k in info.keys},
     )

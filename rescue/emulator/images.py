@@ -1,0 +1,132 @@
+"""Plausible BTC DRW-1004IM (MediaTek MT1x08) flash images, and reading one's identity.
+
+The emulated drive needs firmware to hold and the tests need images to
+flash, but real BTC firmware is not ours to ship. These images follow the
+public layout facts (PROTOCOLS.md, from btcflash and OmniPatcher's
+``fw_mtk.pl``): exactly 1 MiB; bootcode in the first 0x4000 bytes; every
+64 KiB bank starting with 0x02 (an 8051 LJMP) or 0x80; a canned INQUIRY
+block ``05 80 00 32 5B 00 00 00`` at 0x40B4 whose vendor (8 bytes, 0x40BC),
+product (16, 0x40C4) and revision (4, 0x40D4) are what the drive reports,
+followed by a 16-byte build date. Everything else is deterministic filler
+(SHAKE-256 of the revision), so two revisions differ in their 16-bit sum.
+
+    python -m rescue.emulator.images btc 0050 -o V0050.bin
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from dataclasses import dataclass
+
+FLASH_SIZE = 0x100000
+BANK_SIZE = 0x10000
+BOOTCODE_SIZE = 0x4000
+BANK_START_BYTES = (0x02, 0x80)
+INQUIRY_BLOCK = 0x40B4
+INQUIRY_SIGNATURES = tuple(
+    bytes([0x05, 0x80, 0x00, v, a, 0, 0, 0]) for v in (0x31, 0x32) for a in (0x1F, 0x5B)
+)
+VENDOR_AT, PRODUCT_AT, REVISION_AT, DATE_AT = 0x40BC, 0x40C4, 0x40D4, 0x40D8
+IDENTITY_END = DATE_AT + 16
+
+
+@dataclass(frozen=True)
+class FlashIdentity:
+    vendor: str
+    product: str
+    revision: str
+    date: str
+
+
+def flash_checksum(image: bytes) -> int:
+    """The 16-bit sum of every byte, as btcflash sends it in the download header."""
+    return sum(image) & 0xFFFF
+
+
+def read_identity(flash: bytes) -> FlashIdentity | None:
+    """The identity a drive running ``flash`` reports, or None when the block is absent."""
+    if len(flash) < IDENTITY_END or flash[INQUIRY_BLOCK:VENDOR_AT] not in INQUIRY_SIGNATURES:
+        return None
+
+    def text(start: int, end: int) -> str:
+        return flash[start:end].decode("ascii", "replace").rstrip(" \0")
+
+    return FlashIdentity(
+        vendor=text(VENDOR_AT, PRODUCT_AT),
+        product=text(PRODUCT_AT, REVISION_AT),
+        revision=text(REVISION_AT, DATE_AT),
+        date=text(DATE_AT, IDENTITY_END),
+    )
+
+
+def is_bootable(flash: bytes) -> bool:
+    """Whether the drive's main firmware would start: full size, every bank sane, identity there.
+
+    A drive whose flash fails this stays in its boot loader (recovery mode).
+    """
+    return (
+        len(flash) == FLASH_SIZE
+        and all(flash[bank] in BANK_START_BYTES for bank in range(0, FLASH_SIZE, BANK_SIZE))
+        and read_identity(flash) is not None
+    )
+
+
+def _field(value: str, width: int, name: str) -> bytes:
+    raw = value.encode("ascii", "strict") if value.isascii() else b""
+    if not raw or len(raw) > width:
+        raise ValueError(f"{name} {value!r} must be 1 to {width} ASCII characters")
+    return raw.ljust(width, b" ")
+
+
+def make_btc_image(
+    revision: str,
+    vendor: str = "BTC",
+    product: str = "DRW-1004IM",
+    date: str = "2006/02/14 10:00",
+) -> bytes:
+    """A valid-looking 1 MiB image that reports ``vendor``/``product``/``revision``."""
+    if len(revision) != 4:
+        raise ValueError(f"revision {revision!r} must be exactly 4 characters")
+    block = bytes([0x05, 0x80, 0x00, 0x32, 0x5B, 0, 0, 0])
+    block += _field(vendor, 8, "vendor") + _field(product, 16, "product")
+    block += _field(revision, 4, "revision") + _field(date, 16, "date")
+    image = bytearray(hashlib.shake_256(b"rescue-btc-" + revision.encode()).digest(FLASH_SIZE))
+    # The boot loader is the same in every release: only the main firmware changes.
+    image[:BOOTCODE_SIZE] = hashlib.shake_256(b"rescue-btc-bootcode").digest(BOOTCODE_SIZE)
+    for bank in range(0, FLASH_SIZE, BANK_SIZE):
+        image[bank : bank + 3] = bytes([0x02, 0x00, 0x30])  # LJMP 0030h into the bank
+    image[INQUIRY_BLOCK:IDENTITY_END] = block
+    return bytes(image)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m rescue.emulator.images", description="Write a demo firmware image."
+    )
+    sub = parser.add_subparsers(dest="family", required=True)
+    btc = sub.add_parser("btc", help="a 1 MiB BTC DRW-1004IM (MT1x08) .bin image")
+    btc.add_argument("revision", help="4-character revision, e.g. 0050")
+    btc.add_argument("-o", "--output", required=True, help="file to write")
+    btc.add_argument("--vendor", default="BTC")
+    btc.add_argument("--product", default="DRW-1004IM")
+    btc.add_argument("--date", default="2006/02/14 10:00")
+    args = parser.parse_args(argv)
+    try:
+        image = make_btc_image(args.revision, args.vendor, args.product, args.date)
+    except ValueError as err:
+        parser.error(str(err))
+    try:
+        with open(args.output, "wb") as f:
+            f.write(image)
+    except OSError as err:
+        parser.error(f"cannot write {args.output}: {err.strerror}")
+    print(
+        f"{args.output}: {args.vendor} {args.product} {args.revision}, "
+        f"checksum {flash_checksum(image):04X}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
