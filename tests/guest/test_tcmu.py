@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from guestlib import BridgeProcess, sense_triple
-from tinydrive import HANG_OPCODE, REVISION, VENDOR
+from tinydrive import ECHO_OPCODE, HANG_OPCODE, REVISION, VENDOR
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD
 from rescue.errors import CommandTimeout
@@ -93,6 +93,20 @@ def test_model_sense_arrives_through_sg_io(drive: dict[str, str]) -> None:
         result = dev.execute(bytes([0xA4, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0]), data_in=8)
     assert result.status == CHECK_CONDITION
     assert sense_triple(result.sense) == (5, 0x20, 0)
+
+
+def test_vendor_cdbs_arrive_intact_up_to_the_kernels_group_length(
+    drive: dict[str, str],
+) -> None:
+    """Groups 6/7 are sized 10 bytes by the kernel (COMMAND_SIZE): a 12-byte vendor
+    CDB reaches a TCMU model cut to 10, unlike on a real bus; family tests must
+    not rely on bytes 10-11 through this bed."""
+    cdb = bytes([ECHO_OPCODE, *range(1, 12)])
+    with SgioTransport(drive["sg"]) as dev:
+        ten = dev.execute(cdb[:10], data_in=16)
+        twelve = dev.execute(cdb, data_in=16)
+    assert ten.status == GOOD and ten.data[:10] == cdb[:10]
+    assert twelve.status == GOOD and twelve.data[: 16 - twelve.residual] == cdb[:10]
 
 
 def test_hang_becomes_a_timeout_and_the_drive_recovers(bridge: BridgeProcess) -> None:
