@@ -1,7 +1,12 @@
 """Device-side models of optical drives.
 
 Independent of the host side: nothing here imports ``rescue.scsi``,
-``rescue.drive`` or ``rescue.families``. Models are written from the public
-protocol facts (shared PROTOCOLS.md) so that host and device are two
-implementations checked against each other.
+``rescue.drive``, ``rescue.families``, ``rescue.firmware`` or ``rescue.ops``.
+Models are written from the public protocol facts (shared PROTOCOLS.md) so
+that host and device are two implementations checked against each other.
+
+Map: ``base`` (the Device/Reply/Clock contract), ``sense`` (fixed sense),
+``disc`` (the medium), ``faults`` (fault rules), ``mmc`` (the generic drive),
+``btc`` + ``images`` (BTC DRW-1004IM and its flash images), ``registry``
+(names and the spec grammar), ``tcmu*`` (the bridge to a real kernel).
 """

@@ -31,8 +31,9 @@ Modelled plausibly, not known from a source (say so when comparing traces):
 
 Registry keys (besides the common ones in ``rescue.emulator.registry``):
   ``state=PATH``        the flash, as a 1 MiB file: loaded when it exists (it
-                        then wins over rev=/image=), written when first created
-                        and after every burn, so separate runs see one drive
+                        then wins over rev=/image=/mode=), written when first
+                        created and after every burn, so separate runs see one
+                        drive (a firmware dump anyone can inspect)
   ``image=PATH``        start from this 1 MiB flash image instead of a made one
   ``quirk=Q[+Q...]``    stepping, dvdread, or none (default: stepping)
   ``commit=ok|badsum|powerloss``  the first commit is refused as if the sum
