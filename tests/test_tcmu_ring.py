@@ -226,6 +226,20 @@ def test_a_hung_command_waits_for_its_abort_and_holds_later_ones() -> None:
     assert server.stats.aborts == 1 and kernel.tail == kernel.head
 
 
+def test_the_observer_sees_each_answered_command() -> None:
+    seen: list[tuple[object, ...]] = []
+    kernel = FakeKernel()
+    kernel.command(1, WRITE_BUFFER, data=b"fw")
+    kernel.command(2, INQUIRY, length=96)
+    device = Recorder({0x12: Reply(data=b"ident")})
+    server = serve(kernel, device, observer=lambda *args: seen.append(args[:5]))
+    server.service()
+    assert seen == [
+        ("test", WRITE_BUFFER, b"fw", 0, Reply()),
+        ("test", INQUIRY, None, 96, Reply(data=b"ident")),
+    ]
+
+
 def test_busy_time_is_waited_before_answering() -> None:
     waited: list[float] = []
     kernel = FakeKernel()

@@ -68,6 +68,9 @@ KERNEL_CMD_TIME_OUT = 30.0  # target_core_user's default attrib/cmd_time_out
 IDLE_WAKE = 0.5  # seconds between checks of a stalled command and of stop requests
 
 Log = Callable[[str], None]
+# Called after each answered command: drive label, CDB, data-out, data-in
+# length, the model's reply, seconds spent. Runs on the drive's thread.
+Observer = Callable[[str, bytes, bytes | None, int, Reply, float], None]
 
 
 def _stderr(message: str) -> None:
@@ -98,12 +101,14 @@ class RingServer:
         ring: CommandRing,
         log: Log,
         wait: Callable[[float], None] = time.sleep,
+        observer: Observer | None = None,
     ) -> None:
         self.drive = name
         self.device = device
         self.ring = ring
         self.log = log
         self.wait = wait
+        self.observer = observer
         self.stats = Stats()
         self._stalled: tuple[int, float] | None = None  # (cmd_id, since)
 
@@ -139,24 +144,27 @@ class RingServer:
             self.ring.respond(command, CHECK_CONDITION, _ABORTED, None)
             return True
         started = time.monotonic()
-        reply = self._submit(command)
-        if reply.hang or reply.gone:
-            self._stalled = (command.cmd_id, started)
-            return False
-        if reply.busy_seconds > 0:
-            self.wait(reply.busy_seconds)
-        data_in = None if is_data_out(self.device, command.cdb) else reply.data
-        self.ring.respond(command, reply.status, reply.sense, data_in)
-        self.stats.commands += 1
-        self.stats.seconds += time.monotonic() - started
-        return True
-
-    def _submit(self, command: Command) -> Reply:
         cdb = command.cdb
         if is_data_out(self.device, cdb):
             data_out, data_in_len = self.ring.read_data(command), 0
         else:
             data_out, data_in_len = None, command.data_length
+        reply = self._submit(cdb, data_out, data_in_len)
+        if reply.hang or reply.gone:
+            self._stalled = (command.cmd_id, started)
+            return False
+        if reply.busy_seconds > 0:
+            self.wait(reply.busy_seconds)
+        data_in = None if data_out is not None else reply.data
+        self.ring.respond(command, reply.status, reply.sense, data_in)
+        seconds = time.monotonic() - started
+        self.stats.commands += 1
+        self.stats.seconds += seconds
+        if self.observer is not None:
+            self.observer(self.drive, cdb, data_out, data_in_len, reply, seconds)
+        return True
+
+    def _submit(self, cdb: bytes, data_out: bytes | None, data_in_len: int) -> Reply:
         try:
             return self.device.submit(cdb, data_out, data_in_len)
         except Exception as err:  # a model bug must not leave the kernel waiting
@@ -167,7 +175,15 @@ class RingServer:
 class DriveHandler(threading.Thread):
     """Serves one drive's /dev/uioN until stopped."""
 
-    def __init__(self, name: str, device: Device, uio: str, map_size: int, log: Log) -> None:
+    def __init__(
+        self,
+        name: str,
+        device: Device,
+        uio: str,
+        map_size: int,
+        log: Log,
+        observer: Observer | None = None,
+    ) -> None:
         super().__init__(name=f"tcmu-{name}", daemon=True)
         self.log = log
         self._stop_requested = threading.Event()
@@ -175,7 +191,12 @@ class DriveHandler(threading.Thread):
         self._fd = os.open(uio, os.O_RDWR)
         self._map = mmap.mmap(self._fd, map_size, mmap.MAP_SHARED)
         self.server = RingServer(
-            name, device, CommandRing(self._map), log, wait=self._stop_requested.wait
+            name,
+            device,
+            CommandRing(self._map),
+            log,
+            wait=self._stop_requested.wait,
+            observer=observer,
         )
         self.error: BaseException | None = None
 
@@ -222,9 +243,15 @@ class TcmuBridge:
     once every drive has its /dev/srN and /dev/sgN.
     """
 
-    def __init__(self, devices: Sequence[tuple[str, Device]], log: Log = _stderr) -> None:
+    def __init__(
+        self,
+        devices: Sequence[tuple[str, Device]],
+        log: Log = _stderr,
+        observer: Observer | None = None,
+    ) -> None:
         self.devices = list(devices)
         self.log = log
+        self.observer = observer
         self.drives: list[ExposedDrive] = []
         self._pending: list[tuple[LoopbackLun, DriveHandler | None]] = []
 
@@ -242,7 +269,7 @@ class TcmuBridge:
         lun = LoopbackLun(f"rescue{os.getpid()}_{index}")
         self._pending.append((lun, None))
         uio = lun.create_backstore()
-        handler = DriveHandler(lun.name, device, uio, lun.map_size(), self.log)
+        handler = DriveHandler(label, device, uio, lun.map_size(), self.log, self.observer)
         self._pending[-1] = (lun, handler)
         handler.start()
         lun.link()

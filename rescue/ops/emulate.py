@@ -6,16 +6,23 @@ bridge, so peer tools (sg3_utils, btcflash), udev and rescue's own SG_IO
 path can be tried against a model without hardware. Runs until SIGINT or
 SIGTERM, then removes every drive it created. Needs root and a kernel with
 target_core_user and tcm_loop (the test guest and the rescue image have them).
+
+With ``--journal FILE`` every command the kernel passed to a model is
+recorded in the journal format of rescue.transport.journal: what btcflash or
+sg3_utils really sent becomes a replayable trace.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import threading
 
-from rescue.emulator.base import Device, WallClock
-from rescue.emulator.tcmu import ExposedDrive, TcmuBridge
+from rescue.emulator.base import Device, Reply, WallClock
+from rescue.emulator.tcmu import ExposedDrive, Observer, TcmuBridge
 from rescue.errors import UsageError
+from rescue.transport.base import Result
+from rescue.transport.journal import Journal
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -55,8 +62,26 @@ def _announce(drives: list[ExposedDrive], as_json: bool) -> None:
     print("ready; Ctrl-C or SIGTERM removes the drives", flush=True)
 
 
+def _journal_observer(path: str) -> Observer:
+    """Records each served command; one lock, since every drive has its own thread."""
+    journal = Journal(path)
+    lock = threading.Lock()
+
+    def observe(
+        label: str, cdb: bytes, data_out: bytes | None, data_in: int, reply: Reply, seconds: float
+    ) -> None:
+        data = reply.data[:data_in]
+        result = Result(reply.status, reply.sense, data, data_in - len(data), seconds)
+        with lock:
+            journal.record(f"tcmu:{label}", cdb, data_out, data_in, result)
+
+    return observe
+
+
 def run(args: argparse.Namespace) -> int:
-    bridge = TcmuBridge(_models(args.specs))
+    models = _models(args.specs)
+    journal = getattr(args, "journal", None)
+    bridge = TcmuBridge(models, observer=_journal_observer(journal) if journal else None)
     stats = bridge.run_until_signal(lambda drives: _announce(drives, args.json))
     if not args.json:
         for spec, drive_stats in zip(args.specs, stats, strict=True):

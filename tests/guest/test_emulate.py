@@ -7,6 +7,7 @@ drives with sysfs, sg3_utils, rescue's SgioTransport and the block layer
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -39,9 +40,15 @@ def _announced(lines: list[str]) -> list[dict[str, str]] | None:
 
 
 @pytest.fixture(scope="module")
-def emulate() -> Iterator[BridgeProcess]:
-    with BridgeProcess([sys.executable, "-m", "rescue.cli", "emulate", *SPECS], _announced) as p:
-        yield p
+def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("emulate") / "served.jsonl"
+
+
+@pytest.fixture(scope="module")
+def emulate(journal: Path) -> Iterator[BridgeProcess]:
+    command = [sys.executable, "-m", "rescue.cli", "emulate", "--journal", str(journal), *SPECS]
+    with BridgeProcess(command, _announced) as process:
+        yield process
 
 
 def _expected(spec: str) -> tuple[str, str, str]:
@@ -91,6 +98,20 @@ def test_disc_read_through_the_block_layer_matches_the_model(emulate: BridgeProc
         in_process = emu.execute(read_10, data_in=SECTORS * 2048)
     assert in_process.status == 0
     assert through_kernel == in_process.data
+
+
+def test_the_journal_records_what_the_kernel_passed_on(
+    emulate: BridgeProcess, journal: Path
+) -> None:
+    drive = emulate.drives[1]
+    subprocess.run(["sg_inq", drive["sg"]], capture_output=True, check=True)
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    mine = [e for e in entries if e["device"] == f"tcmu:{drive['spec']}"]
+    inquiries = [e for e in mine if e["cdb"].startswith("1200") and e["status"] == 0]
+    assert inquiries, entries[-5:]
+    _, product, rev = _expected(drive["spec"])
+    assert product.encode().hex() in inquiries[-1]["in_data"]
+    assert rev.encode().hex() in inquiries[-1]["in_data"]
 
 
 def test_sigint_removes_the_drives(emulate: BridgeProcess) -> None:
