@@ -1,6 +1,8 @@
 """Builders against byte layouts written out by hand from SPC-4, MMC-6 and SAT-3."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rescue.scsi import cdb
 from rescue.scsi.readcd import C2Mode, HeaderCode, SectorType, SubChannel
@@ -133,3 +135,28 @@ def test_read_cd_audio_with_q_subchannel_and_dap() -> None:
 def test_out_of_range_fields_are_refused(call) -> None:
     with pytest.raises(ValueError):
         call()
+
+
+@given(
+    mode=st.integers(0, 0x1F),
+    buffer_id=st.integers(0, 0xFF),
+    offset=st.integers(0, 0xFFFFFF),
+    length=st.integers(0, 0xFFFFFF),
+)
+def test_buffer_fields_read_back_from_the_cdb(mode, buffer_id, offset, length) -> None:
+    for built in (
+        cdb.write_buffer(mode, buffer_id, offset, length),
+        cdb.read_buffer(mode, buffer_id, offset, length),
+    ):
+        assert len(built) == 10 and built[1] & 0x1F == mode and built[2] == buffer_id
+        assert int.from_bytes(built[3:6], "big") == offset
+        assert int.from_bytes(built[6:9], "big") == length
+        assert built.data_in + built.data_out == length
+
+
+@given(lba=st.integers(0, 0xFFFFFFFF), blocks=st.integers(0, 0xFFFF))
+def test_read_lba_and_count_read_back(lba, blocks) -> None:
+    r10, r12 = cdb.read_10(lba, blocks), cdb.read_12(lba, blocks)
+    assert int.from_bytes(r10[2:6], "big") == int.from_bytes(r12[2:6], "big") == lba
+    assert int.from_bytes(r10[7:9], "big") == int.from_bytes(r12[6:10], "big") == blocks
+    assert r10.data_in == r12.data_in == blocks * 2048

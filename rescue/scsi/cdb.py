@@ -45,7 +45,9 @@ class Cdb(bytes):
 
     ``data_in`` is the allocation (or transfer) length for device-to-host
     commands, ``data_out`` the parameter list length for host-to-device ones;
-    at most one of them is non-zero.
+    at most one of them is non-zero. Typical use:
+    ``transport.execute(c, data_in=c.data_in)``, or for a write
+    ``transport.execute(c, data_out=payload)`` with ``len(payload) == c.data_out``.
     """
 
     data_in: int
