@@ -54,6 +54,7 @@ def test_qualifier_and_type_split() -> None:
     raw[0] = 0x7F  # qualifier 3, type 1Fh: no device at this LUN
     inq = parse_inquiry(bytes(raw))
     assert (inq.qualifier, inq.device_type) == (3, 0x1F)
+    assert inq.qualifier_name == "not supported"
     assert not inq.is_optical
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from rescue.scsi.ata import IDENTIFY_LENGTH
+from rescue.scsi.modepage import CAPABILITIES_PAGE
 from rescue.scsi.readcd import C2Mode, HeaderCode, SectorType, SubChannel, block_size
 
 
@@ -144,12 +146,11 @@ class PageControl(IntEnum):
     SAVED = 3
 
 
-CAPABILITIES_PAGE = 0x2A  # MMC CD/DVD Capabilities and Mechanical Status
 MODE_SENSE_ALLOC = 0xFF  # header + page 0x2A with every write-speed descriptor a drive sends
 
 
 def mode_sense_10(
-    page: int,
+    page: int = CAPABILITIES_PAGE,
     subpage: int = 0,
     pc: PageControl = PageControl.CURRENT,
     dbd: bool = True,
@@ -375,7 +376,6 @@ IDENTIFY_PACKET_DEVICE = 0xA1  # ATA/ATAPI-8 command code
 _PIO_DATA_IN = 4  # SAT-3 protocol field
 # T_DIR=1 (from device), BYT_BLOK=1 (count in blocks), T_LENGTH=2 (count in sector count)
 _IDENTIFY_FLAGS = 0x08 | 0x04 | 0x02
-IDENTIFY_LENGTH = 512
 
 
 def ata_pass_through_12(command: int = IDENTIFY_PACKET_DEVICE) -> Cdb:

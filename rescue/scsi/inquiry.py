@@ -63,6 +63,7 @@ STANDARD_LENGTH = 36  # bytes up to and including the product revision level
 @dataclass(frozen=True, slots=True)
 class Inquiry(Record):
     qualifier: int
+    qualifier_name: str
     device_type: int
     device_type_name: str
     removable: bool
@@ -97,6 +98,7 @@ def parse_inquiry(data: bytes) -> Inquiry:
     qualifier, device_type = data[0] >> 5, data[0] & 0x1F
     return Inquiry(
         qualifier=qualifier,
+        qualifier_name=PERIPHERAL_QUALIFIERS.get(qualifier, "reserved"),
         device_type=device_type,
         device_type_name=PERIPHERAL_TYPES.get(device_type, "reserved"),
         removable=bool(data[1] & 0x80),

@@ -16,7 +16,7 @@ from rescue.errors import ParseError
 from rescue.scsi.fields import Record, be, extent, require
 
 HEADER_LENGTH = 8  # mode parameter header for the 10-byte CDB (SPC-4 7.5.5)
-CAPABILITIES_PAGE = 0x2A
+CAPABILITIES_PAGE = 0x2A  # MMC CD/DVD Capabilities and Mechanical Status
 
 # MMC-3 table "Loading Mechanism Type"
 LOADING_MECHANISMS: dict[int, str] = {
