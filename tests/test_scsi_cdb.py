@@ -125,6 +125,10 @@ def test_read_cd_audio_with_q_subchannel_and_dap() -> None:
         lambda: cdb.read_10(0, 0x10000),
         lambda: cdb.read_cd(0, 0x1000000),
         lambda: cdb.read_cd(0, 1, header=HeaderCode.HEADER),  # ANY: size unknowable
+        lambda: cdb.read_cd(0, 1, sector_type=6),
+        lambda: cdb.read_cd(0, 1, c2=3),
+        lambda: cdb.read_cd(0, 1, subchannel=3),
+        lambda: cdb.start_stop_unit(4),
         lambda: cdb.mode_sense_10(0x40),
         lambda: cdb.request_sense(256),
         lambda: cdb.get_configuration(start_feature=0x10000),

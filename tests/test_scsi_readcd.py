@@ -1,5 +1,7 @@
 """READ CD block sizes (ECMA-130 layouts, MMC-6 6.19) and splitting the answer."""
 
+import itertools
+
 import pytest
 
 from rescue.errors import ParseError
@@ -70,3 +72,17 @@ def test_split_refuses_partial_blocks_and_empty_selection() -> None:
         split_blocks(bytes(2352 + 100), 2352)
     with pytest.raises(ParseError, match="no data"):
         split_blocks(b"", 0)
+
+
+def test_every_option_combination_has_a_size_or_is_refused() -> None:
+    for sector_type, header, sync, user, edc in itertools.product(
+        SectorType, HeaderCode, (False, True), (False, True), (False, True)
+    ):
+        try:
+            size = main_channel_size(sector_type, sync, header, user, edc)
+        except ValueError:
+            assert sector_type is SectorType.ANY
+            continue
+        assert 0 <= size <= 2352
+        if sync and header is HeaderCode.ALL and user and edc:
+            assert size == 2352  # every sector layout fills the whole raw sector

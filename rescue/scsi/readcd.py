@@ -85,6 +85,7 @@ def main_channel_size(
     With sector type ANY the size depends on each sector's mode, so only the
     two selections whose size does not (everything, or nothing) are accepted.
     """
+    sector_type, header = SectorType(sector_type), HeaderCode(header)  # ValueError if unknown
     wanted = (sync, header is HeaderCode.ALL, user_data, edc_ecc)
     if sector_type is SectorType.CDDA:
         return RAW_SECTOR if user_data else 0
@@ -118,8 +119,8 @@ def block_size(
     """Bytes the drive returns per block: main channel, then C2, then sub-channel."""
     return (
         main_channel_size(sector_type, sync, header, user_data, edc_ecc)
-        + C2_SIZES[c2]
-        + SUBCHANNEL_SIZES[subchannel]
+        + C2_SIZES[C2Mode(c2)]
+        + SUBCHANNEL_SIZES[SubChannel(subchannel)]
     )
 
 
@@ -146,8 +147,8 @@ def split_blocks(
     A buffer that is not a whole number of blocks is a ParseError: it means the
     drive answered something other than what was asked.
     """
-    c2_size = C2_SIZES[c2]
-    step = main_size + c2_size + SUBCHANNEL_SIZES[subchannel]
+    c2_size = C2_SIZES[C2Mode(c2)]
+    step = main_size + c2_size + SUBCHANNEL_SIZES[SubChannel(subchannel)]
     if step == 0:
         raise ParseError("READ CD: the options select no data to split")
     if len(data) % step:
