@@ -350,6 +350,18 @@ def _write(
             raise _explain_failure(err, steps, report, args) from err
 
 
+class FlashFailed(RescueError):
+    """A write step failed; keeps the drive's own error (and its exit category) as the cause."""
+
+    def __init__(self, message: str, hint: str | None, *, cause: RescueError) -> None:
+        super().__init__(message, hint)
+        self.cause = cause
+        self.exit_code = cause.exit_code
+
+    def to_dict(self) -> dict[str, object]:
+        return super().to_dict() | {"cause": self.cause.to_dict()}
+
+
 def _explain_failure(
     err: StepFailed, steps: list[Step], report: FlashReport, args: argparse.Namespace
 ) -> RescueError:
@@ -385,12 +397,10 @@ def _explain_failure(
         "The drive may have started rewriting its flash: if it now reports revision BOOT it is "
         "in recovery mode, and the same command flashes it again."
         if committed
-        else "Nothing was saved to flash: the drive keeps "
-        f"{before.get('revision', 'its firmware')}; the same command can try again."
+        else "Nothing was saved to flash: the drive is as it was (revision "
+        f"{before.get('revision', '?')}); the same command can try again."
     )
-    failure = RescueError(f"{message}. {way_back}", hint)
-    failure.exit_code = err.exit_code
-    return failure
+    return FlashFailed(f"{message}. {way_back}", hint, cause=err.cause)
 
 
 def _verify(drive: Drive, family: Family, image: Any, data: bytes, report: FlashReport) -> None:
@@ -406,12 +416,14 @@ def _verify(drive: Drive, family: Family, image: Any, data: bytes, report: Flash
             hint="run the same command again to re-flash it",
         )
     if want and got != want:
+        report.preflight.add("verify", "refused", f"revision {got}, image {want}")
         raise VerifyFailed(
             f"the drive reports revision {got}, the image is {want}",
             hint="run the same command again; keep the report and journal if it repeats",
         )
     readback = family.read_back(drive, data)
     if readback is False:
+        report.preflight.add("verify", "refused", "read-back differs")
         raise VerifyFailed("the flash read back differs from the image", hint="flash again")
     detail = f"revision {got}" + (", read-back identical" if readback else ", no read-back")
     report.preflight.add("verify", "ok", detail)
