@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,25 @@ def _tiny_drive_rows(lines: list[str]) -> list[dict[str, str]] | None:
         if line.startswith('{"drives"'):
             return json.loads(line)["drives"]
     return None
+
+
+def _emulate_rows(lines: list[str]) -> list[dict[str, str]] | None:
+    """`rescue emulate` prints `SPEC: /dev/srN /dev/sgN` per drive, then `ready; ...`."""
+    if not any(line.startswith("ready") for line in lines):
+        return None
+    rows = []
+    for line in lines:
+        spec, sep, nodes = line.rpartition(": ")
+        if sep and nodes.startswith("/dev/sr"):
+            sr, sg = nodes.split()
+            rows.append({"spec": spec, "sr": sr, "sg": sg})
+    return rows
+
+
+def emulate_command(specs: list[str], journal: Path) -> BridgeProcess:
+    """The real CLI, `rescue emulate --journal JOURNAL SPEC...`, in its own process."""
+    command = [sys.executable, "-m", "rescue.cli", "emulate", "--journal", str(journal), *specs]
+    return BridgeProcess(command, _emulate_rows)
 
 
 class BridgeProcess:

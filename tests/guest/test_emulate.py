@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from guestlib import BridgeProcess
+from guestlib import BridgeProcess, emulate_command
 
 from rescue.emulator.registry import MODELS, create
 from rescue.transport.emulated import EmulatedTransport
@@ -26,19 +25,6 @@ INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
 SECTORS = 16
 
 
-def _announced(lines: list[str]) -> list[dict[str, str]] | None:
-    """`SPEC: /dev/srN /dev/sgN` per drive, then a line starting with `ready`."""
-    if not any(line.startswith("ready") for line in lines):
-        return None
-    rows = []
-    for line in lines:
-        spec, sep, nodes = line.partition(": ")
-        if sep and spec in SPECS and nodes.startswith("/dev/sr"):
-            sr, sg = nodes.split()
-            rows.append({"spec": spec, "sr": sr, "sg": sg})
-    return rows
-
-
 @pytest.fixture(scope="module")
 def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("emulate") / "served.jsonl"
@@ -46,8 +32,7 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def emulate(journal: Path) -> Iterator[BridgeProcess]:
-    command = [sys.executable, "-m", "rescue.cli", "emulate", "--journal", str(journal), *SPECS]
-    with BridgeProcess(command, _announced) as process:
+    with emulate_command(SPECS, journal) as process:
         yield process
 
 

@@ -54,11 +54,11 @@ class GuestReport:
 def parse_junit(path: Path) -> dict[str, list[GuestCase]]:
     cases: dict[str, list[GuestCase]] = {}
     for case in ET.parse(path).getroot().iter("testcase"):
-        module_parts = case.get("classname", "").split(".")
-        # classname is tests.guest.MODULE[.Class]
-        stem_at = next(i for i, p in enumerate(module_parts) if p.startswith("test_"))
+        # classname is tests.guest.MODULE[.Class]; a collection error has no module part
+        parts = case.get("classname", "").split(".")
+        stem_at = next((i for i, p in enumerate(parts) if p.startswith("test_")), len(parts))
         name = case.get("name", "").split("[", 1)[0]
-        key = "::".join([*module_parts[stem_at:], name])
+        key = "::".join([*parts[stem_at:], name])
         outcome, detail = "passed", ""
         for tag in ("failure", "error", "skipped"):
             child = case.find(tag)
