@@ -38,7 +38,7 @@ sys.path.insert(0, str(ISO_DIR.parent / "build"))
 from debian_kernel import KernelTree, module_closure  # noqa: E402
 
 USR_MERGE = {"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64"}
-EMPTY_DIRS = ["dev", "proc", "sys", "run", "tmp", "data", "root", "mnt", "var/log"]
+EMPTY_DIRS = ["dev", "proc", "sys", "run", "tmp", "data", "root", "mnt"]
 
 # Single programs, by their path on the build host.
 PROGRAMS = [
@@ -258,5 +258,4 @@ def assemble(root: Path, inputs: Inputs) -> None:
     share_app_libraries(root, app_dir)
     install_modules(root, inputs.kernel)
     subprocess.run(["ldconfig", "-r", str(root)], check=True)
-    shutil.rmtree(root / "var/cache", ignore_errors=True)  # ldconfig's aux cache: not needed
     (root / "root").chmod(0o700)
