@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from iso import image, initramfs, rootfs
+from iso import elfdeps, image, initramfs, rootfs
 from iso.rootfs import KernelTree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         freeze.FreezeError,
         KernelError,
         rootfs.RootfsError,
+        elfdeps.MissingLibrary,
         initramfs.PackError,
         image.ImageError,
         image.bootcfg.BootArgError,

@@ -107,6 +107,18 @@ class Inputs:
     overlay: Path = OVERLAY
 
 
+def run(cmd: list[str]) -> str:
+    """Run a build tool; its failure becomes a one-line RootfsError."""
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise RootfsError(f"`{cmd[0]}` is not installed (see build/apt-packages.txt)") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RootfsError(f"`{' '.join(cmd[:3])}` failed: {last}")
+    return done.stdout
+
+
 def image_path(host_path: Path) -> Path:
     """Where a host file lives in the usr-merged image, relative to its root.
 
@@ -142,11 +154,9 @@ def link(root: Path, path: str, target: str) -> None:
 
 def package_programs(package: str) -> list[Path]:
     """The programs a Debian package installs in the bin directories."""
-    done = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RootfsError(f"Debian package {package} is not installed (build/apt-packages.txt)")
+    listing = run(["dpkg", "-L", package])
     bins = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/")
-    paths = [Path(line) for line in done.stdout.splitlines() if line.startswith(bins)]
+    paths = [Path(line) for line in listing.splitlines() if line.startswith(bins)]
     return sorted(p for p in paths if elfdeps.is_elf(p))  # scripts would need bash
 
 
@@ -161,9 +171,7 @@ def busybox_applets(listing: str) -> list[str]:
 
 def install_busybox_applets(root: Path) -> None:
     """Link each applet to busybox unless a real program already has its name."""
-    listing = subprocess.run(
-        [str(root / "usr/bin/busybox"), "--list-full"], capture_output=True, text=True, check=True
-    ).stdout
+    listing = run([str(root / "usr/bin/busybox"), "--list-full"])
     taken = {p.name for d in ("usr/bin", "usr/sbin") for p in (root / d).iterdir()}
     for path in busybox_applets(listing):
         name = Path(path).name
@@ -229,7 +237,7 @@ def install_modules(root: Path, tree: KernelTree) -> int:
         shutil.copyfile(module, target)
     for name in MODULE_INDEX_FILES:
         shutil.copyfile(src / name, dest / name)
-    subprocess.run(["depmod", "-b", str(root), tree.version], check=True)
+    run(["depmod", "-b", str(root), tree.version])
     return len(modules)
 
 
@@ -257,5 +265,5 @@ def assemble(root: Path, inputs: Inputs) -> None:
     install_libraries(root, app_dir)
     share_app_libraries(root, app_dir)
     install_modules(root, inputs.kernel)
-    subprocess.run(["ldconfig", "-r", str(root)], check=True)
+    run(["ldconfig", "-r", str(root)])
     (root / "root").chmod(0o700)
