@@ -135,6 +135,9 @@ class BridgeProcess:
             with self._changed:
                 self.lines.append(line.rstrip("\n"))
                 self._changed.notify_all()
+        self.process.wait()
+        with self._changed:  # the process ended: wake a waiter still hoping for drives
+            self._changed.notify_all()
 
     def wait_for_line(self, text: str, timeout: float = 10.0) -> bool:
         with self._changed:

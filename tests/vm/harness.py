@@ -44,6 +44,7 @@ SCSI_DEBUG_IDENTITY = {"vendor": "RESCUEDB", "product": "SCSI DEBUG CD", "rev": 
 SCSI_CD_IDENTITY = {"vendor": "RESCUEQM", "product": "QEMU SCSI CD", "rev": "1.23"}
 IDE_CD_REV = "2.5+"  # QEMU's ide-cd always says QEMU / QEMU DVD-ROM
 ISO_FILE, ISO_TEXT = "RESCUE.TXT", "rescue test disc\n"
+GUEST_RESULTS = "/run/rescue-results"  # where init.sh mounts the results share
 
 MODULE_PARAMS = {
     "scsi_debug": "ptype=5 removable=1 sector_size=2048 dev_size_mb=2 "
@@ -171,7 +172,9 @@ def guest_env() -> dict[str, str]:
         "RESCUE_SCSI_DEBUG_VENDOR": SCSI_DEBUG_IDENTITY["vendor"],
         "RESCUE_ISO_FILE": ISO_FILE,
         "RESCUE_ISO_TEXT": ISO_TEXT,
-        "HOME": "/tmp",
+        "RESCUE_RESULTS": GUEST_RESULTS,
+        "TMPDIR": "/run/tmp",
+        "HOME": "/run/tmp",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     }
@@ -184,7 +187,8 @@ def qemu_command(kernel: Path, initrd: Path, iso: Path, results: Path, console: 
         "-no-reboot", "-m", "1024", "-smp", "2", "-net", "none",
         "-serial", f"file:{console}", "-monitor", "none",
         "-kernel", str(kernel), "-initrd", str(initrd),
-        "-append", "console=ttyS0 panic=-1 loglevel=4",
+        "-append", "console=ttyS0 panic=-1 loglevel=4"
+        + (" rescue.keep_tmp" if REPO.is_relative_to("/tmp") else ""),
         "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,"
         "multidevs=remap",
         "-virtfs", f"local,path={results},mount_tag=results,security_model=none",
@@ -211,7 +215,7 @@ class GuestRun:
 def run_in_guest(command: str, results: Path, timeout: float = 480.0) -> GuestRun:
     """Boot once, run COMMAND (a shell line, cwd = the repo) inside, power off.
 
-    RESULTS becomes the guest's /tmp/results (writable); everything the
+    RESULTS becomes the guest's $RESCUE_RESULTS (writable); everything the
     command writes there survives the boot. A guest that does not power off
     within TIMEOUT seconds is killed and reported with its console.
     """

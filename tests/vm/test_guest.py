@@ -9,40 +9,15 @@ its own output and the tail of the guest console.
 
 from __future__ import annotations
 
-import ast
 import sys
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from pathlib import Path
 
 import harness
 import pytest
+from guest_report import GuestCase, guest_case_ids, parse_junit
 
 GUEST_DIR = harness.REPO / "tests" / "guest"
 GUEST_TIMEOUT = 480.0  # seconds for boot + the whole guest suite
-
-
-def guest_case_ids() -> list[str]:
-    """`module::[Class::]function` for every test function in tests/guest."""
-    ids = []
-    for path in sorted(GUEST_DIR.glob("test_*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
-                ids.append(f"{path.stem}::{node.name}")
-            elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-                ids.extend(
-                    f"{path.stem}::{node.name}::{item.name}"
-                    for item in node.body
-                    if isinstance(item, ast.FunctionDef) and item.name.startswith("test")
-                )
-    return ids
-
-
-@dataclass
-class GuestCase:
-    outcome: str  # passed, failed, error, skipped
-    detail: str
 
 
 @dataclass
@@ -51,31 +26,12 @@ class GuestReport:
     cases: dict[str, list[GuestCase]]  # case id (parameters stripped) -> results
 
 
-def parse_junit(path: Path) -> dict[str, list[GuestCase]]:
-    cases: dict[str, list[GuestCase]] = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        # classname is tests.guest.MODULE[.Class]; a collection error has no module part
-        parts = case.get("classname", "").split(".")
-        stem_at = next((i for i, p in enumerate(parts) if p.startswith("test_")), len(parts))
-        name = case.get("name", "").split("[", 1)[0]
-        key = "::".join([*parts[stem_at:], name])
-        outcome, detail = "passed", ""
-        for tag in ("failure", "error", "skipped"):
-            child = case.find(tag)
-            if child is not None:
-                outcome = {"failure": "failed"}.get(tag, tag)
-                detail = f"{child.get('message', '')}\n{child.text or ''}"
-                break
-        cases.setdefault(key, []).append(GuestCase(outcome, detail))
-    return cases
-
-
 @pytest.fixture(scope="session")
 def guest_report(tmp_path_factory: pytest.TempPathFactory) -> GuestReport:
     results = tmp_path_factory.mktemp("guest-results")
     command = (
         f"{sys.executable} -m pytest tests/guest -q -p no:cacheprovider --color=no -o addopts= "
-        "--junitxml=/tmp/results/junit.xml"
+        "--junitxml=$RESCUE_RESULTS/junit.xml"
     )
     try:
         run = harness.run_in_guest(command, results, GUEST_TIMEOUT)
@@ -89,7 +45,7 @@ def guest_report(tmp_path_factory: pytest.TempPathFactory) -> GuestReport:
 
 
 @pytest.mark.vm
-@pytest.mark.parametrize("case", guest_case_ids())
+@pytest.mark.parametrize("case", guest_case_ids(GUEST_DIR))
 def test_in_guest(guest_report: GuestReport, case: str) -> None:
     results = guest_report.cases.get(case)
     if not results:
@@ -103,7 +59,7 @@ def test_in_guest(guest_report: GuestReport, case: str) -> None:
 @pytest.mark.vm
 def test_guest_suite_reports_only_known_cases(guest_report: GuestReport) -> None:
     """Catches what per-case checks cannot: collection errors and unknown cases."""
-    unknown = sorted(set(guest_report.cases) - set(guest_case_ids()))
+    unknown = sorted(set(guest_report.cases) - set(guest_case_ids(GUEST_DIR)))
     assert not unknown, f"guest ran cases the host does not list: {unknown}"
     assert guest_report.run.returncode == 0, (
         f"guest pytest exited {guest_report.run.returncode}\n{guest_report.run.console[-6000:]}"
