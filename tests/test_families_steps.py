@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rescue.errors import Refused
 from rescue.families import family_for, family_named
@@ -199,3 +201,18 @@ def test_pioneer_refuses_unsupported_generation_and_foreign_hardware() -> None:
     other = FakeDrive(Ident("PIONEER", "DVD-RW  DVR-108", "1.17"), pioneer_info("0008", "GENERAL"))
     with pytest.raises(Refused, match="generation 7"):
         family.prepare(other, pioneer_image("0007"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(["btc", "tsst", "mt1939", "mt1959", "spc"]),
+    st.integers(min_value=1, max_value=0x48000),
+)
+def test_every_byte_goes_out_once_in_order_and_exactly_one_commit(name: str, size: int) -> None:
+    image = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    steps = family_named(name).flash_steps(image, Ident("X", "Y", "Z"))
+    chunks = [s for s in steps if s.label.startswith("chunk")]
+    assert b"".join(s.data for s in chunks) == image
+    assert sum(s.commit for s in steps) == 1
+    assert all(len(s.data or b"") <= 0x10000 for s in steps)  # under SG_IO's usual limit
+    assert all(s.timeout > 0 for s in steps)
