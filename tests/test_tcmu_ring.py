@@ -240,6 +240,23 @@ def test_the_observer_sees_each_answered_command() -> None:
     ]
 
 
+def test_a_model_that_goes_away_is_unplugged_once_and_left_unanswered() -> None:
+    unplugged: list[bool] = []
+    kernel = FakeKernel()
+    device = Recorder({0x00: Reply(gone=True)})
+    server = serve(kernel, device, on_gone=lambda: unplugged.append(True))
+    first = kernel.command(1, bytes(6))
+    kernel.command(2, bytes(6))
+    assert server.service() is False
+    assert server.service() is False
+    assert unplugged == [True] and server.gone and kernel.tail == 0 and len(device.calls) == 1
+    kernel.tmr(1, [1])
+    assert server.service() is True
+    assert kernel.response(first)[3][2] == 0x0B  # ABORTED COMMAND, which the kernel drops
+    assert unplugged == [True] and len(device.calls) == 2  # command 2 met the gone drive
+    assert kernel.tail != kernel.head
+
+
 def test_busy_time_is_waited_before_answering() -> None:
     waited: list[float] = []
     kernel = FakeKernel()

@@ -13,10 +13,12 @@ the kernel objects).
 Serve from a process of its own (see ``run_until_signal``). One thread per
 drive: each waits on its own /dev/uioN, hands each command to
 its model, writes the answer back and wakes the kernel. Timing follows the
-model's Reply: ``busy_seconds`` is really waited; ``hang`` (and ``gone``)
-leave the command unanswered until the kernel aborts it (an SG_IO timeout
-leads to ABORT TASK, announced by a TMR entry) or its own ``cmd_time_out``
-passes; it is then completed with ABORTED COMMAND, which the kernel ignores.
+model's Reply: ``busy_seconds`` is really waited; ``hang`` leaves the
+command unanswered until the kernel aborts it (an SG_IO timeout leads to
+ABORT TASK, announced by a TMR entry) or its own ``cmd_time_out`` passes;
+it is then completed with ABORTED COMMAND, which the kernel ignores.
+``gone`` does the same and also unplugs the drive: its LUN is unlinked, so
+the kernel removes /dev/srN and /dev/sgN as when a drive drops off the bus.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class RingServer:
         log: Log,
         wait: Callable[[float], None] = time.sleep,
         observer: Observer | None = None,
+        on_gone: Callable[[], None] | None = None,
     ) -> None:
         self.drive = name
         self.device = device
@@ -109,6 +112,8 @@ class RingServer:
         self.log = log
         self.wait = wait
         self.observer = observer
+        self.on_gone = on_gone
+        self.gone = False
         self.stats = Stats()
         self._stalled: tuple[int, float] | None = None  # (cmd_id, since)
 
@@ -150,6 +155,11 @@ class RingServer:
         else:
             data_out, data_in_len = None, command.data_length
         reply = self._submit(cdb, data_out, data_in_len)
+        if reply.gone and not self.gone:
+            self.gone = True
+            self.log(f"{self.drive}: the model dropped off the bus")
+            if self.on_gone is not None:
+                self.on_gone()
         if reply.hang or reply.gone:
             self._stalled = (command.cmd_id, started)
             return False
@@ -183,6 +193,7 @@ class DriveHandler(threading.Thread):
         map_size: int,
         log: Log,
         observer: Observer | None = None,
+        on_gone: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name=f"tcmu-{name}", daemon=True)
         self.log = log
@@ -197,6 +208,7 @@ class DriveHandler(threading.Thread):
             log,
             wait=self._stop_requested.wait,
             observer=observer,
+            on_gone=on_gone,
         )
         self.error: BaseException | None = None
 
@@ -254,6 +266,7 @@ class TcmuBridge:
         self.observer = observer
         self.drives: list[ExposedDrive] = []
         self._pending: list[tuple[LoopbackLun, DriveHandler | None]] = []
+        self._unplugs: list[threading.Thread] = []
 
     def start(self) -> list[ExposedDrive]:
         ensure_kernel_support()
@@ -269,17 +282,36 @@ class TcmuBridge:
         lun = LoopbackLun(f"rescue{os.getpid()}_{index}")
         self._pending.append((lun, None))
         uio = lun.create_backstore()
-        handler = DriveHandler(label, device, uio, lun.map_size(), self.log, self.observer)
+        handler = DriveHandler(
+            label, device, uio, lun.map_size(), self.log, self.observer, lambda: self._unplug(lun)
+        )
         self._pending[-1] = (lun, handler)
         handler.start()
         lun.link()
         sr, sg = lun.nodes()
         return ExposedDrive(label, sr, sg, lun, handler)
 
+    def _unplug(self, lun: LoopbackLun) -> None:
+        """Remove a drive whose model went away, from another thread: the kernel's
+        removal waits for the drive's outstanding commands, which its handler
+        must still be free to answer."""
+
+        def unlink() -> None:
+            try:
+                lun.unlink()
+            except OSError as err:
+                self.log(f"unplug {lun.name}: {err}")
+
+        thread = threading.Thread(target=unlink, name=f"unplug-{lun.name}", daemon=True)
+        self._unplugs.append(thread)
+        thread.start()
+
     def stop(self) -> None:
         """Detach every LUN (handlers still answering), then stop handlers, then backstores."""
         pending, self._pending = self._pending, []
         self.drives = []
+        for thread in self._unplugs:
+            thread.join()
         steps: list[Callable[[], None]] = [lun.unlink for lun, _ in reversed(pending)]
         for lun, handler in reversed(pending):
             if handler is not None:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from guestlib import BridgeProcess, sense_triple
-from tinydrive import ECHO_OPCODE, HANG_OPCODE, REVISION, VENDOR
+from tinydrive import ECHO_OPCODE, GONE_OPCODE, HANG_OPCODE, REVISION, VENDOR
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD
-from rescue.errors import CommandTimeout
+from rescue.errors import CommandTimeout, DeviceNotFound
 from rescue.transport.sgio import SgioTransport
 
 TINY = [sys.executable, str(Path(__file__).with_name("tinydrive.py"))]
@@ -118,6 +118,22 @@ def test_hang_becomes_a_timeout_and_the_drive_recovers(bridge: BridgeProcess) ->
         assert time.monotonic() - started < 20
         assert dev.execute(TEST_UNIT_READY).status == GOOD
     assert bridge.wait_for_line("abort task"), bridge.output()
+
+
+def test_a_model_that_drops_off_the_bus_takes_its_nodes_along() -> None:
+    with BridgeProcess([*TINY, "TCMU GONE"]) as process:
+        drive = process.drives[0]
+        sysfs = Path("/sys/class/scsi_generic", Path(drive["sg"]).name)
+        with SgioTransport(drive["sg"]) as dev, pytest.raises((CommandTimeout, DeviceNotFound)):
+            dev.execute(bytes([GONE_OPCODE]) + bytes(9), data_in=8, timeout=2.0)
+        deadline = time.monotonic() + 45
+        while sysfs.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not sysfs.exists(), process.output()
+        with pytest.raises(DeviceNotFound):
+            SgioTransport(drive["sg"])
+        assert process.stop(signal.SIGTERM) == 0, process.output()
+    assert not Path(drive["backstore"]).exists()
 
 
 def test_round_trip_time(

@@ -2,7 +2,8 @@
 
 Not a product model: just enough of an MMC drive for sr to bind, an echo
 buffer (WRITE BUFFER then READ BUFFER) to check both data directions, and
-a vendor opcode that never answers and one that echoes its CDB, so the tests are about the bridge.
+vendor opcodes that never answer, echo the CDB, or drop off the bus, so the
+tests are about the bridge.
 
 Run as `python tests/guest/tinydrive.py PRODUCT [PRODUCT ...]`: prints one
 JSON line with the drives once they exist, one line per bridge log message,
@@ -24,6 +25,7 @@ VENDOR = "RESCUETM"
 REVISION = "0.42"
 HANG_OPCODE = 0xF1  # vendor specific (group 7): never answered
 ECHO_OPCODE = 0xF2  # vendor specific: answers with the CDB as it arrived
+GONE_OPCODE = 0xF3  # vendor specific: the drive drops off the bus
 # INVALID COMMAND OPERATION CODE (5/20/00), fixed format
 INVALID_OPCODE = bytes([0x70, 0, 5, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0])
 
@@ -52,6 +54,8 @@ class TinyDrive:
             return Reply(hang=True)
         if op == ECHO_OPCODE:
             return Reply(data=cdb)
+        if op == GONE_OPCODE:
+            return Reply(gone=True)
         return Reply(status=CHECK_CONDITION, sense=INVALID_OPCODE)
 
 
