@@ -57,6 +57,16 @@ def test_missing_modules_are_named_after_trying_modprobe(
     assert "\n" not in err.value.message and err.value.hint
 
 
+def test_a_missing_modprobe_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def run(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        raise FileNotFoundError(cmd[0])
+
+    monkeypatch.setattr(tcmu_configfs.subprocess, "run", run)
+    monkeypatch.setattr(tcmu_configfs.os, "geteuid", lambda: 0)
+    with pytest.raises(KernelSupportMissing, match="modprobe is not installed"):
+        tcmu_configfs.ensure_kernel_support(_fake_system(tmp_path, ()))
+
+
 def test_unmounted_configfs_is_reported_with_the_mount_command(
     tmp_path: Path, commands: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

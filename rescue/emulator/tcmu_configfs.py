@@ -50,6 +50,15 @@ def _write(path: Path, text: str) -> None:
         ) from None
 
 
+def _try(command: list[str]) -> str:
+    """Run a setup command whose effect is checked afterwards; its complaint, if any."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        return f"{command[0]} is not installed"
+    return (done.stderr.strip().splitlines() or [""])[-1]
+
+
 def ensure_kernel_support(sys_root: Path = Path("/sys")) -> None:
     """Fail early, in one line, when this system cannot host an emulated drive."""
     if os.geteuid() != 0:
@@ -59,16 +68,16 @@ def ensure_kernel_support(sys_root: Path = Path("/sys")) -> None:
         )
     missing = [m for m in REQUIRED_MODULES if not (sys_root / "module" / m).is_dir()]
     if missing:
-        done = subprocess.run(["modprobe", "-a", *missing], capture_output=True, text=True)
+        complaint = _try(["modprobe", "-a", *missing])
         missing = [m for m in missing if not (sys_root / "module" / m).is_dir()]
         if missing:
-            reason = done.stderr.strip().splitlines()[-1:] or ["not built for this kernel"]
             raise KernelSupportMissing(
-                f"kernel module(s) {', '.join(missing)} unavailable: {reason[0]}",
+                f"kernel module(s) {', '.join(missing)} unavailable: "
+                f"{complaint or 'not built for this kernel'}",
                 hint="boot a kernel with CONFIG_TARGET_CORE, TCM_USER2 and LOOPBACK_TARGET",
             )
     if not (CONFIGFS / "target").is_dir():
-        subprocess.run(["mount", "-t", "configfs", "configfs", str(CONFIGFS)], capture_output=True)
+        _try(["mount", "-t", "configfs", "configfs", str(CONFIGFS)])
         if not (CONFIGFS / "target").is_dir():
             raise KernelSupportMissing(
                 f"configfs is not mounted at {CONFIGFS}",
@@ -145,7 +154,11 @@ class LoopbackLun:
         while time.monotonic() < deadline:
             blocks = sorted(p.name for p in (device / "block").glob("*"))
             generics = sorted(p.name for p in (device / "scsi_generic").glob("*"))
-            if blocks and generics and Path("/dev", blocks[0]).exists():
+            if (
+                blocks
+                and generics
+                and all(Path("/dev", n).exists() for n in (blocks[0], generics[0]))
+            ):
                 return f"/dev/{blocks[0]}", f"/dev/{generics[0]}"
             time.sleep(0.05)
         raise DeviceNotFound(

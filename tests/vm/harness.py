@@ -17,6 +17,7 @@ Usable from pytest (tests/vm/test_guest.py) and by hand:
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import importlib.util
 import os
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,12 +64,13 @@ class GuestError(Exception):
         self.console = console
 
 
-def _load_debian_kernel():  # noqa: ANN202 - a module loaded by path
+@functools.cache
+def _load_debian_kernel() -> types.ModuleType:
     """build/ is a folder of scripts, not a package: load debian_kernel.py by path."""
     spec = importlib.util.spec_from_file_location("debian_kernel", REPO / "build/debian_kernel.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("debian_kernel", module)
+    sys.modules["debian_kernel"] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
 
