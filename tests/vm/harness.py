@@ -240,15 +240,20 @@ def run_in_guest(command: str, results: Path, timeout: float = 480.0) -> GuestRu
     cmd = qemu_command(tree.vmlinuz, initrd, iso, results, console)
     started = time.monotonic()
     try:
-        subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
-                       check=False)  # fmt: skip
+        qemu = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout, check=False)  # fmt: skip
+    except FileNotFoundError:
+        raise GuestError(f"{cmd[0]} is not installed (see build/apt-packages.txt)") from None
     except subprocess.TimeoutExpired:
         raise GuestError(f"guest did not finish within {timeout:g} s", _read(console)) from None
     wall = time.monotonic() - started
     log = _read(console)
     rc_file = results / "rc"
     if not rc_file.is_file():
-        raise GuestError("guest powered off without running the command", log)
+        raise GuestError(
+            f"guest powered off without running the command (QEMU exit {qemu.returncode})",
+            f"{log}\n--- QEMU stderr ---\n{qemu.stderr}",
+        )
     return GuestRun(int(rc_file.read_text().strip()), results, log, wall, _timings(log))
 
 
