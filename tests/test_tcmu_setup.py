@@ -8,8 +8,10 @@ so that no test ever loads modules or creates drives on the host.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -96,3 +98,20 @@ def test_emulate_rejects_an_unknown_model_before_touching_the_kernel(
         emulate.run(argparse.Namespace(specs=["generic-dvd", "no-such-drive"], json=False))
     assert "no-such-drive" in err.value.message
     assert commands == []
+
+
+def test_emulate_announces_nodes_as_text_or_json(capsys: pytest.CaptureFixture[str]) -> None:
+    drives = [
+        SimpleNamespace(label="generic-dvd", sr="/dev/sr1", sg="/dev/sg2"),
+        SimpleNamespace(label="btc-drw1004im,rev=0043", sr="/dev/sr2", sg="/dev/sg3"),
+    ]
+    emulate._announce(drives, as_json=False)  # type: ignore[arg-type]
+    text = capsys.readouterr().out.splitlines()
+    assert text[:2] == [
+        "generic-dvd: /dev/sr1 /dev/sg2",
+        "btc-drw1004im,rev=0043: /dev/sr2 /dev/sg3",
+    ]
+    assert text[2].startswith("ready")
+    emulate._announce(drives, as_json=True)  # type: ignore[arg-type]
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[1] == {"spec": "btc-drw1004im,rev=0043", "sr": "/dev/sr2", "sg": "/dev/sg3"}
