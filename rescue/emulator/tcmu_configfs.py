@@ -50,13 +50,15 @@ def _write(path: Path, text: str) -> None:
         ) from None
 
 
-def _try(command: list[str]) -> str:
-    """Run a setup command whose effect is checked afterwards; its complaint, if any."""
+def _try(command: list[str]) -> str | None:
+    """Run a setup command; None when it succeeded, else its complaint."""
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         return f"{command[0]} is not installed"
-    return (done.stderr.strip().splitlines() or [""])[-1]
+    if done.returncode == 0:
+        return None
+    return (done.stderr.strip().splitlines() or ["failed"])[-1]
 
 
 def ensure_kernel_support(sys_root: Path = Path("/sys")) -> None:
@@ -66,14 +68,14 @@ def ensure_kernel_support(sys_root: Path = Path("/sys")) -> None:
             "exposing an emulated drive to the kernel needs root",
             hint="run `sudo rescue emulate ...`",
         )
+    # A loaded module shows in /sys/module; a built-in one may not, but then
+    # modprobe succeeds without doing anything.
     missing = [m for m in REQUIRED_MODULES if not (sys_root / "module" / m).is_dir()]
     if missing:
         complaint = _try(["modprobe", "-a", *missing])
-        missing = [m for m in missing if not (sys_root / "module" / m).is_dir()]
-        if missing:
+        if complaint is not None:
             raise KernelSupportMissing(
-                f"kernel module(s) {', '.join(missing)} unavailable: "
-                f"{complaint or 'not built for this kernel'}",
+                f"kernel module(s) {', '.join(missing)} unavailable: {complaint}",
                 hint="boot a kernel with CONFIG_TARGET_CORE, TCM_USER2 and LOOPBACK_TARGET",
             )
     if not (CONFIGFS / "target").is_dir():
