@@ -14,6 +14,7 @@ import tempfile
 
 from guestlib import node_by_vendor, scsi_nodes, sense_triple
 
+from rescue.discovery import discover
 from rescue.transport.base import CHECK_CONDITION, GOOD
 from rescue.transport.sgio import SgioTransport
 
@@ -85,3 +86,13 @@ def test_sg_turs_on_scsi_cd(env: dict[str, str]) -> None:
     node = node_by_vendor(env["RESCUE_SCSI_CD_VENDOR"])
     done = subprocess.run(["sg_turs", node.sg], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_rescue_discovery_reads_the_real_sysfs_like_the_kernel_shows_it() -> None:
+    """discovery's own tests use fake sysfs trees; here the tree is the kernel's."""
+    inventory = discover(use_udev=False)
+    assert inventory.source == "sysfs"
+    found = {(d.sr, d.sg, d.vendor, d.model, d.revision) for d in inventory.drives}
+    expected = {(n.sr, n.sg, n.vendor, n.model, n.rev) for n in scsi_nodes()}
+    assert found == expected
+    assert [d.index for d in inventory.drives] == list(range(len(expected)))
