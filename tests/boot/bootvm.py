@@ -31,6 +31,9 @@ SCSI_CD = [
                f"ver={SCSI_REVISION},serial=RESCUE0001",
 ]  # fmt: skip
 
+# QEMU's ATAPI drive, empty, for boots that do not come from the CD.
+EMPTY_ATAPI = ["-drive", "if=ide,media=cdrom"]
+
 
 def serial_args(script: str) -> list[str]:
     """Kernel arguments that run SCRIPT on the serial console, then power off."""

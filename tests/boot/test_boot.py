@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from bootvm import (
+    EMPTY_ATAPI,
     MARK,
     SCSI_PRODUCT,
     SCSI_REVISION,
@@ -25,7 +26,7 @@ from bootvm import (
     serial_args,
 )
 
-from iso import build, image
+from iso import bootcfg, build, image
 
 pytestmark = pytest.mark.vm
 
@@ -83,6 +84,17 @@ def test_iso_boots_under_uefi_with_secure_boot(boot_files: build.BootFiles, tmp_
     print(f"UEFI boot: tool ready at {run.uptime('tool ready')} s (guest uptime)")
 
 
+def test_pxe_files_boot_without_the_iso_boot_options(
+    boot_files: build.BootFiles, tmp_path: Path
+) -> None:
+    """What a PXE server hands out, booted as it would be: no block.events_dfl_poll_msecs=0."""
+    pxe = build.make_pxe(boot_files, tmp_path / "pxe")
+    append = " ".join(bootcfg.isolinux_arg(a) for a in serial_args(GUEST_SCRIPT))
+    media = ["-kernel", str(pxe / "vmlinuz"), "-initrd", str(pxe / "initrd.img"), "-append", append]
+    media += EMPTY_ATAPI
+    check_common(run_guest(media, "bios", tmp_path))
+
+
 def data_partition_offset(disk: Path) -> int:
     """Byte offset of MBR partition 3 (RESCUEDATA), from the partition table itself."""
     with disk.open("rb") as fh:
@@ -104,7 +116,7 @@ def test_usb_image_writes_its_report_to_the_stick(
         "-device", "qemu-xhci",
         "-drive", f"if=none,id=stick,format=raw,file={disk}",
         "-device", "usb-storage,drive=stick,bootindex=0",
-        "-drive", "if=ide,media=cdrom",  # QEMU's ATAPI drive, empty
+        *EMPTY_ATAPI,
     ]  # fmt: skip
     run = run_guest(media, firmware, tmp_path)
     assert "=== RC 0" in run.log, run.log[-3000:]
