@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help="save the drive's firmware to a file (families that can read their flash)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("device", metavar="DEV")
+    parser.add_argument("device", metavar="DEV", help="the drive (see `rescue --help`)")
     parser.add_argument("-o", "--output", required=True, metavar="FILE")
     parser.set_defaults(func=run)
 

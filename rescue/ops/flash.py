@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help="write a firmware image to a drive, with pre-flight checks and verification",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("device", metavar="DEV")
+    parser.add_argument("device", metavar="DEV", help="the drive (see `rescue --help`)")
     parser.add_argument("firmware", metavar="FILE", help="firmware image (.bin, BTC .HEX)")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument(
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     report = FlashReport(
         args.device, str(args.firmware), str(journal), args.dry_run, sorted(set(args.force))
     )
-    console = Console(stderr=args.json, highlight=False)
+    console = Console(stderr=args.json, highlight=False, soft_wrap=True)
     try:
         _flash(args, report, base, console)
     except RescueError as err:

@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help="list the firmware revisions a drive must take to reach a target",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("device", metavar="DEV")
+    parser.add_argument("device", metavar="DEV", help="the drive (see `rescue --help`)")
     parser.add_argument("--to", required=True, metavar="REV", help="target firmware revision")
     parser.set_defaults(func=run)
 
