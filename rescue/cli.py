@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 
 from rescue import __version__
 from rescue.errors import ExitCode, RescueError
@@ -59,9 +60,9 @@ def report_error(err: RescueError, as_json: bool) -> int:
         print(json.dumps(err.to_dict(), indent=2))
     else:
         console = Console(stderr=True, highlight=False, soft_wrap=True)
-        console.print(f"[bold red]error:[/] {err.message}", markup=True)
+        console.print(f"[bold red]error:[/] {escape(err.message)}", markup=True)
         if err.hint:
-            console.print(f"[yellow]next:[/] {err.hint}", markup=True)
+            console.print(f"[yellow]next:[/] {escape(err.hint)}", markup=True)
     return int(err.exit_code)
 
 

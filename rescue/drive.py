@@ -1,0 +1,181 @@
+"""A Drive: one device behind a transport, spoken to in typed MMC/SPC terms.
+
+This is where a CHECK CONDITION becomes a ``SenseError`` carrying the sense
+triple, its official name and the next step, so no caller has to look at
+status bytes. Polls (TEST UNIT READY) return the sense instead of raising,
+because "not ready" is an answer there, not a failure. Waiting goes through
+the transport's clock, so in-process emulated drives never cost real time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from rescue.errors import RescueError, TransportError
+from rescue.scsi import cdb as build
+from rescue.scsi.ata import AtaIdentity, parse_identify
+from rescue.scsi.capacity import Capacity, parse_read_capacity_10
+from rescue.scsi.configuration import Configuration, parse_configuration
+from rescue.scsi.events import EventStatus, parse_event_status
+from rescue.scsi.inquiry import Inquiry, parse_inquiry
+from rescue.scsi.modepage import Capabilities, parse_capabilities_response
+from rescue.scsi.sense import Sense, SenseError, decode_sense
+from rescue.scsi.vpd import (
+    DeviceIdentification,
+    parse_device_identification,
+    parse_supported_pages,
+    parse_unit_serial,
+)
+from rescue.transport.base import GOOD, Result, Transport
+
+BUSY = 0x08
+UNIT_ATTENTION = 0x6
+
+
+@dataclass(frozen=True)
+class DriveIdentity:
+    vendor: str
+    product: str
+    revision: str
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.product} {self.revision}".strip()
+
+
+class Drive:
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._identity: DriveIdentity | None = None
+
+    @property
+    def name(self) -> str:
+        return self.transport.name
+
+    def command(
+        self,
+        cdb: bytes,
+        *,
+        data_in: int = 0,
+        data_out: bytes | None = None,
+        timeout: float = 30.0,
+        label: str | None = None,
+    ) -> Result:
+        """Send one command; CHECK CONDITION raises SenseError, BUSY a TransportError."""
+        label = label or f"command {cdb[0]:02X}h"
+        result = self.transport.execute(cdb, data_out=data_out, data_in=data_in, timeout=timeout)
+        if result.status == GOOD:
+            return result
+        if result.sense:
+            raise SenseError.from_sense(result.sense, label)
+        if result.status == BUSY:
+            raise TransportError(f"{label}: the drive is busy", hint="wait a moment, then retry")
+        raise TransportError(f"{label}: status {result.status:02X}h without sense data")
+
+    def _fetch(self, c: build.Cdb, label: str) -> bytes:
+        return self.command(c, data_in=c.data_in, label=label).data
+
+    # --- identity ------------------------------------------------------------------------
+
+    def inquiry(self) -> Inquiry:
+        """Standard INQUIRY; refreshes ``identity`` (callers re-read it after a flash)."""
+        parsed = parse_inquiry(self._fetch(build.inquiry(), "INQUIRY"))
+        self._identity = DriveIdentity(parsed.vendor, parsed.product, parsed.revision)
+        return parsed
+
+    @property
+    def identity(self) -> DriveIdentity:
+        if self._identity is None:
+            self.inquiry()
+        assert self._identity is not None
+        return self._identity
+
+    def vpd_pages(self) -> tuple[int, ...]:
+        data = self._fetch(build.inquiry(True, 0x00), "INQUIRY VPD 00h")
+        return parse_supported_pages(data).pages
+
+    def unit_serial(self) -> str:
+        return parse_unit_serial(self._fetch(build.inquiry(True, 0x80), "INQUIRY VPD 80h")).serial
+
+    def device_identification(self) -> DeviceIdentification:
+        data = self._fetch(build.inquiry(True, 0x83), "INQUIRY VPD 83h")
+        return parse_device_identification(data)
+
+    def configuration(self, rt: build.ConfigRT = build.ConfigRT.ALL) -> Configuration:
+        return parse_configuration(self._fetch(build.get_configuration(rt), "GET CONFIGURATION"))
+
+    @cached_property
+    def features(self) -> tuple[int, ...]:
+        """Feature codes the drive reports; empty when it cannot say."""
+        try:
+            return tuple(f.code for f in self.configuration().features)
+        except RescueError:
+            return ()
+
+    def capabilities(self) -> Capabilities:
+        c = build.mode_sense_10()
+        return parse_capabilities_response(self._fetch(c, "MODE SENSE(10) page 2Ah"))
+
+    def ata_identify(self) -> AtaIdentity:
+        c = build.ata_pass_through_16()
+        return parse_identify(self._fetch(c, "ATA PASS-THROUGH IDENTIFY PACKET DEVICE"))
+
+    # --- readiness and medium ------------------------------------------------------------
+
+    def test_unit_ready(self) -> Sense | None:
+        """None when ready; otherwise the sense the drive gave (never raises on it)."""
+        result = self.transport.execute(build.test_unit_ready(), timeout=10.0)
+        if result.status == GOOD:
+            return None
+        if result.sense:
+            return decode_sense(result.sense)
+        raise TransportError(f"TEST UNIT READY: status {result.status:02X}h without sense data")
+
+    def settle(self, attempts: int = 8) -> tuple[Sense | None, list[Sense]]:
+        """Consume pending unit attentions (power-on, media change, new microcode).
+
+        A drive queues them after every reset; any command but INQUIRY and
+        REQUEST SENSE reports the first one instead of doing its job. Returns
+        the final readiness answer and the attentions that were consumed.
+        """
+        seen: list[Sense] = []
+        sense = self.test_unit_ready()
+        while sense is not None and sense.key == UNIT_ATTENTION and len(seen) < attempts:
+            seen.append(sense)
+            sense = self.test_unit_ready()
+        return sense, seen
+
+    def event_status(self) -> EventStatus:
+        c = build.get_event_status()
+        return parse_event_status(self._fetch(c, "GET EVENT STATUS NOTIFICATION"))
+
+    def read_capacity(self) -> Capacity:
+        return parse_read_capacity_10(self._fetch(build.read_capacity_10(), "READ CAPACITY"))
+
+    def read10(self, lba: int, blocks: int, timeout: float = 30.0) -> bytes:
+        c = build.read_10(lba, blocks)
+        return self.command(c, data_in=c.data_in, timeout=timeout, label=f"READ(10) {lba}").data
+
+    # --- firmware buffers ----------------------------------------------------------------
+
+    def write_buffer(
+        self, mode: int, buffer_id: int, offset: int, data: bytes, timeout: float = 60.0
+    ) -> None:
+        c = build.write_buffer(mode, buffer_id, offset, len(data))
+        label = f"WRITE BUFFER mode {mode:02X}h offset {offset:#x}"
+        self.command(c, data_out=data if data else None, timeout=timeout, label=label)
+
+    def read_buffer(self, mode: int, buffer_id: int, offset: int, length: int) -> bytes:
+        c = build.read_buffer(mode, buffer_id, offset, length)
+        return self._fetch(c, f"READ BUFFER mode {mode:02X}h offset {offset:#x}")
+
+    # --- time ----------------------------------------------------------------------------
+
+    def sleep(self, seconds: float) -> None:
+        self.transport.sleep(seconds)
+
+    def now(self) -> float:
+        return self.transport.now()
+
+    def close(self) -> None:
+        self.transport.close()

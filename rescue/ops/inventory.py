@@ -1,0 +1,244 @@
+"""`rescue list` and `rescue info`: what drives are here, and what each one is.
+
+``list`` never sends a command (discovery reads udev/sysfs only), so it is
+safe next to a drive in the middle of a flash. ``info`` asks the drive
+itself; a query the drive refuses is reported beside the others instead of
+ending the report, because a half-dead drive is exactly what people bring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rescue.devices import open_device
+from rescue.errors import RescueError
+from rescue.scsi.configuration import FIRMWARE_INFORMATION, MICROCODE_UPGRADE
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    lister = subparsers.add_parser(
+        "list", parents=[common], help="list optical drives (sends no command)"
+    )
+    lister.add_argument(
+        "--all", action="store_true", help="also show non-optical SCSI devices and why"
+    )
+    lister.add_argument(
+        "--emulated", action="store_true", help="list the emulated drive models (emu:NAME)"
+    )
+    lister.set_defaults(func=run_list)
+    info = subparsers.add_parser(
+        "info", parents=[common], help="identity, profiles, features and capabilities of DEV"
+    )
+    info.add_argument("device", metavar="DEV", help="/dev/srN, /dev/sgN, index, or emu:MODEL")
+    info.set_defaults(func=run_info)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True))
+
+
+def run_list(args: argparse.Namespace) -> int:
+    if args.emulated:
+        return _list_models(args)
+    from rescue.discovery import discover
+
+    inventory = discover(include_all=args.all)
+    if args.json:
+        _print_json(inventory.to_dict())
+        return 0
+    console = Console(highlight=False)
+    table = Table(title=f"Optical drives (from {inventory.source})", title_justify="left")
+    for column in ("#", "node", "sg", "H:C:T:L", "vendor", "model", "rev", "bus", "media"):
+        table.add_column(column)
+    for d in inventory.drives:
+        bus = d.transport + (f" {d.usb_id}" if d.usb_id else "")
+        media = "?" if d.media is None else ("disc" if d.media.present else "empty")
+        table.add_row(
+            str(d.index),
+            d.sr or "-",
+            d.sg or "-",
+            d.hctl,
+            d.vendor or "",
+            d.model or "",
+            d.revision or "",
+            bus,
+            media,
+        )
+    if inventory.drives:
+        console.print(table)
+    else:
+        console.print(
+            f"No optical drive found (looked in {inventory.source}). "
+            "Try an emulated one: rescue info emu:generic-dvd"
+        )
+    for skipped in inventory.skipped:
+        console.print(f"  left out {skipped.name}: {skipped.reason}")
+    return 0
+
+
+def _list_models(args: argparse.Namespace) -> int:
+    from rescue.emulator.registry import MODELS
+
+    if args.json:
+        _print_json(
+            {
+                name: {
+                    "device": f"emu:{name}",
+                    "description": m.description,
+                    "family": m.family,
+                    "vendor": m.vendor,
+                    "product": m.product,
+                    "revision": m.default_revision,
+                }
+                for name, m in MODELS.items()
+            }
+        )
+        return 0
+    table = Table(title="Emulated drives (use as DEV)", title_justify="left")
+    for column in ("DEV", "vendor", "product", "rev", "what it is"):
+        table.add_column(column)
+    for name, m in MODELS.items():
+        table.add_row(f"emu:{name}", m.vendor, m.product, m.default_revision, m.description)
+    Console(highlight=False).print(table)
+    return 0
+
+
+def _attempt(report: dict[str, Any], errors: dict[str, str], key: str, query: Callable) -> None:
+    """Run one query; a refusal is recorded under ``errors`` and the report goes on."""
+    try:
+        report[key] = query()
+    except RescueError as err:
+        errors[key] = err.message
+
+
+def collect_info(drive: Any) -> dict[str, Any]:
+    """Everything ``info`` shows, as plain data (the JSON output)."""
+    report: dict[str, Any] = {"device": drive.name}
+    errors: dict[str, str] = {}
+    report["inquiry"] = drive.inquiry().to_dict()  # without identity there is nothing to say
+    sense, attentions = drive.settle()
+    report["unit_attentions"] = [a.triple for a in attentions]
+    _attempt(report, errors, "vpd_pages", drive.vpd_pages)
+    pages = report.get("vpd_pages", ())
+    if 0x80 in pages:
+        _attempt(report, errors, "serial", drive.unit_serial)
+    if 0x83 in pages:
+        _attempt(report, errors, "identifiers", lambda: drive.device_identification().to_dict())
+    _attempt(report, errors, "configuration", drive.configuration)
+    config = report.pop("configuration", None)
+    if config is not None:
+        report["current_profile"] = config.current_profile_name
+        report["profiles"] = [
+            {"number": p.number, "name": p.name, "current": p.current} for p in config.profiles
+        ]
+        report["features"] = [{"code": f.code, "name": f.name} for f in config.features]
+        upgrade = config.feature(MICROCODE_UPGRADE)
+        report["microcode_upgrade"] = None if upgrade is None else {"mode5": upgrade.m5}
+        fw = config.feature(FIRMWARE_INFORMATION)
+        report["firmware_date"] = (
+            fw.firmware_date.to_dict() if fw is not None and fw.firmware_date else None
+        )
+    _attempt(report, errors, "capabilities", lambda: drive.capabilities().to_dict())
+    report["ready"] = sense is None
+    report["ready_sense"] = None if sense is None else sense.to_dict()
+    _attempt(report, errors, "ata_identify", lambda: drive.ata_identify().to_dict())
+    report["errors"] = errors
+    return report
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from rescue.drive import Drive
+
+    with open_device(args.device, args.journal) as transport:
+        report = collect_info(Drive(transport))
+    if args.json:
+        _print_json(report)
+    else:
+        show_info(report)
+    return 0
+
+
+def _yes(flag: object) -> str:
+    return "yes" if flag else "no"
+
+
+def show_info(report: dict[str, Any]) -> None:
+    console = Console(highlight=False)
+    inq = report["inquiry"]
+    console.print(
+        f"[bold]{inq['vendor']} {inq['product']}[/] revision [bold]{inq['revision']}[/]"
+        f"  ({report['device']}, {inq['device_type_name']})"
+    )
+    rows = [("serial", report.get("serial") or "-")]
+    if "current_profile" in report:
+        rows.append(("current profile", report["current_profile"]))
+        rows.append(("profiles", ", ".join(p["name"] for p in report["profiles"]) or "-"))
+        upgrade = report["microcode_upgrade"]
+        rows.append(
+            (
+                "microcode upgrade",
+                "not advertised"
+                if upgrade is None
+                else f"feature 0104h (mode 5: {_yes(upgrade['mode5'])})",
+            )
+        )
+        date = report["firmware_date"]
+        rows.append(("firmware date", "not reported" if date is None else _date_text(date)))
+    caps = report.get("capabilities")
+    if caps:
+        reads = [
+            n
+            for n, k in (
+                ("CD-R", "read_cd_r"),
+                ("CD-RW", "read_cd_rw"),
+                ("DVD-ROM", "read_dvd_rom"),
+                ("DVD-R", "read_dvd_r"),
+                ("DVD-RAM", "read_dvd_ram"),
+            )
+            if caps.get(k)
+        ]
+        writes = [
+            n
+            for n, k in (
+                ("CD-R", "write_cd_r"),
+                ("CD-RW", "write_cd_rw"),
+                ("DVD-R", "write_dvd_r"),
+                ("DVD-RAM", "write_dvd_ram"),
+            )
+            if caps.get(k)
+        ]
+        rows.append(("reads", ", ".join(reads) or "-"))
+        rows.append(("writes", ", ".join(writes) or "-"))
+        rows.append(("mechanism", caps["loading_mechanism_name"]))
+        rows.append(("max read speed", f"{caps['max_read_speed']} kB/s"))
+        rows.append(("C2 pointers", _yes(caps["c2_pointers"])))
+    sense = report["ready_sense"]
+    rows.append(("ready", "yes" if report["ready"] else f"no ({_sense_text(sense)})"))
+    ata = report.get("ata_identify")
+    if ata:
+        rows.append(("ATA identify", f"{ata.get('model', '')} {ata.get('firmware', '')}".strip()))
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="cyan")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)
+    for key, message in report["errors"].items():
+        console.print(f"  [dim]{key}: {message}[/]")
+
+
+def _sense_text(sense: dict[str, Any]) -> str:
+    return f"{sense.get('triple', '?')} {sense.get('asc_name', '')}".strip()
+
+
+def _date_text(date: dict[str, Any]) -> str:
+    t = str(date.get("text", ""))
+    if len(t) == 14 and t.isdigit():
+        return f"{t[0:4]}-{t[4:6]}-{t[6:8]} {t[8:10]}:{t[10:12]}:{t[12:14]}"
+    return t or "not reported"
