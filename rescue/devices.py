@@ -17,7 +17,8 @@ EMULATED_PREFIX = "emu:"
 REPLAY_PREFIX = "replay:"
 
 
-def open_device(spec: str, journal_path: str | None = None) -> Transport:
+def open_device(spec: str, journal_path: str | None = None, exclusive: bool = False) -> Transport:
+    """Open DEV; ``exclusive`` (flash, backup) opens a real node read-write with O_EXCL."""
     journal = Journal(journal_path) if journal_path else None
     if spec.startswith(EMULATED_PREFIX):
         from rescue.emulator.registry import create
@@ -36,7 +37,7 @@ def open_device(spec: str, journal_path: str | None = None) -> Transport:
         return ReplayTransport(spec[len(REPLAY_PREFIX) :], journal=journal)
     from rescue.transport.sgio import SgioTransport
 
-    return SgioTransport(node_path(spec), journal=journal)
+    return SgioTransport(node_path(spec), journal=journal, exclusive=exclusive)
 
 
 def node_path(spec: str) -> str:

@@ -65,3 +65,17 @@ def test_kernel_timeout_is_command_timeout(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(py_sg, "write", _raising(py_sg.SCSIError(0, DID_TIME_OUT, 0, b"", b"")))
     with pytest.raises(CommandTimeout, match="timed out after 2 s"):
         SgioTransport("/dev/null").execute(TUR, timeout=2)
+
+
+def test_exclusive_open_of_a_busy_node_is_refused(monkeypatch) -> None:  # noqa: ANN001
+    import os
+
+    from rescue.errors import Refused
+
+    def busy(path, flags, *args):  # noqa: ANN001, ANN002, ANN202
+        assert flags & os.O_EXCL and flags & os.O_RDWR
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(os, "open", busy)
+    with pytest.raises(Refused, match="another process has the drive open"):
+        SgioTransport("/dev/sg0", exclusive=True)

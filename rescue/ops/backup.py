@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 def run(args: argparse.Namespace) -> int:
     from rescue.drive import Drive
 
-    with open_device(args.device, args.journal) as transport:
+    with open_device(args.device, args.journal, exclusive=True) as transport:
         drive = Drive(transport)
         family = drive_family(drive)
         with exclusive_lock(drive_key(transport)):

@@ -166,7 +166,7 @@ def _save(report: FlashReport, base: Path, console: Console, as_json: bool) -> N
 def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: Console) -> None:
     from rescue.drive import Drive
 
-    with open_device(args.device, report.journal) as transport:
+    with open_device(args.device, report.journal, exclusive=True) as transport:
         drive = Drive(transport)
         with exclusive_lock(drive_key(transport)) as lock:
             report.preflight.add("exclusive lock", "ok", str(lock))

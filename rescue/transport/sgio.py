@@ -14,7 +14,13 @@ import errno
 import os
 import time
 
-from rescue.errors import CommandTimeout, DeviceNotFound, PermissionDenied, TransportError
+from rescue.errors import (
+    CommandTimeout,
+    DeviceNotFound,
+    PermissionDenied,
+    Refused,
+    TransportError,
+)
 from rescue.transport.base import Result, Transport
 
 DID_NO_CONNECT = 0x01
@@ -25,26 +31,40 @@ DID_BAD_TARGET = 0x04
 _GONE = {errno.ENODEV, errno.ENXIO, errno.ENOENT}
 _DENIED = {errno.EACCES, errno.EPERM}
 
-PERMISSION_HINT = (
-    "run as root (write-class commands need CAP_SYS_RAWIO and a read-write /dev/sgN)"
-)
+PERMISSION_HINT = "run as root (write-class commands need CAP_SYS_RAWIO and a read-write /dev/sgN)"
 
 
 class SgioTransport(Transport):
     real_hardware = True
 
-    def __init__(self, path: str, journal=None) -> None:  # noqa: ANN001
+    def __init__(self, path: str, journal=None, exclusive: bool = False) -> None:  # noqa: ANN001
         super().__init__(path, journal)
         self.path = path
         self.read_only = False
-        self._fd = self._open(path)
+        self._fd = self._open(path, exclusive)
 
-    def _open(self, path: str) -> int:
+    def _open(self, path: str, exclusive: bool) -> int:
+        """Read-write when allowed; ``exclusive`` (for flashing) also shuts others out.
+
+        O_EXCL on an sg node refuses while another process has it open, and
+        makes later opens wait or fail (sg(4)); a flash must never share.
+        """
+        flags = os.O_RDWR | os.O_NONBLOCK | (os.O_EXCL if exclusive else 0)
         try:
-            return os.open(path, os.O_RDWR | os.O_NONBLOCK)
+            return os.open(path, flags)
         except OSError as err:
             if err.errno in _GONE:
                 raise DeviceNotFound(f"{path}: no such device") from None
+            if exclusive and err.errno == errno.EBUSY:
+                raise Refused(
+                    f"{path}: another process has the drive open",
+                    hint="close other programs using the drive (burners, players), then retry",
+                ) from None
+            if exclusive:
+                raise PermissionDenied(
+                    f"{path}: cannot open read-write and exclusive: {err.strerror}",
+                    hint=PERMISSION_HINT,
+                ) from None
             if err.errno not in _DENIED | {errno.EROFS}:
                 raise TransportError(f"{path}: cannot open: {err.strerror}") from None
         try:
@@ -58,9 +78,7 @@ class SgioTransport(Transport):
         self.read_only = True
         return fd
 
-    def _execute(
-        self, cdb: bytes, data_out: bytes | None, data_in: int, timeout: float
-    ) -> Result:
+    def _execute(self, cdb: bytes, data_out: bytes | None, data_in: int, timeout: float) -> Result:
         import py_sg
 
         timeout_ms = max(1, int(timeout * 1000))
