@@ -1,0 +1,156 @@
+"""`doctor` logic: a guided look at one drive that ends in a verdict and next steps.
+
+People bring a drive because "it stopped reading discs"; the useful answer
+ties together what the drive is (identity against the catalog: is a newer
+revision known?), whether it is ready and has a disc, what medium it sees,
+and whether a short read test at the start, middle and end of the disc
+works, because trouble often starts past the middle of a DVD where the
+laser reaches the outer tracks. Everything is gathered as plain data first
+(the JSON report), then turned into words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rescue.drive import Drive
+from rescue.errors import RescueError
+from rescue.firmware.catalog import find_drive
+from rescue.firmware.plan import revision_key
+from rescue.scsi.sense import Sense, SenseError
+
+PROBE_SECTORS = 16
+NO_MEDIUM_ASC = 0x3A
+NOT_READY_KEY = 0x2
+
+OK = "ok"
+NO_DISC = "no-disc"
+PROBLEM = "problem"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One read of the short test: where, and the sense when it failed."""
+
+    lba: int
+    count: int
+    failed_at: int | None = None
+    triple: str | None = None
+
+
+@dataclass
+class Diagnosis:
+    device: str
+    identity: dict[str, str]
+    catalog_id: str | None = None
+    newest_revision: str | None = None  # the catalog's newest, when newer than the drive's
+    unit_attentions: list[str] = field(default_factory=list)
+    not_ready: dict[str, Any] | None = None  # the readiness sense, None when ready
+    profile: str | None = None
+    sectors: int | None = None
+    probes: list[Probe] = field(default_factory=list)
+    status: str = OK
+    verdict: str = ""
+    next_steps: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _catalog(d: Diagnosis) -> None:
+    entry = find_drive(d.identity["vendor"], d.identity["product"])
+    if entry is None or not entry.revisions:
+        return
+    d.catalog_id = entry.id
+    newest = entry.revisions[-1].rev
+    if revision_key(newest) > revision_key(d.identity["revision"]):
+        d.newest_revision = newest
+
+
+def _profile(drive: Drive) -> str | None:
+    try:
+        return drive.configuration().current_profile_name
+    except RescueError:
+        return None
+
+
+def _probe(drive: Drive, lba: int, count: int) -> Probe:
+    try:
+        drive.read10(lba, count)
+    except SenseError as err:
+        info = err.sense.information if err.sense else None
+        where = info if info is not None and lba <= info < lba + count else lba
+        return Probe(lba, count, where, err.triple or "no sense")
+    return Probe(lba, count)
+
+
+def read_test(drive: Drive, sectors: int) -> list[Probe]:
+    """Read a few blocks at the first, middle and last LBAs of the disc."""
+    count = min(PROBE_SECTORS, sectors)
+    starts = sorted({0, max(0, sectors // 2 - count // 2), sectors - count})
+    return [_probe(drive, lba, count) for lba in starts]
+
+
+def examine(drive: Drive, device: str) -> Diagnosis:
+    ident = drive.identity
+    d = Diagnosis(
+        device, {"vendor": ident.vendor, "product": ident.product, "revision": ident.revision}
+    )
+    _catalog(d)
+    sense, attentions = drive.settle()
+    d.unit_attentions = [a.triple for a in attentions]
+    d.profile = _profile(drive)
+    if sense is None:
+        try:
+            d.sectors = drive.read_capacity().blocks
+        except SenseError as err:
+            sense = err.sense
+        else:
+            d.probes = read_test(drive, d.sectors)
+    if sense is not None:
+        d.not_ready = sense.to_dict()
+    conclude(d, sense)
+    return d
+
+
+def _medium_word(profile: str | None) -> str:
+    text = (profile or "").upper()
+    return "DVD" if "DVD" in text else "BD" if "BD" in text else "CD" if "CD" in text else "disc"
+
+
+def conclude(d: Diagnosis, sense: Sense | None) -> None:
+    """Verdict and next steps from the gathered facts (no drive access)."""
+    plan = (
+        f"firmware {d.identity['revision']} is older than {d.newest_revision} in the "
+        f"catalog: see `rescue plan {d.device} --to {d.newest_revision}`"
+    )
+    if sense is not None and sense.key == NOT_READY_KEY and sense.asc == NO_MEDIUM_ASC:
+        d.status = NO_DISC
+        d.verdict = f"no disc in the drive ({sense.triple} {sense.asc_name})"
+        d.next_steps.append(
+            f"insert a data CD or DVD and run `rescue doctor {d.device}` again for a read test"
+        )
+    elif sense is not None:
+        d.status = PROBLEM
+        d.verdict = f"the drive is not ready: {sense.triple} {sense.asc_name}"
+        d.next_steps.append("wait a few seconds, reinsert the disc, and run doctor again")
+    else:
+        failed = [p for p in d.probes if p.failed_at is not None]
+        kind = _medium_word(d.profile)
+        if failed:
+            first = failed[0]
+            d.status = PROBLEM
+            d.verdict = f"{kind} reads fail at LBA {first.failed_at} with {first.triple}"
+            if d.newest_revision:
+                d.next_steps.append(plan)
+            d.next_steps.append(
+                "try another disc: a scratched or degraded disc fails the same "
+                "way; if every DVD fails while CDs read, the DVD laser or the "
+                "firmware is suspect"
+            )
+            d.next_steps.append(f"`rescue scan {d.device}` maps every unreadable sector")
+        else:
+            d.verdict = f"reads this {kind} fine (start, middle and end)"
+    if d.newest_revision and plan not in d.next_steps:
+        d.next_steps.append(plan + " (not urgent unless reads fail)")

@@ -1,0 +1,124 @@
+"""GNU ddrescue mapfiles: write what a scan learnt, read one back to resume.
+
+Format facts from the GNU ddrescue manual, section "Mapfile structure":
+lines starting with '#' are comments; the first non-comment line is the
+status line ``current_pos current_status [current_pass]``; every further
+line is ``pos size status`` with pos/size in bytes (written in hex with a
+``0x`` prefix) and the blocks contiguous. Writing the same format lets a
+user carry on imaging with ``ddrescue`` from where ``rescue scan`` stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from rescue.errors import BadInput
+
+FINISHED = "+"
+BAD_SECTOR = "-"
+NON_TRIED = "?"
+NON_TRIMMED = "*"
+NON_SCRAPED = "/"
+BLOCK_STATUSES = frozenset(FINISHED + BAD_SECTOR + NON_TRIED + NON_TRIMMED + NON_SCRAPED)
+# The status line also knows the fill/generate phases of ddrescue (manual, same section).
+CURRENT_STATUSES = BLOCK_STATUSES | {"F", "G"}
+
+
+@dataclass(frozen=True)
+class Block:
+    pos: int
+    size: int
+    status: str
+
+    @property
+    def end(self) -> int:
+        return self.pos + self.size
+
+
+@dataclass(frozen=True)
+class Mapfile:
+    current_pos: int
+    current_status: str
+    current_pass: int
+    blocks: tuple[Block, ...] = field(default_factory=tuple)
+
+
+def write_mapfile(mapfile: Mapfile, comments: tuple[str, ...] = ()) -> str:
+    lines = [f"# {c}" for c in comments]
+    lines.append("# current_pos  current_status  current_pass")
+    lines.append(
+        f"0x{mapfile.current_pos:08X}     {mapfile.current_status}               "
+        f"{mapfile.current_pass}"
+    )
+    lines.append("#      pos        size  status")
+    lines += [f"0x{b.pos:08X}  0x{b.size:08X}  {b.status}" for b in mapfile.blocks]
+    return "\n".join(lines) + "\n"
+
+
+def _number(token: str, where: str) -> int:
+    """ddrescue writes hex with 0x; the manual allows decimal too, as C's strtoll base 0 does."""
+    try:
+        value = int(token, 16) if token[:2].lower() == "0x" else int(token, 10)
+    except ValueError:
+        raise BadInput(f"{where}: {token!r} is not a number") from None
+    if value < 0:
+        raise BadInput(f"{where}: {token!r} is negative")
+    return value
+
+
+def parse_mapfile(text: str, name: str = "mapfile") -> Mapfile:
+    """Parse mapfile text; anything not in the documented shape raises BadInput."""
+    rows = [
+        (n, line.split())
+        for n, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not rows:
+        raise BadInput(f"{name}: no status line (is this a ddrescue mapfile?)")
+    n, head = rows[0]
+    where = f"{name} line {n}"
+    if len(head) not in (2, 3) or head[1] not in CURRENT_STATUSES:
+        raise BadInput(f"{where}: want 'current_pos current_status [current_pass]'")
+    current_pass = _number(head[2], where) if len(head) == 3 else 1
+    blocks: list[Block] = []
+    for n, parts in rows[1:]:
+        where = f"{name} line {n}"
+        if len(parts) != 3 or parts[2] not in BLOCK_STATUSES:
+            raise BadInput(f"{where}: want 'pos size status' with status one of + - ? * /")
+        block = Block(_number(parts[0], where), _number(parts[1], where), parts[2])
+        if block.size == 0:
+            raise BadInput(f"{where}: empty block")
+        if blocks and block.pos != blocks[-1].end:
+            raise BadInput(f"{where}: block at {block.pos:#x} does not follow the one before")
+        blocks.append(block)
+    return Mapfile(_number(head[0], where), head[1], current_pass, tuple(blocks))
+
+
+def to_sectors(mapfile: Mapfile, sector_size: int, sectors: int) -> bytearray:
+    """Per-sector status for a disc of ``sectors``; areas the mapfile omits are non-tried."""
+    status = bytearray(NON_TRIED.encode() * sectors)
+    for b in mapfile.blocks:
+        if b.pos % sector_size or b.size % sector_size:
+            raise BadInput(
+                f"mapfile block {b.pos:#x}+{b.size:#x} is not {sector_size}-byte aligned"
+            )
+        first, last = b.pos // sector_size, min(b.end // sector_size, sectors)
+        status[first:last] = b.status.encode() * max(0, last - first)
+    return status
+
+
+def from_sectors(
+    status: bytes, sector_size: int, current_lba: int, current_pass: int = 1
+) -> Mapfile:
+    """Collapse a per-sector status array into contiguous mapfile blocks."""
+    blocks: list[Block] = []
+    pos = 0
+    for code, run in groupby(status):
+        size = sum(1 for _ in run) * sector_size
+        blocks.append(Block(pos, size, chr(code)))
+        pos += size
+    pending = bool(set(status) - {ord(FINISHED), ord(BAD_SECTOR)})
+    return Mapfile(
+        current_lba * sector_size, NON_TRIED if pending else FINISHED, current_pass, tuple(blocks)
+    )

@@ -1,0 +1,158 @@
+"""`rescue scan DEV`: a surface read scan with exact bad ranges and a ddrescue mapfile.
+
+The command is a thin shell around ``rescue.diagnostics.scan``: it checks the
+disc is there, loads a mapfile to resume from, shows a progress bar, and
+saves the mapfile and a JSON report even when the user presses Ctrl-C, since a
+half scan of a dying disc is still worth keeping. Exit code 0 means every
+sector read; 8 (medium error) that bad sectors were found; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from rescue.devices import open_device
+from rescue.diagnostics import mapfile as mf
+from rescue.diagnostics.report import write_report
+from rescue.diagnostics.scan import DEFAULT_BLOCK, DEFAULT_RETRIES, SECTOR, Scanner, ScanResult
+from rescue.drive import Drive
+from rescue.errors import BadInput, ExitCode, UsageError
+
+INTERRUPTED = 130
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "scan", parents=[common], help="read every sector of the disc; map the bad ones"
+    )
+    parser.add_argument("device", metavar="DEV", help="the drive (see `rescue --help`)")
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=DEFAULT_BLOCK,
+        metavar="N",
+        help=f"sectors per READ (default {DEFAULT_BLOCK})",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=DEFAULT_RETRIES,
+        metavar="N",
+        help=f"extra tries per failing sector (default {DEFAULT_RETRIES})",
+    )
+    parser.add_argument(
+        "--mapfile",
+        metavar="FILE",
+        help="GNU ddrescue mapfile: resumed from if it exists, always written",
+    )
+    parser.add_argument("--start", type=int, default=0, metavar="LBA", help="first LBA to read")
+    parser.add_argument(
+        "--end", type=int, metavar="LBA", help="stop before this LBA (default: the end of the disc)"
+    )
+    parser.add_argument(
+        "--reports", metavar="DIR", help="report folder (default $RESCUE_REPORTS or ./reports)"
+    )
+    parser.set_defaults(func=run)
+
+
+def _check_args(args: argparse.Namespace, sectors: int) -> tuple[int, int]:
+    if args.block < 1 or args.block > 0xFFFF:
+        raise UsageError(f"--block {args.block}: want 1..65535 sectors")
+    if args.retries < 0:
+        raise UsageError(f"--retries {args.retries}: want 0 or more")
+    end = sectors if args.end is None else args.end
+    if not 0 <= args.start < end <= sectors:
+        raise UsageError(
+            f"--start {args.start} --end {end}: the disc has LBAs 0..{sectors - 1}",
+            hint="want 0 <= start < end <= the number of sectors",
+        )
+    return args.start, end
+
+
+def _load_status(path: str | None, sectors: int) -> bytearray:
+    if path is None or not os.path.exists(path):
+        return bytearray(mf.NON_TRIED.encode() * sectors)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadInput(f"{path}: cannot read the mapfile ({err})") from None
+    return mf.to_sectors(mf.parse_mapfile(text, path), SECTOR, sectors)
+
+
+def _save_mapfile(path: str, result: ScanResult, device: str) -> None:
+    """Write beside the target and rename, so a crash never leaves half a mapfile."""
+    text = mf.write_mapfile(result.mapfile(), (f"Mapfile written by rescue scan {device}",))
+    tmp = f"{path}.tmp"
+    try:
+        Path(tmp).write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        raise BadInput(f"{path}: cannot write the mapfile ({err.strerror})") from None
+
+
+def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult) -> None:
+    scanner = Scanner(drive, block=args.block, retries=args.retries)
+    if args.json:
+        scanner.run(result)
+        return
+    columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("scan", total=(result.end - result.start) * SECTOR)
+        scanner.run(result, lambda n: bar.advance(task, n * SECTOR))
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_device(args.device, args.journal) as transport:
+        drive = Drive(transport)
+        drive.settle()
+        sectors = drive.read_capacity().blocks  # no disc: a SenseError saying so
+        start, end = _check_args(args, sectors)
+        result = ScanResult(start, end, _load_status(args.mapfile, sectors))
+        _scan(args, drive, result)
+    if args.mapfile:
+        _save_mapfile(args.mapfile, result, args.device)
+    body = result.to_dict() | {"mapfile": args.mapfile, "sectors": sectors}
+    report = write_report("scan", args.device, {"scan": body}, args.reports)
+    if args.json:
+        print(json.dumps(body | {"report": str(report)}, indent=2, sort_keys=True))
+    else:
+        _show(body, str(report))
+    if result.interrupted:
+        return INTERRUPTED
+    return int(ExitCode.MEDIUM_ERROR) if body["bad"] else 0
+
+
+def _show(body: dict, report: str) -> None:
+    console = Console(highlight=False)
+    state = "complete" if body["complete"] else f"interrupted at LBA {body['stopped_at']}"
+    console.print(
+        f"Scan of LBAs {body['start']}..{body['end']} {state}; "
+        f"{body['sectors_read_now']} sectors read this run."
+    )
+    for r in body["bad"]:
+        console.print(
+            f"  [red]unreadable[/] LBA {r['first']}..{r['last']} "
+            f"({r['count']} sectors) {r['detail'] or 'from an earlier run'}"
+        )
+    for r in body["slow"]:
+        console.print(f"  [yellow]slow[/] LBA {r['first']}..{r['last']} took {r['detail']}")
+    speeds = [z["kib_per_second"] for z in body["zones"] if z["kib_per_second"]]
+    if speeds:
+        console.print(f"  read speed {min(speeds):.0f}..{max(speeds):.0f} KiB/s across zones")
+    if not body["bad"]:
+        console.print("  [green]every sector read[/]")
+    if body["mapfile"]:
+        console.print(f"mapfile: {body['mapfile']}")
+    console.print(f"report: {report}")
