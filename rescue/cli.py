@@ -27,6 +27,8 @@ COMMANDS: list[str] = [
     "rescue.ops.flash",
     "rescue.ops.plan",
     "rescue.ops.emulate",
+    "rescue.ops.scan",
+    "rescue.ops.doctor",
 ]
 
 
