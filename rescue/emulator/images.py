@@ -100,6 +100,54 @@ def make_btc_image(
     return bytes(image)
 
 
+# --- MediaTek MT1939 (TSST SE-506CB) ---------------------------------------------------
+# Public layout (PROTOCOLS.md, rbdixon/coastermelt doc/update-ts01-notes.txt and
+# flasher/checksum.py): 2 MiB; the first 64 KiB a locked boot loader; a 48-byte
+# trailer at 0x1FFFD0 starting with vendor (8), product (16), revision (4); the
+# 16-bit sum of [0x10000, 0x1E2000) big-endian at 0x1FFFFE.
+
+MT1939_SIZE = 0x200000
+MT1939_LOADER = 0x10000
+MT1939_SUM_START, MT1939_SUM_END, MT1939_SUM_AT = 0x10000, 0x1E2000, 0x1FFFFE
+MT1939_TRAILER = 0x1FFFD0
+
+
+def mt1939_checksum(image: bytes) -> int:
+    """The sum the MT1939 image stores at 0x1FFFFE, computed over the main firmware."""
+    return sum(memoryview(image)[MT1939_SUM_START:MT1939_SUM_END]) & 0xFFFF
+
+
+def read_mt1939_identity(flash: bytes) -> FlashIdentity | None:
+    """The trailer's identity when the image is whole and its sum holds, else None."""
+    if len(flash) != MT1939_SIZE:
+        return None
+    if int.from_bytes(flash[MT1939_SUM_AT:], "big") != mt1939_checksum(flash):
+        return None
+    at = MT1939_TRAILER
+    fields = [
+        flash[at + start : at + end].decode("ascii", "replace").rstrip(" \0")
+        for start, end in ((0, 8), (8, 24), (24, 28))
+    ]
+    if not all(fields):
+        return None
+    return FlashIdentity(*fields, date="")
+
+
+def make_mt1939_image(
+    revision: str, vendor: str = "TSSTcorp", product: str = "BDDVDW SE-506CB"
+) -> bytes:
+    """A 2 MiB image whose trailer names the drive and whose stored sum is right."""
+    if len(revision) != 4:
+        raise ValueError(f"revision {revision!r} must be exactly 4 characters")
+    image = bytearray(hashlib.shake_256(b"rescue-mt1939-" + revision.encode()).digest(MT1939_SIZE))
+    image[:MT1939_LOADER] = hashlib.shake_256(b"rescue-mt1939-loader").digest(MT1939_LOADER)
+    trailer = _field(vendor, 8, "vendor") + _field(product, 16, "product")
+    trailer += _field(revision, 4, "revision")
+    image[MT1939_TRAILER : MT1939_TRAILER + len(trailer)] = trailer
+    image[MT1939_SUM_AT:] = mt1939_checksum(image).to_bytes(2, "big")
+    return bytes(image)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rescue.emulator.images", description="Write a demo firmware image."

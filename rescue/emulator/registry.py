@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rescue.emulator import btc
+from rescue.emulator import btc, mt1939
 from rescue.emulator.base import Clock, Device, VirtualClock
 from rescue.emulator.disc import DEFAULT_PATTERN_SECTORS, DEFAULT_SLOW_SECONDS, Disc, MediaKind
 from rescue.emulator.faults import Fault, parse_faults
@@ -117,6 +117,16 @@ MODELS: dict[str, ModelInfo] = {
         profiles=btc.PROFILES,
         build=btc.build,
         keys=btc.KEYS,
+    ),
+    "tsst-se506cb": ModelInfo(
+        description="TSST SE-506CB Blu-ray writer (MediaTek MT1939): 0xFF download, memory dump",
+        family="mt1939",
+        default_revision="TS01",
+        vendor=mt1939.VENDOR,
+        product=mt1939.PRODUCT,
+        profiles=mt1939.PROFILES,
+        build=mt1939.build,
+        keys=mt1939.KEYS,
     ),
 }
 

@@ -1,0 +1,183 @@
+"""The TSST SE-506CB (MT1939) model, driven with hand-built CDBs as coastermelt's notes describe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
+from rescue.emulator.images import (
+    MT1939_LOADER,
+    MT1939_SIZE,
+    MT1939_SUM_AT,
+    make_mt1939_image,
+    read_mt1939_identity,
+)
+from rescue.emulator.mt1939 import CHUNK, COME_BACK_SECONDS, Mt1939Drive
+from rescue.emulator.registry import create
+
+TUR = bytes(6)
+INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
+
+
+def vendor(state: int) -> bytes:
+    return bytes([0xFF, 0x00, 0x01, 0x00, 0x00, state]) + bytes(6)
+
+
+def read_buffer(address: int, length: int, mode: int = 6) -> bytes:
+    return bytes([0x3C, mode, 0]) + address.to_bytes(3, "big") + length.to_bytes(3, "big") + b"\0"
+
+
+def sense_of(reply: Reply) -> tuple[int, int, int]:
+    assert reply.status == CHECK_CONDITION, reply
+    return reply.sense[2] & 0x0F, reply.sense[12], reply.sense[13]
+
+
+def drive(spec: str = "tsst-se506cb,disc=none") -> Mt1939Drive:
+    d = create(spec)
+    assert isinstance(d, Mt1939Drive)
+    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
+    return d
+
+
+def revision(d: Mt1939Drive) -> bytes:
+    reply = d.submit(INQUIRY, None, 96)
+    assert reply.status == GOOD
+    return reply.data[32:36]
+
+
+def send(d: Mt1939Drive, image: bytes) -> list[Reply]:
+    offsets = range(0, len(image), CHUNK)
+    replies = []
+    for n, offset in enumerate(offsets):
+        state = 0x02 if n == len(offsets) - 1 else 0x00 if n == 0 else 0xFF
+        replies.append(d.submit(vendor(state), image[offset : offset + CHUNK], 0))
+    return replies
+
+
+def test_identity_comes_from_the_trailer() -> None:
+    d = drive("tsst-se506cb,rev=TS00,disc=none")
+    reply = d.submit(INQUIRY, None, 96)
+    assert reply.data[8:36] == b"TSSTcorpBDDVDW SE-506CB TS00"
+
+
+def test_made_image_follows_the_public_layout() -> None:
+    image = make_mt1939_image("TS02")
+    assert len(image) == MT1939_SIZE
+    found = read_mt1939_identity(image)
+    assert found is not None and found.revision == "TS02"
+    broken = bytearray(image)
+    broken[0x20000] ^= 0xFF
+    assert read_mt1939_identity(bytes(broken)) is None
+    assert make_mt1939_image("TS01")[:MT1939_LOADER] == image[:MT1939_LOADER]
+
+
+def test_full_download_burns_and_comes_back_with_new_revision() -> None:
+    d = drive()
+    image = make_mt1939_image("TS02")
+    replies = send(d, image)
+    assert len(replies) == 34 and all(r.status == GOOD for r in replies)
+    assert len(image) - (len(replies) - 1) * CHUNK == 0x800  # the last chunk is 2 KiB
+    assert replies[0].busy_seconds == pytest.approx(10.0 * CHUNK / 0x100000)
+    assert sense_of(d.submit(TUR, None, 0)) == (2, 0x04, 0x07)
+    assert sense_of(d.submit(INQUIRY, None, 96)) == (2, 0x04, 0x07)
+    d.clock.sleep(COME_BACK_SECONDS)
+    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
+    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x3F, 0x01)
+    assert sense_of(d.submit(TUR, None, 0)) == (2, 0x3A, 0x01)
+    assert revision(d) == b"TS02"
+    assert d.flash == image
+
+
+def test_boot_loader_is_never_rewritten() -> None:
+    d = drive()
+    loader = d.flash[:MT1939_LOADER]
+    image = bytearray(make_mt1939_image("TS02"))
+    image[:MT1939_LOADER] = b"\0" * MT1939_LOADER
+    assert all(r.status == GOOD for r in send(d, bytes(image)))
+    d.clock.sleep(COME_BACK_SECONDS)
+    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
+    assert d.flash[:MT1939_LOADER] == loader
+    assert d.flash[MT1939_LOADER:] == image[MT1939_LOADER:]
+
+
+def test_continue_without_a_first_chunk_is_a_sequence_error() -> None:
+    d = drive()
+    assert sense_of(d.submit(vendor(0xFF), b"\0" * CHUNK, 0)) == (5, 0x2C, 0)
+    assert sense_of(d.submit(vendor(0x02), b"\0" * 0x800, 0)) == (5, 0x2C, 0)
+
+
+def test_short_image_is_refused_and_flash_untouched() -> None:
+    d = drive()
+    before = d.flash
+    replies = send(d, make_mt1939_image("TS02")[: 4 * CHUNK])
+    assert sense_of(replies[-1]) == (5, 0x2C, 0)
+    assert d.submit(TUR, None, 0).status == CHECK_CONDITION  # no disc, but not busy
+    assert sense_of(d.submit(TUR, None, 0)) == (2, 0x3A, 0x01)
+    assert d.flash == before and revision(d) == b"TS01"
+
+
+def test_bad_stored_sum_is_refused() -> None:
+    d = drive()
+    image = bytearray(make_mt1939_image("TS02"))
+    image[MT1939_SUM_AT] ^= 0x01
+    assert sense_of(send(d, bytes(image))[-1]) == (5, 0x26, 0)
+    assert revision(d) == b"TS01"
+
+
+@pytest.mark.parametrize(
+    "cdb,data",
+    [
+        (vendor(0x00), b"\0" * (CHUNK + 1)),  # oversized chunk
+        (vendor(0x00), b""),  # no data
+        (vendor(0x07), b"\0" * CHUNK),  # unknown state
+        (bytes([0xFF, 0x00, 0x02, 0, 0, 0]) + bytes(6), b"\0" * CHUNK),  # byte 2 not 01
+    ],
+)
+def test_malformed_chunks_are_invalid_fields(cdb: bytes, data: bytes) -> None:
+    assert sense_of(drive().submit(cdb, data, 0)) == (5, 0x24, 0)
+
+
+def test_read_buffer_dumps_the_flash() -> None:
+    d = drive()
+    reply = d.submit(read_buffer(0x1F0000, 0x10000), None, 0x10000)
+    assert reply.status == GOOD and reply.data == d.flash[0x1F0000:]
+    assert sense_of(d.submit(read_buffer(0x1F0000, 0x10001), None, 0x10001)) == (5, 0x24, 0)
+    assert sense_of(d.submit(read_buffer(0, 16, mode=2), None, 16)) == (5, 0x24, 0)
+
+
+def test_corrupt_flash_runs_the_boot_loader_and_a_download_repairs_it(tmp_path: Path) -> None:
+    broken = bytearray(make_mt1939_image("TS01"))
+    broken[0x100000:0x100010] = b"\xff" * 16
+    path = tmp_path / "flash.bin"
+    path.write_bytes(bytes(broken))
+    d = drive(f"tsst-se506cb,disc=pattern,image={path}")
+    assert revision(d) == b"BOOT"
+    assert sense_of(d.submit(TUR, None, 0)) == (2, 0x3A, 0x01)  # spins no disc
+    assert sense_of(d.submit(bytes([0x25]) + bytes(9), None, 8)) == (5, 0x20, 0)
+    assert d.submit(read_buffer(0, 16), None, 16).data == broken[:16]
+    assert all(r.status == GOOD for r in send(d, make_mt1939_image("TS01")))
+    d.clock.sleep(COME_BACK_SECONDS)
+    assert revision(d) == b"TS01"
+
+
+def test_state_file_is_created_and_survives_a_burn(tmp_path: Path) -> None:
+    state = tmp_path / "se506cb.state"
+    d = drive(f"tsst-se506cb,disc=none,state={state}")
+    assert state.read_bytes() == d.flash
+    image = make_mt1939_image("TS02")
+    send(d, image)
+    d.clock.sleep(COME_BACK_SECONDS)
+    d.submit(TUR, None, 0)
+    assert state.read_bytes() == image
+    assert revision(drive(f"tsst-se506cb,disc=none,state={state}")) == b"TS02"
+
+
+def test_bad_image_key_is_a_value_error(tmp_path: Path) -> None:
+    short = tmp_path / "short.bin"
+    short.write_bytes(b"\0" * 100)
+    with pytest.raises(ValueError, match="not a 2097152-byte flash image"):
+        create(f"tsst-se506cb,image={short}")
+    with pytest.raises(ValueError, match="rev= and image="):
+        create(f"tsst-se506cb,rev=TS02,image={short}")
