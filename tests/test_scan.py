@@ -1,0 +1,133 @@
+"""`rescue scan` on emulated discs: exact bad ranges, the mapfile, resume, Ctrl-C, reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rescue.cli import main
+from rescue.devices import open_device
+from rescue.diagnostics import mapfile as mf
+from rescue.diagnostics.scan import Scanner, ScanResult
+from rescue.drive import Drive
+from rescue.errors import ExitCode
+
+BAD_DISC = "emu:generic-dvd,bad=1000-1099;5000,sectors=8192"
+
+
+def _scan(capsys: pytest.CaptureFixture[str], tmp_path: Path, *argv: str) -> tuple[int, dict]:
+    code = main(["scan", *argv, "--json", "--reports", str(tmp_path / "reports")])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _read_lbas(journal: Path) -> list[tuple[int, int]]:
+    """(lba, count) of every READ(10) the journal recorded."""
+    out = []
+    for line in journal.read_text().splitlines():
+        cdb = bytes.fromhex(json.loads(line)["cdb"])
+        if cdb[0] == 0x28:
+            out.append((int.from_bytes(cdb[2:6], "big"), int.from_bytes(cdb[7:9], "big")))
+    return out
+
+
+def test_scan_reports_exactly_the_bad_ranges_and_maps_them(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    mapfile = tmp_path / "disc.map"
+    code, body = _scan(capsys, tmp_path, BAD_DISC, "--mapfile", str(mapfile))
+    assert code == ExitCode.MEDIUM_ERROR
+    assert [(r["first"], r["last"], r["detail"]) for r in body["bad"]] == [
+        (1000, 1099, "3/11/00"),
+        (5000, 5000, "3/11/00"),
+    ]
+    parsed = mf.parse_mapfile(mapfile.read_text())
+    bad = [(b.pos // 2048, b.size // 2048) for b in parsed.blocks if b.status == "-"]
+    assert bad == [(1000, 100), (5000, 1)]
+    assert {b.status for b in parsed.blocks} == {"+", "-"}
+    assert parsed.blocks[-1].end == 8192 * 2048 and parsed.current_status == "+"
+    report = json.loads(Path(body["report"]).read_text())
+    assert report["kind"] == "scan" and report["scan"]["bad"] == body["bad"]
+
+
+def test_clean_disc_exits_zero_and_human_output_says_so(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    assert main(["scan", "emu:generic-dvd,sectors=256", "--reports", str(tmp_path)]) == 0
+    assert "every sector read" in capsys.readouterr().out
+
+
+def test_resume_reads_only_what_the_mapfile_left(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    mapfile = tmp_path / "disc.map"
+    done = mf.Mapfile(
+        0, "?", 1, (mf.Block(0, 6000 * 2048, "+"), mf.Block(6000 * 2048, 2192 * 2048, "?"))
+    )
+    mapfile.write_text(mf.write_mapfile(done))
+    journal = tmp_path / "j.jsonl"
+    code, body = _scan(
+        capsys, tmp_path, BAD_DISC, "--mapfile", str(mapfile), "--journal", str(journal)
+    )
+    assert code == 0  # the bad sectors lie in the part an earlier run finished
+    reads = _read_lbas(journal)
+    assert min(lba for lba, _ in reads) == 6000
+    assert sum(n for _, n in reads) == 2192 == body["sectors_read_now"]
+    assert mf.parse_mapfile(mapfile.read_text()).blocks == (mf.Block(0, 8192 * 2048, "+"),)
+
+
+def test_slow_ranges_are_reported_with_their_time(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    _, body = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=512,slow=100:3")
+    assert [(r["first"], r["last"]) for r in body["slow"]] == [(96, 127)]
+    slow_zone = next(z for z in body["zones"] if z["first"] <= 100 < z["first"] + z["count"])
+    assert slow_zone["kib_per_second"] == pytest.approx(32 * 2048 / 1024 / 3)
+
+
+class _InterruptAfter:
+    """A drive stand-in whose Nth READ raises KeyboardInterrupt, as Ctrl-C would."""
+
+    def __init__(self, drive: Drive, reads: int) -> None:
+        self._drive, self._left = drive, reads
+
+    def read10(self, lba: int, blocks: int) -> bytes:
+        self._left -= 1
+        if self._left < 0:
+            raise KeyboardInterrupt
+        return self._drive.read10(lba, blocks)
+
+    def now(self) -> float:
+        return self._drive.now()
+
+
+def test_ctrl_c_keeps_what_was_learnt_and_a_resume_finishes() -> None:
+    drive = Drive(open_device("emu:generic-dvd,sectors=1024,bad=40"))
+    drive.settle()
+    result = ScanResult(0, 1024, bytearray(b"?" * 1024))
+    Scanner(_InterruptAfter(drive, 50), block=32).run(result)  # type: ignore[arg-type]
+    assert result.interrupted and result.position < 1024
+    assert result.status[:32] == b"+" * 32 and result.status[40] == ord("-")
+    assert result.status[-1] == ord("?")
+    again = ScanResult(0, 1024, mf.to_sectors(result.mapfile(), 2048, 1024))
+    Scanner(drive).run(again)
+    assert not again.interrupted and set(again.status) == {ord("+"), ord("-")}
+    assert [r.first for r in again.bad] == [40]
+    assert again.sectors_read_now == 1024 - result.position
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--start", "100", "--end", "50"], ExitCode.USAGE),
+        (["--end", "9000"], ExitCode.USAGE),
+        (["--block", "0"], ExitCode.USAGE),
+    ],
+)
+def test_bad_ranges_are_usage_errors(capsys, tmp_path: Path, argv: list[str], code: int) -> None:  # noqa: ANN001
+    assert main(["scan", BAD_DISC, *argv, "--reports", str(tmp_path)]) == code
+    assert "error:" in capsys.readouterr().err
+
+
+def test_no_disc_is_not_ready(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    assert main(["scan", "emu:generic-dvd,disc=none", "--reports", str(tmp_path)]) == 7
+    assert "2/3A" in capsys.readouterr().err
+
+
+def test_corrupt_mapfile_is_bad_input(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    mapfile = tmp_path / "x.map"
+    mapfile.write_text("hello\n")
+    assert main(["scan", BAD_DISC, "--mapfile", str(mapfile), "--reports", str(tmp_path)]) == 5
