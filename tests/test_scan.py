@@ -131,3 +131,19 @@ def test_corrupt_mapfile_is_bad_input(capsys, tmp_path: Path) -> None:  # noqa: 
     mapfile = tmp_path / "x.map"
     mapfile.write_text("hello\n")
     assert main(["scan", BAD_DISC, "--mapfile", str(mapfile), "--reports", str(tmp_path)]) == 5
+
+
+def test_disc_gone_mid_scan_stops_without_marking_sectors_bad(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    mapfile = tmp_path / "disc.map"
+    gone = "emu:generic-dvd,sectors=1024,fault=sense:2/3A/00@28.5-9999"
+    code, body = _scan(capsys, tmp_path, gone, "--mapfile", str(mapfile))
+    assert code == ExitCode.NOT_READY
+    assert body["complete"] is False and body["stopped_at"] == 128 and body["bad"] == []
+    assert "2/3A/00" in body["stopped_by"]
+    blocks = mf.parse_mapfile(mapfile.read_text()).blocks
+    assert [(b.pos // 2048, b.size // 2048, b.status) for b in blocks] == [
+        (0, 128, "+"),
+        (128, 896, "?"),
+    ]
+    code, body = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=1024", "--mapfile", str(mapfile))
+    assert code == 0 and body["sectors_read_now"] == 896

@@ -25,6 +25,8 @@ DEFAULT_BLOCK = 32
 DEFAULT_RETRIES = 1
 ZONES = 16  # speed is reported per sixteenth of the scanned range
 SLOW_SECONDS = 1.0  # a block taking longer than this is reported as slow
+CTRL_C = "interrupted (Ctrl-C)"
+NOT_READY = 0x2  # sense key: the disc went away (ejected, drive reset); every read would fail
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class ScanResult:
     zones: list[Zone] = field(default_factory=list)
     position: int = 0  # where the scan stopped (== end when complete)
     interrupted: bool = False
+    stopped_by: str | None = None  # why the scan ended early: Ctrl-C or the drive's sense
     sectors_read_now: int = 0  # sectors this run actually asked the drive for
 
     @property
@@ -98,6 +101,7 @@ class ScanResult:
             "sector_size": SECTOR,
             "complete": not self.interrupted,
             "stopped_at": self.position,
+            "stopped_by": self.stopped_by,
             "sectors_read_now": self.sectors_read_now,
             "bad": [r.to_dict() for r in self.bad],
             "slow": [r.to_dict() for r in self.slow],
@@ -139,7 +143,9 @@ class Scanner:
                 if progress:
                     progress(count)
         except KeyboardInterrupt:
-            result.interrupted = True
+            result.interrupted, result.stopped_by = True, CTRL_C
+        except SenseError as err:  # only "not ready" escapes _read_run: the disc is gone
+            result.interrupted, result.stopped_by = True, err.message
         return result
 
     def _timed_read(self, lba: int, count: int) -> float:
@@ -151,7 +157,8 @@ class Scanner:
         result.sectors_read_now += count
         try:
             seconds = self._timed_read(lba, count)
-        except SenseError:
+        except SenseError as err:
+            _stop_if_not_ready(err)
             result.status[lba : lba + count] = mf.NON_TRIMMED.encode() * count
             self._trim(result, lba, count)
             return
@@ -169,12 +176,19 @@ class Scanner:
                 try:
                     self._timed_read(sector, 1)
                 except SenseError as err:
+                    _stop_if_not_ready(err)
                     if attempt == self.retries:
                         result.status[sector] = ord(mf.BAD_SECTOR)
                         result.triples[sector] = err.triple or "no sense"
                     continue
                 result.status[sector] = ord(mf.FINISHED)
                 break
+
+
+def _stop_if_not_ready(err: SenseError) -> None:
+    """A not-ready answer says nothing about this sector: marking it bad would be a lie."""
+    if err.sense is not None and err.sense.key == NOT_READY:
+        raise err
 
 
 def _pending_runs(status: bytearray, lba: int, count: int) -> list[tuple[int, int]]:

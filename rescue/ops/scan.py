@@ -2,9 +2,10 @@
 
 The command is a thin shell around ``rescue.diagnostics.scan``: it checks the
 disc is there, loads a mapfile to resume from, shows a progress bar, and
-saves the mapfile and a JSON report even when the user presses Ctrl-C, since a
-half scan of a dying disc is still worth keeping. Exit code 0 means every
-sector read; 8 (medium error) that bad sectors were found; 130 interrupted.
+saves the mapfile and a JSON report even when the user presses Ctrl-C or the
+disc goes away, since a half scan of a dying disc is still worth keeping.
+Exit code 0: every sector read; 8 (medium error): bad sectors were found;
+7 (not ready): the disc went away mid-scan; 130: interrupted by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from rich.progress import (
 from rescue.devices import open_device
 from rescue.diagnostics import mapfile as mf
 from rescue.diagnostics.report import write_report
-from rescue.diagnostics.scan import DEFAULT_BLOCK, DEFAULT_RETRIES, SECTOR, Scanner, ScanResult
+from rescue.diagnostics.scan import (
+    CTRL_C,
+    DEFAULT_BLOCK,
+    DEFAULT_RETRIES,
+    SECTOR,
+    Scanner,
+    ScanResult,
+)
 from rescue.drive import Drive
 from rescue.errors import BadInput, ExitCode, UsageError
 
@@ -130,13 +138,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         _show(body, str(report))
     if result.interrupted:
-        return INTERRUPTED
+        return INTERRUPTED if result.stopped_by == CTRL_C else int(ExitCode.NOT_READY)
     return int(ExitCode.MEDIUM_ERROR) if body["bad"] else 0
 
 
 def _show(body: dict, report: str) -> None:
     console = Console(highlight=False)
-    state = "complete" if body["complete"] else f"interrupted at LBA {body['stopped_at']}"
+    state = "complete" if body["complete"] else f"stopped at LBA {body['stopped_at']}"
     console.print(
         f"Scan of LBAs {body['start']}..{body['end']} {state}; "
         f"{body['sectors_read_now']} sectors read this run."
@@ -155,4 +163,7 @@ def _show(body: dict, report: str) -> None:
         console.print("  [green]every sector read[/]")
     if body["mapfile"]:
         console.print(f"mapfile: {body['mapfile']}")
+    if body["stopped_by"]:
+        resume = "run the same command to resume" if body["mapfile"] else "use --mapfile to resume"
+        console.print(f"[yellow]stopped:[/] {body['stopped_by']}; {resume}")
     console.print(f"report: {report}")
