@@ -123,14 +123,16 @@ def read_mt1939_identity(flash: bytes) -> FlashIdentity | None:
         return None
     if int.from_bytes(flash[MT1939_SUM_AT:], "big") != mt1939_checksum(flash):
         return None
-    at = MT1939_TRAILER
+    return inquiry_text_identity(flash, MT1939_TRAILER)
+
+
+def inquiry_text_identity(flash: bytes, at: int) -> FlashIdentity | None:
+    """Vendor (8), product (16) and revision (4) as INQUIRY pads them, starting at ``at``."""
     fields = [
         flash[at + start : at + end].decode("ascii", "replace").rstrip(" \0")
         for start, end in ((0, 8), (8, 24), (24, 28))
     ]
-    if not all(fields):
-        return None
-    return FlashIdentity(*fields, date="")
+    return FlashIdentity(*fields, date="") if all(fields) else None
 
 
 def make_mt1939_image(
@@ -145,6 +147,44 @@ def make_mt1939_image(
     trailer += _field(revision, 4, "revision")
     image[MT1939_TRAILER : MT1939_TRAILER + len(trailer)] = trailer
     image[MT1939_SUM_AT:] = mt1939_checksum(image).to_bytes(2, "big")
+    return bytes(image)
+
+
+# --- Plextor (PX-716A) -----------------------------------------------------------------
+# Public layout (PROTOCOLS.md; QPxTool console/pxfw/pxfw.cpp): the image starts with the
+# INQUIRY vendor (8) and product (16); for the PX-716A it is 0xF0000 bytes and the 16-bit
+# sum of everything before 0xEFFFE is stored big-endian there. The 4-byte revision right
+# after the product is this project's modelling choice: no public source places it.
+
+PLEXTOR_SIZE = 0xF0000
+PLEXTOR_SUM_AT = 0xEFFFE
+
+
+def plextor_checksum(image: bytes) -> int:
+    return sum(memoryview(image)[:PLEXTOR_SUM_AT]) & 0xFFFF
+
+
+def read_plextor_identity(flash: bytes) -> FlashIdentity | None:
+    """The header's identity when the image is whole and its sum holds, else None."""
+    if len(flash) != PLEXTOR_SIZE:
+        return None
+    if int.from_bytes(flash[PLEXTOR_SUM_AT:], "big") != plextor_checksum(flash):
+        return None
+    return inquiry_text_identity(flash, 0)
+
+
+def make_plextor_image(
+    revision: str, vendor: str = "PLEXTOR", product: str = "DVDR   PX-716A"
+) -> bytes:
+    """A PX-716A-sized image naming ``product`` in its header, with its stored sum right."""
+    if len(revision) != 4:
+        raise ValueError(f"revision {revision!r} must be exactly 4 characters")
+    image = bytearray(
+        hashlib.shake_256(b"rescue-plextor-" + revision.encode()).digest(PLEXTOR_SIZE)
+    )
+    header = _field(vendor, 8, "vendor") + _field(product, 16, "product")
+    image[:28] = header + _field(revision, 4, "revision")
+    image[PLEXTOR_SUM_AT:] = plextor_checksum(image).to_bytes(2, "big")
     return bytes(image)
 
 

@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rescue.emulator import btc, mt1939
+from rescue.emulator import btc, mt1939, plextor
 from rescue.emulator.base import Clock, Device, VirtualClock
 from rescue.emulator.disc import DEFAULT_PATTERN_SECTORS, DEFAULT_SLOW_SECONDS, Disc, MediaKind
 from rescue.emulator.faults import Fault, parse_faults
@@ -127,6 +127,16 @@ MODELS: dict[str, ModelInfo] = {
         profiles=mt1939.PROFILES,
         build=mt1939.build,
         keys=mt1939.KEYS,
+    ),
+    "plextor-px716a": ModelInfo(
+        description="Plextor PX-716A DVD writer: WRITE BUFFER mode 4 chunks, mode 5 saves",
+        family="plextor",
+        default_revision="1.10",
+        vendor=plextor.VENDOR,
+        product=plextor.PRODUCT,
+        profiles=plextor.PROFILES,
+        build=plextor.build,
+        keys=plextor.KEYS,
     ),
 }
 
