@@ -147,3 +147,30 @@ def test_disc_gone_mid_scan_stops_without_marking_sectors_bad(capsys, tmp_path: 
     ]
     code, body = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=1024", "--mapfile", str(mapfile))
     assert code == 0 and body["sectors_read_now"] == 896
+
+
+def test_drive_dropping_off_the_bus_still_leaves_the_mapfile(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    mapfile = tmp_path / "disc.map"
+    argv = ["scan", "emu:generic-dvd,sectors=1024,fault=gone@28.5", "--mapfile", str(mapfile)]
+    assert main([*argv, "--reports", str(tmp_path)]) == ExitCode.NO_DEVICE
+    assert "vanished" in capsys.readouterr().err
+    blocks = mf.parse_mapfile(mapfile.read_text()).blocks
+    assert [(b.pos // 2048, b.status) for b in blocks] == [(0, "+"), (128, "?")]
+
+
+def test_mapfile_is_checkpointed_during_the_scan(capsys, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from rescue.ops import scan as scan_cmd
+
+    seen: list[int] = []
+    save = scan_cmd._save_mapfile
+
+    def spy(path: str, result: ScanResult, device: str) -> None:
+        save(path, result, device)
+        seen.append(mf.parse_mapfile(Path(path).read_text()).current_pos // 2048)
+
+    monkeypatch.setattr(scan_cmd, "CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(scan_cmd, "_save_mapfile", spy)
+    mapfile = tmp_path / "disc.map"
+    code, _ = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=256", "--mapfile", str(mapfile))
+    assert code == 0
+    assert seen == [*range(32, 257, 32), 256]  # after every block, and once at the end

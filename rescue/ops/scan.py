@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from rich.console import Console
@@ -39,6 +41,7 @@ from rescue.drive import Drive
 from rescue.errors import BadInput, ExitCode, UsageError
 
 INTERRUPTED = 130
+CHECKPOINT_SECONDS = 30.0  # wall time between mapfile saves during a scan
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -111,14 +114,31 @@ def _save_mapfile(path: str, result: ScanResult, device: str) -> None:
 
 
 def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult) -> None:
+    """Run the scan; the mapfile is saved every CHECKPOINT_SECONDS and however it ends.
+
+    The periodic save bounds what a power cut or a kill loses on a long scan;
+    the final one (also when the drive drops off the bus) keeps the rest.
+    """
     scanner = Scanner(drive, block=args.block, retries=args.retries)
-    if args.json:
-        scanner.run(result)
-        return
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("scan", total=(result.end - result.start) * SECTOR)
-        scanner.run(result, lambda n: bar.advance(task, n * SECTOR))
+    bar = None if args.json else Progress(*columns, console=Console(stderr=True), transient=True)
+    task = bar.add_task("scan", total=(result.end - result.start) * SECTOR) if bar else None
+    last_save = time.monotonic()
+
+    def on_block(sectors: int) -> None:
+        nonlocal last_save
+        if bar is not None and task is not None:
+            bar.advance(task, sectors * SECTOR)
+        if args.mapfile and time.monotonic() - last_save >= CHECKPOINT_SECONDS:
+            _save_mapfile(args.mapfile, result, args.device)
+            last_save = time.monotonic()
+
+    try:
+        with bar or nullcontext():
+            scanner.run(result, on_block)
+    finally:
+        if args.mapfile:
+            _save_mapfile(args.mapfile, result, args.device)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -129,8 +149,6 @@ def run(args: argparse.Namespace) -> int:
         start, end = _check_args(args, sectors)
         result = ScanResult(start, end, _load_status(args.mapfile, sectors))
         _scan(args, drive, result)
-    if args.mapfile:
-        _save_mapfile(args.mapfile, result, args.device)
     body = result.to_dict() | {"mapfile": args.mapfile, "sectors": sectors}
     report = write_report("scan", args.device, {"scan": body}, args.reports)
     if args.json:
