@@ -129,10 +129,11 @@ def read_mt1939_identity(flash: bytes) -> FlashIdentity | None:
 def inquiry_text_identity(flash: bytes, at: int) -> FlashIdentity | None:
     """Vendor (8), product (16) and revision (4) as INQUIRY pads them, starting at ``at``."""
     fields = [
-        flash[at + start : at + end].decode("ascii", "replace").rstrip(" \0")
+        flash[at + start : at + end].decode("latin-1").rstrip(" \0")
         for start, end in ((0, 8), (8, 24), (24, 28))
     ]
-    return FlashIdentity(*fields, date="") if all(fields) else None
+    readable = all(f and f.isascii() and f.isprintable() for f in fields)
+    return FlashIdentity(*fields, date="") if readable else None
 
 
 def make_mt1939_image(
@@ -185,6 +186,35 @@ def make_plextor_image(
     header = _field(vendor, 8, "vendor") + _field(product, 16, "product")
     image[:28] = header + _field(revision, 4, "revision")
     image[PLEXTOR_SUM_AT:] = plextor_checksum(image).to_bytes(2, "big")
+    return bytes(image)
+
+
+# --- TSST MediaTek DVD-ROM (SH-D163C) --------------------------------------------------
+# Public facts (PROTOCOLS.md, redumper drive/flash_tsst.ixx): images are 128 or 256 KiB.
+# Nothing public says where a TSST image keeps its identity or whether it has a sum: the
+# emulator's images carry INQUIRY text at 0x3FFD0 (as MT1939 images do at their end) and
+# no sum. That place is this project's modelling choice.
+
+TSST_SIZE = 0x40000
+TSST_IDENTITY_AT = 0x3FFD0
+
+
+def read_tsst_identity(flash: bytes) -> FlashIdentity | None:
+    if len(flash) != TSST_SIZE:
+        return None
+    return inquiry_text_identity(flash, TSST_IDENTITY_AT)
+
+
+def make_tsst_image(
+    revision: str, vendor: str = "TSSTcorp", product: str = "DVD-ROM SH-D163C"
+) -> bytes:
+    """A 256 KiB image with the emulator's identity text at 0x3FFD0."""
+    if len(revision) != 4:
+        raise ValueError(f"revision {revision!r} must be exactly 4 characters")
+    image = bytearray(hashlib.shake_256(b"rescue-tsst-" + revision.encode()).digest(TSST_SIZE))
+    text = _field(vendor, 8, "vendor") + _field(product, 16, "product")
+    text += _field(revision, 4, "revision")
+    image[TSST_IDENTITY_AT : TSST_IDENTITY_AT + len(text)] = text
     return bytes(image)
 
 

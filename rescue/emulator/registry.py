@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rescue.emulator import btc, mt1939, plextor
+from rescue.emulator import btc, mt1939, plextor, tsst
 from rescue.emulator.base import Clock, Device, VirtualClock
 from rescue.emulator.disc import DEFAULT_PATTERN_SECTORS, DEFAULT_SLOW_SECONDS, Disc, MediaKind
 from rescue.emulator.faults import Fault, parse_faults
@@ -137,6 +137,16 @@ MODELS: dict[str, ModelInfo] = {
         profiles=plextor.PROFILES,
         build=plextor.build,
         keys=plextor.KEYS,
+    ),
+    "tsst-shd163c": ModelInfo(
+        description="TSST SH-D163C DVD-ROM (MediaTek): vendor 0xFF download of 256 KiB",
+        family="tsst",
+        default_revision="SB01",
+        vendor=tsst.VENDOR,
+        product=tsst.PRODUCT,
+        profiles=tsst.PROFILES,
+        build=tsst.build,
+        keys=tsst.KEYS,
     ),
 }
 
