@@ -21,10 +21,13 @@ def _doctor(capsys: pytest.CaptureFixture[str], tmp_path: Path, dev: str) -> tup
 def test_btc_0043_dvd_read_failure_is_named_with_the_plan(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     code, body = _doctor(capsys, tmp_path, BTC_0043)
     assert code == ExitCode.FAILURE and body["status"] == "problem"
-    assert body["verdict"] == "DVD reads fail at LBA 4096 with 3/11/00"  # the disc's middle
+    assert body["verdict"] == (  # the middle of the 8192-sector disc
+        "DVD reads fail at LBA 4096 (8 MiB into the disc) with 3/11/00 UNRECOVERED READ ERROR"
+    )
     assert body["newest_revision"] == "0151" and body["catalog_id"] == "btc-drw1004im"
     assert any(f"rescue plan {BTC_0043} --to 0151" in s for s in body["next_steps"])
     assert [p["failed_at"] is None for p in body["probes"]] == [True, False, False]
+    assert body["unit_attentions"] and body["unit_attentions"][0].startswith("6/29/00 POWER ON")
 
 
 def test_after_the_upgrade_the_same_disc_reads_fine(capsys, tmp_path: Path) -> None:  # noqa: ANN001

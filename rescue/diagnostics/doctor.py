@@ -21,6 +21,7 @@ from rescue.firmware.plan import revision_key
 from rescue.scsi.sense import Sense, SenseError
 
 PROBE_SECTORS = 16
+SECTOR = 2048
 NO_MEDIUM_ASC = 0x3A
 NOT_READY_KEY = 0x2
 
@@ -37,6 +38,7 @@ class Probe:
     count: int
     failed_at: int | None = None
     triple: str | None = None
+    sense_name: str = ""  # the ASC/ASCQ name, so the verdict reads in words
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Diagnosis:
     identity: dict[str, str]
     catalog_id: str | None = None
     newest_revision: str | None = None  # the catalog's newest, when newer than the drive's
-    unit_attentions: list[str] = field(default_factory=list)
+    unit_attentions: list[str] = field(default_factory=list)  # "6/29/00 POWER ON, ..."
     not_ready: dict[str, Any] | None = None  # the readiness sense, None when ready
     profile: str | None = None
     sectors: int | None = None
@@ -81,7 +83,8 @@ def _probe(drive: Drive, lba: int, count: int) -> Probe:
     except SenseError as err:
         info = err.sense.information if err.sense else None
         where = info if info is not None and lba <= info < lba + count else lba
-        return Probe(lba, count, where, err.triple or "no sense")
+        name = err.sense.asc_name if err.sense else ""
+        return Probe(lba, count, where, err.triple or "no sense", name)
     return Probe(lba, count)
 
 
@@ -99,7 +102,7 @@ def examine(drive: Drive, device: str) -> Diagnosis:
     )
     _catalog(d)
     sense, attentions = drive.settle()
-    d.unit_attentions = [a.triple for a in attentions]
+    d.unit_attentions = [f"{a.triple} {a.asc_name}" for a in attentions]
     d.profile = _profile(drive)
     if sense is None:
         try:
@@ -141,7 +144,11 @@ def conclude(d: Diagnosis, sense: Sense | None) -> None:
         if failed:
             first = failed[0]
             d.status = PROBLEM
-            d.verdict = f"{kind} reads fail at LBA {first.failed_at} with {first.triple}"
+            mib = (first.failed_at or 0) * SECTOR // 2**20
+            d.verdict = (
+                f"{kind} reads fail at LBA {first.failed_at} ({mib} MiB into the disc) "
+                f"with {first.triple} {first.sense_name}".rstrip()
+            )
             if d.newest_revision:
                 d.next_steps.append(plan)
             d.next_steps.append(

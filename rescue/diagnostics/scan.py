@@ -33,14 +33,21 @@ NOT_READY = 0x2  # sense key: the disc went away (ejected, drive reset); every r
 class SectorRange:
     first: int
     count: int
-    detail: str | None  # the sense triple (bad ranges) or the seconds taken (slow ones)
+    detail: str | None  # the sense triple of a bad range (None: known from an earlier run)
+    seconds: float = 0.0  # drive time spent reading it (slow ranges)
 
     @property
     def last(self) -> int:
         return self.first + self.count - 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"first": self.first, "last": self.last, "count": self.count, "detail": self.detail}
+        return {
+            "first": self.first,
+            "last": self.last,
+            "count": self.count,
+            "detail": self.detail,
+            "seconds": self.seconds,
+        }
 
 
 @dataclass
@@ -167,7 +174,7 @@ class Scanner:
         zone.bytes_read += count * SECTOR
         zone.seconds += seconds
         if seconds > self.slow_seconds:
-            result.slow.append(SectorRange(lba, count, f"{seconds:.1f} s"))
+            _add_slow(result.slow, SectorRange(lba, count, None, seconds))
 
     def _trim(self, result: ScanResult, lba: int, count: int) -> None:
         """Re-read a failed block sector by sector, each up to 1 + retries times."""
@@ -183,6 +190,14 @@ class Scanner:
                     continue
                 result.status[sector] = ord(mf.FINISHED)
                 break
+
+
+def _add_slow(slow: list[SectorRange], new: SectorRange) -> None:
+    """Append, merging with the previous range when they touch: one slow zone, one line."""
+    if slow and slow[-1].last + 1 == new.first:
+        old = slow.pop()
+        new = SectorRange(old.first, old.count + new.count, None, old.seconds + new.seconds)
+    slow.append(new)
 
 
 def _stop_if_not_ready(err: SenseError) -> None:

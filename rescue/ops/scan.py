@@ -173,10 +173,11 @@ def _show(body: dict, report: str) -> None:
             f"({r['count']} sectors) {r['detail'] or 'from an earlier run'}"
         )
     for r in body["slow"]:
-        console.print(f"  [yellow]slow[/] LBA {r['first']}..{r['last']} took {r['detail']}")
-    speeds = [z["kib_per_second"] for z in body["zones"] if z["kib_per_second"]]
-    if speeds:
-        console.print(f"  read speed {min(speeds):.0f}..{max(speeds):.0f} KiB/s across zones")
+        console.print(f"  [yellow]slow[/] LBA {r['first']}..{r['last']} took {r['seconds']:.1f} s")
+    speeds = [z["kib_per_second"] for z in body["zones"]]
+    if any(speeds):
+        shown = " ".join("-" if v is None else f"{v:.0f}" for v in speeds)
+        console.print(f"  read speed per zone, start to end (KiB/s): {shown}")
     if not body["bad"]:
         console.print("  [green]every sector read[/]")
     if body["mapfile"]:
