@@ -218,6 +218,38 @@ def make_tsst_image(
     return bytes(image)
 
 
+# --- MediaTek MT1959 (ASUS BW-16D1HT) --------------------------------------------------
+# Public facts (PROTOCOLS.md, redumper drive/flash_mt1959.ixx): the drive's own 32-byte
+# configuration block ("MT1959 Boot JB8 ...") sits at 0x3000; a flasher blanks the first
+# 64 KiB of the image and copies that block in. Size, identity place and checksum are not
+# public: the emulator's images are 2 MiB with INQUIRY text at 0x1FFFD0 and no sum.
+
+MT1959_SIZE = 0x200000
+MT1959_BOOT_AREA = 0x10000
+MT1959_CONFIG_AT = 0x3000
+MT1959_CONFIG = b"MT1959 Boot JB8 " + hashlib.shake_256(b"rescue-mt1959-config").digest(16)
+MT1959_IDENTITY_AT = 0x1FFFD0
+
+
+def read_mt1959_identity(flash: bytes) -> FlashIdentity | None:
+    if len(flash) != MT1959_SIZE:
+        return None
+    return inquiry_text_identity(flash, MT1959_IDENTITY_AT)
+
+
+def make_mt1959_image(revision: str, vendor: str = "ASUS", product: str = "BW-16D1HT") -> bytes:
+    """A 2 MiB image as a drive holds it: boot area with its configuration block, identity text."""
+    if len(revision) != 4:
+        raise ValueError(f"revision {revision!r} must be exactly 4 characters")
+    image = bytearray(hashlib.shake_256(b"rescue-mt1959-" + revision.encode()).digest(MT1959_SIZE))
+    image[:MT1959_BOOT_AREA] = hashlib.shake_256(b"rescue-mt1959-boot").digest(MT1959_BOOT_AREA)
+    image[MT1959_CONFIG_AT : MT1959_CONFIG_AT + len(MT1959_CONFIG)] = MT1959_CONFIG
+    text = _field(vendor, 8, "vendor") + _field(product, 16, "product")
+    text += _field(revision, 4, "revision")
+    image[MT1959_IDENTITY_AT : MT1959_IDENTITY_AT + len(text)] = text
+    return bytes(image)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rescue.emulator.images", description="Write a demo firmware image."

@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rescue.emulator import btc, mt1939, plextor, tsst
+from rescue.emulator import btc, mt1939, mt1959, plextor, tsst
 from rescue.emulator.base import Clock, Device, VirtualClock
 from rescue.emulator.disc import DEFAULT_PATTERN_SECTORS, DEFAULT_SLOW_SECONDS, Disc, MediaKind
 from rescue.emulator.faults import Fault, parse_faults
@@ -147,6 +147,16 @@ MODELS: dict[str, ModelInfo] = {
         profiles=tsst.PROFILES,
         build=tsst.build,
         keys=tsst.KEYS,
+    ),
+    "asus-bw16d1ht": ModelInfo(
+        description="ASUS BW-16D1HT Blu-ray writer (MediaTek MT1959), flashed as redumper does",
+        family="mt1959",
+        default_revision="3.02",
+        vendor=mt1959.VENDOR,
+        product=mt1959.PRODUCT,
+        profiles=mt1959.PROFILES,
+        build=mt1959.build,
+        keys=mt1959.KEYS,
     ),
 }
 
