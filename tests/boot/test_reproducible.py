@@ -40,7 +40,10 @@ def test_a_second_build_is_byte_identical(boot_files: build.BootFiles, tmp_path:
             name for name in first_tree.keys() | second_tree.keys()
             if first_tree.get(name) != second_tree.get(name)
         )  # fmt: skip
-        pytest.fail(f"initramfs differs; files that differ: {differing[:20] or 'none (packing)'}")
+        pytest.fail(
+            f"initramfs differs; files that differ: {differing[:20] or 'none (packing)'} "
+            "(only usr/lib/rescue? check that nobody edited rescue/ between the two builds)"
+        )
     digests = {}
     for name, boot in (("first", boot_files), ("second", second)):
         work = tmp_path / name
