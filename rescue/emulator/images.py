@@ -250,6 +250,27 @@ def make_mt1959_image(revision: str, vendor: str = "ASUS", product: str = "BW-16
     return bytes(image)
 
 
+# --- Generic SPC microcode (the emulator's own drive) ----------------------------------
+# SPC-4 defines how microcode is carried, not what it looks like (PROTOCOLS.md). The
+# emulator's SPC drive takes 256 KiB images that start with INQUIRY text: its own format.
+
+SPC_SIZE = 0x40000
+
+
+def read_spc_identity(flash: bytes) -> FlashIdentity | None:
+    return inquiry_text_identity(flash, 0) if len(flash) == SPC_SIZE else None
+
+
+def make_spc_image(revision: str, vendor: str = "RESCUE", product: str = "EMU SPC DVD") -> bytes:
+    """256 KiB of microcode for the emulator's SPC drive, naming the drive it is for."""
+    if len(revision) != 4:
+        raise ValueError(f"revision {revision!r} must be exactly 4 characters")
+    image = bytearray(hashlib.shake_256(b"rescue-spc-" + revision.encode()).digest(SPC_SIZE))
+    text = _field(vendor, 8, "vendor") + _field(product, 16, "product")
+    image[:28] = text + _field(revision, 4, "revision")
+    return bytes(image)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rescue.emulator.images", description="Write a demo firmware image."

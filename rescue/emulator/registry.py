@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rescue.emulator import btc, mt1939, mt1959, plextor, tsst
+from rescue.emulator import btc, mt1939, mt1959, plextor, spc, tsst
 from rescue.emulator.base import Clock, Device, VirtualClock
 from rescue.emulator.disc import DEFAULT_PATTERN_SECTORS, DEFAULT_SLOW_SECONDS, Disc, MediaKind
 from rescue.emulator.faults import Fault, parse_faults
@@ -157,6 +157,16 @@ MODELS: dict[str, ModelInfo] = {
         profiles=mt1959.PROFILES,
         build=mt1959.build,
         keys=mt1959.KEYS,
+    ),
+    "generic-spc": ModelInfo(
+        description="emulator's own DVD-ROM taking SPC microcode (modes 0E/0F; feature 0104h)",
+        family="spc",
+        default_revision="1.00",
+        vendor=spc.VENDOR,
+        product=spc.PRODUCT,
+        profiles=spc.PROFILES,
+        build=spc.build,
+        keys=spc.KEYS,
     ),
 }
 
