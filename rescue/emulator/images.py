@@ -271,6 +271,71 @@ def make_spc_image(revision: str, vendor: str = "RESCUE", product: str = "EMU SP
     return bytes(image)
 
 
+# --- Pioneer DVR-108 "Normal" firmware part --------------------------------------------
+# Public layout (PROTOCOLS.md; DVRFlash.cpp, read for facts): the part type "Normal" or
+# "Kernel" at 0x110; INQUIRY vendor+product (24 bytes) at 0x60; interface ("ATA ") at
+# 0xB0; generation (ASCII digits) at 0xB4; kernel type (8) at 0xD0; a DVR-108 normal part
+# is 1 MiB. DVRFlash prints text at 0x90 beside the name; that the revision is its first
+# 4 bytes is this project's modelling choice.
+
+PIONEER_SIZE = 0x100000
+PIONEER_NAME_AT, PIONEER_REVISION_AT = 0x60, 0x90
+PIONEER_INTERFACE_AT, PIONEER_GENERATION_AT = 0xB0, 0xB4
+PIONEER_KERNEL_TYPE_AT, PIONEER_PART_AT = 0xD0, 0x110
+
+
+@dataclass(frozen=True)
+class PioneerPart:
+    """What a Normal part says about itself: the drive it names and the hardware it needs."""
+
+    identity: FlashIdentity
+    interface: bytes
+    generation: bytes
+    kernel_type: bytes
+
+
+def read_pioneer_part(image: bytes) -> PioneerPart | None:
+    """The Normal part's header, or None when the image is not a readable 1 MiB Normal part."""
+    if len(image) != PIONEER_SIZE or image[PIONEER_PART_AT : PIONEER_PART_AT + 6] != b"Normal":
+        return None
+    name = inquiry_text_identity(
+        image[PIONEER_NAME_AT : PIONEER_NAME_AT + 24]
+        + image[PIONEER_REVISION_AT : PIONEER_REVISION_AT + 4],
+        0,
+    )
+    if name is None:
+        return None
+    return PioneerPart(
+        identity=name,
+        interface=image[PIONEER_INTERFACE_AT : PIONEER_INTERFACE_AT + 4],
+        generation=image[PIONEER_GENERATION_AT : PIONEER_GENERATION_AT + 4],
+        kernel_type=image[PIONEER_KERNEL_TYPE_AT : PIONEER_KERNEL_TYPE_AT + 8],
+    )
+
+
+def make_pioneer_image(
+    revision: str,
+    product: str = "DVD-RW  DVR-108",
+    generation: str = "0008",
+    kernel_type: str = "GENERAL",
+) -> bytes:
+    """A 1 MiB DVR-108 Normal part naming ``product``, for ``generation`` hardware."""
+    if len(revision) != 4:
+        raise ValueError(f"revision {revision!r} must be exactly 4 characters")
+    image = bytearray(
+        hashlib.shake_256(b"rescue-pioneer-" + revision.encode()).digest(PIONEER_SIZE)
+    )
+    image[PIONEER_NAME_AT : PIONEER_NAME_AT + 24] = _field("PIONEER", 8, "vendor") + _field(
+        product, 16, "product"
+    )
+    image[PIONEER_REVISION_AT : PIONEER_REVISION_AT + 4] = _field(revision, 4, "revision")
+    image[PIONEER_INTERFACE_AT : PIONEER_INTERFACE_AT + 4] = b"ATA "
+    image[PIONEER_GENERATION_AT : PIONEER_GENERATION_AT + 4] = _field(generation, 4, "generation")
+    image[PIONEER_KERNEL_TYPE_AT : PIONEER_KERNEL_TYPE_AT + 8] = _field(kernel_type, 8, "kernel")
+    image[PIONEER_PART_AT : PIONEER_PART_AT + 6] = b"Normal"
+    return bytes(image)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rescue.emulator.images", description="Write a demo firmware image."

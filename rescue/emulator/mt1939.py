@@ -91,7 +91,8 @@ class FlashHoldingDrive(MmcDrive):
     ``state=`` file. Subclasses give ``identify`` and their flash opcodes.
     """
 
-    recovery_opcodes: tuple[int, ...] = ()
+    #: What INQUIRY reports while the loader runs (Pioneer's kernel mode says "0000").
+    recovery_revision = RECOVERY_REVISION
 
     def __init__(
         self,
@@ -111,7 +112,7 @@ class FlashHoldingDrive(MmcDrive):
         microcode_upgrade: bool = False,
     ) -> None:
         super().__init__(
-            identity=Identity(vendor, product, RECOVERY_REVISION, serial),
+            identity=Identity(vendor, product, self.recovery_revision, serial),
             profiles=profiles,
             clock=clock,
             disc=disc,
@@ -135,7 +136,7 @@ class FlashHoldingDrive(MmcDrive):
         self.recovery = found is None
         if found is None:
             self.identity.vendor, self.identity.product = self.loader_name
-            self.identity.revision = RECOVERY_REVISION
+            self.identity.revision = self.recovery_revision
             self.handlers = self._recovery_handlers
         else:
             self.identity.vendor, self.identity.product = found.vendor, found.product

@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rescue.emulator import btc, mt1939, mt1959, plextor, spc, tsst
+from rescue.emulator import btc, mt1939, mt1959, pioneer, plextor, spc, tsst
 from rescue.emulator.base import Clock, Device, VirtualClock
 from rescue.emulator.disc import DEFAULT_PATTERN_SECTORS, DEFAULT_SLOW_SECONDS, Disc, MediaKind
 from rescue.emulator.faults import Fault, parse_faults
@@ -167,6 +167,16 @@ MODELS: dict[str, ModelInfo] = {
         profiles=spc.PROFILES,
         build=spc.build,
         keys=spc.KEYS,
+    ),
+    "pioneer-dvr108": ModelInfo(
+        description="Pioneer DVR-108 DVD writer: DVRFlash's kernel-mode Normal-part download",
+        family="pioneer",
+        default_revision="1.16",
+        vendor=pioneer.VENDOR,
+        product=pioneer.PRODUCT,
+        profiles=pioneer.PROFILES,
+        build=pioneer.build,
+        keys=pioneer.KEYS,
     ),
 }
 
