@@ -133,6 +133,7 @@ def test_bad_stored_sum_is_refused() -> None:
         (vendor(0x00), b""),  # no data
         (vendor(0x07), b"\0" * CHUNK),  # unknown state
         (bytes([0xFF, 0x00, 0x02, 0, 0, 0]) + bytes(6), b"\0" * CHUNK),  # byte 2 not 01
+        (bytes([0xFF]), b"\0" * CHUNK),  # a 1-byte CDB
     ],
 )
 def test_malformed_chunks_are_invalid_fields(cdb: bytes, data: bytes) -> None:

@@ -183,9 +183,9 @@ class VendorDownload:
 
     def take(self, cdb: bytes, data_out: bytes | None) -> bytes | None:
         """Store one chunk; the complete image when this was the last one, else None."""
-        state = cdb[5]
-        if cdb[1:5] != bytes([0x00, 0x01, 0x00, 0x00]) or len(cdb) < 12:
+        if len(cdb) < 12 or cdb[1:5] != bytes([0x00, 0x01, 0x00, 0x00]):
             raise CheckCondition(INVALID_FIELD_IN_CDB)
+        state = cdb[5]
         if state == STATE_FIRST:
             self.data = bytearray()
         elif state not in (STATE_CONTINUE, *self.end_states):
