@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
 from rescue.emulator.images import (
@@ -182,3 +184,35 @@ def test_bad_image_key_is_a_value_error(tmp_path: Path) -> None:
         create(f"tsst-se506cb,image={short}")
     with pytest.raises(ValueError, match="rev= and image="):
         create(f"tsst-se506cb,rev=TS02,image={short}")
+
+
+FLASH_HOLDING_MODELS = [
+    "tsst-se506cb",
+    "plextor-px716a",
+    "tsst-shd163c",
+    "asus-bw16d1ht",
+    "generic-spc",
+    "pioneer-dvr108",
+]
+FLASH_OPCODES = [0x00, 0x03, 0x12, 0x3B, 0x3C, 0xFF]
+fuzz_cdbs = st.one_of(
+    st.binary(min_size=0, max_size=16),
+    st.tuples(st.sampled_from(FLASH_OPCODES), st.binary(min_size=0, max_size=15)).map(
+        lambda t: bytes([t[0]]) + t[1]
+    ),
+)
+
+
+@pytest.mark.parametrize("model", FLASH_HOLDING_MODELS)
+@settings(max_examples=60, deadline=None)
+@given(commands=st.lists(st.tuples(fuzz_cdbs, st.none() | st.binary(max_size=64)), max_size=6))
+def test_every_flash_holding_model_survives_any_cdb(
+    model: str, commands: list[tuple[bytes, bytes | None]]
+) -> None:
+    """The models built on ``FlashHoldingDrive`` answer garbage with sense, never an exception."""
+    d = create(f"{model},disc=none")
+    for cdb, data in commands:
+        reply = d.submit(cdb, data, 4096)
+        assert reply.status in (GOOD, CHECK_CONDITION)
+        if reply.status == CHECK_CONDITION:
+            assert len(reply.sense) == 18 and reply.sense[0] & 0x7F == 0x70
