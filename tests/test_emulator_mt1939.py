@@ -16,6 +16,7 @@ from rescue.emulator.images import (
     make_mt1939_image,
     read_mt1939_identity,
 )
+from rescue.emulator.images import main as images_main
 from rescue.emulator.mt1939 import CHUNK, COME_BACK_SECONDS, Mt1939Drive
 from rescue.emulator.registry import create
 
@@ -216,3 +217,24 @@ def test_every_flash_holding_model_survives_any_cdb(
         assert reply.status in (GOOD, CHECK_CONDITION)
         if reply.status == CHECK_CONDITION:
             assert len(reply.sense) == 18 and reply.sense[0] & 0x7F == 0x70
+
+
+@pytest.mark.parametrize(
+    "family,model",
+    [
+        ("mt1939", "tsst-se506cb"),
+        ("plextor", "plextor-px716a"),
+        ("tsst", "tsst-shd163c"),
+        ("mt1959", "asus-bw16d1ht"),
+        ("spc", "generic-spc"),
+        ("pioneer", "pioneer-dvr108"),
+    ],
+)
+def test_image_writer_makes_what_each_model_boots(
+    family: str, model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "fw.bin"
+    assert images_main([family, "Z123", "-o", str(path)]) == 0
+    assert str(path) in capsys.readouterr().out
+    d = create(f"{model},disc=none,image={path}")
+    assert d.submit(INQUIRY, None, 96).data[32:36] == b"Z123"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 FLASH_SIZE = 0x100000
@@ -336,6 +337,17 @@ def make_pioneer_image(
     return bytes(image)
 
 
+#: Image makers besides BTC's, by family: (maker taking a revision, what it writes).
+OTHER_MAKERS: dict[str, tuple[Callable[[str], bytes], str]] = {
+    "mt1939": (make_mt1939_image, "a 2 MiB TSST SE-506CB (MT1939) image"),
+    "plextor": (make_plextor_image, "a Plextor PX-716A image"),
+    "tsst": (make_tsst_image, "a 256 KiB TSST SH-D163C image"),
+    "mt1959": (make_mt1959_image, "a 2 MiB ASUS BW-16D1HT (MT1959) image"),
+    "spc": (make_spc_image, "microcode for the emulator's generic-spc drive"),
+    "pioneer": (make_pioneer_image, "a 1 MiB Pioneer DVR-108 Normal part"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rescue.emulator.images", description="Write a demo firmware image."
@@ -347,9 +359,19 @@ def main(argv: list[str] | None = None) -> int:
     btc.add_argument("--vendor", default="BTC")
     btc.add_argument("--product", default="DRW-1004IM")
     btc.add_argument("--date", default="2006/02/14 10:00")
+    for family, (_, help_text) in OTHER_MAKERS.items():
+        other = sub.add_parser(family, help=help_text)
+        other.add_argument("revision", help="4-character revision")
+        other.add_argument("-o", "--output", required=True, help="file to write")
     args = parser.parse_args(argv)
     try:
-        image = make_btc_image(args.revision, args.vendor, args.product, args.date)
+        if args.family == "btc":
+            image = make_btc_image(args.revision, args.vendor, args.product, args.date)
+            summary = f"{args.vendor} {args.product} {args.revision}, "
+            summary += f"checksum {flash_checksum(image):04X}"
+        else:
+            image = OTHER_MAKERS[args.family][0](args.revision)
+            summary = f"{args.family} {args.revision}, {len(image)} bytes"
     except ValueError as err:
         parser.error(str(err))
     try:
@@ -357,10 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             f.write(image)
     except OSError as err:
         parser.error(f"cannot write {args.output}: {err.strerror}")
-    print(
-        f"{args.output}: {args.vendor} {args.product} {args.revision}, "
-        f"checksum {flash_checksum(image):04X}"
-    )
+    print(f"{args.output}: {summary}")
     return 0
 
 
