@@ -1,4 +1,4 @@
-"""Plausible BTC DRW-1004IM (MediaTek MT1x08) flash images, and reading one's identity.
+"""Plausible flash images for the emulated drives (BTC first), and reading their identity.
 
 The emulated drive needs firmware to hold and the tests need images to
 flash, but real BTC firmware is not ours to ship. These images follow the
@@ -10,7 +10,12 @@ product (16, 0x40C4) and revision (4, 0x40D4) are what the drive reports,
 followed by a 16-byte build date. Everything else is deterministic filler
 (SHAKE-256 of the revision), so two revisions differ in their 16-bit sum.
 
+The other flashable models (MT1939, Plextor, TSST, MT1959, SPC, Pioneer) get
+their images from the makers further down, each section naming the public
+layout facts it follows and what it invents where the sources are silent.
+
     python -m rescue.emulator.images btc 0050 -o V0050.bin
+    python -m rescue.emulator.images mt1939 TS02 -o TS02.bin
 """
 
 from __future__ import annotations
