@@ -108,6 +108,7 @@ class Drive:
     def features(self) -> tuple[int, ...]:
         """Feature codes the drive reports; empty when it cannot say."""
         try:
+            self.settle()
             return tuple(f.code for f in self.configuration().features)
         except RescueError:
             return ()

@@ -1,11 +1,9 @@
 """Backing up and flashing the emulated TSST SE-506CB (MT1939) with the project's host side.
 
 The model and the host family (``rescue.families.mt1939``) were written apart
-from the same public facts; these tests make them meet. The CLI runs are
-marked xfail (strict) for a host-side bug found here: ``rescue backup`` and
-``rescue flash`` read the flash before consuming the drive's pending power-on
-unit attention, so the first READ BUFFER answers 6/29/00. When the host calls
-``Drive.settle()`` first they pass, and strict xfail then flags them.
+from the same public facts; these tests make them meet. The CLI runs also
+pin that backup and flash consume the drive's pending power-on unit attention
+before their first READ BUFFER.
 """
 
 from __future__ import annotations
@@ -21,8 +19,6 @@ from rescue.drive import Drive
 from rescue.emulator.images import make_mt1939_image
 from rescue.families import drive_family
 from rescue.families.base import run_steps, wait_until_back
-
-HOST_BUG = "host: backup/flash read the flash before Drive.settle() consumes 6/29/00"
 
 
 @pytest.fixture
@@ -67,14 +63,12 @@ def test_host_family_refuses_nothing_partial(bench: Path) -> None:
         assert drive.inquiry().revision.strip() == "TS01"
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_BUG)
 def test_cli_backup_matches_the_flash(bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = bench / "backup.bin"
     assert main(["backup", spec(bench), "-o", str(out)]) == 0, capsys.readouterr()
     assert out.read_bytes() == (bench / "se506cb.state").read_bytes()
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_BUG)
 def test_cli_flash_end_to_end(bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
     image = bench / "TS02.bin"
     image.write_bytes(make_mt1939_image("TS02"))

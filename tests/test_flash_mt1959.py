@@ -1,8 +1,7 @@
 """Flashing the emulated ASUS BW-16D1HT (MT1959) with the project's host side.
 
-The CLI run is xfail (strict) for a host-side bug found here: ``rescue flash``
-reads the configuration block (``Mt1959Family.prepare``) before consuming
-the drive's pending power-on unit attention, so it fails with 6/29/00.
+The CLI run also pins that ``rescue flash`` consumes the drive's pending
+power-on unit attention before reading its configuration block.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ def test_host_family_prepares_and_flashes(bench: Path) -> None:
     assert (bench / "bw16d1ht.state").read_bytes() == boot + image[MT1959_BOOT_AREA:]
 
 
-@pytest.mark.xfail(strict=True, reason="host: prepare() reads before Drive.settle() eats 6/29/00")
 def test_cli_flash_end_to_end(bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = bench / "fw.bin"
     path.write_bytes(make_mt1959_image("3.10"))

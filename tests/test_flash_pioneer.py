@@ -1,8 +1,7 @@
 """Flashing the emulated Pioneer DVR-108 with the project's host side (DVRFlash's order).
 
-The CLI run is xfail (strict) for a host-side bug found here: ``rescue flash``
-reads the drive information (``PioneerFamily.prepare``, READ BUFFER 0xF1)
-before consuming the pending power-on unit attention, so it fails with 6/29/00.
+The CLI run also pins that ``rescue flash`` consumes the pending power-on unit
+attention before reading the drive information (READ BUFFER 0xF1).
 """
 
 from __future__ import annotations
@@ -56,7 +55,6 @@ def test_host_family_refuses_another_generations_part(bench: Path) -> None:
             drive_family(drive).prepare(drive, image)
 
 
-@pytest.mark.xfail(strict=True, reason="host: prepare() reads before Drive.settle() eats 6/29/00")
 def test_cli_flash_end_to_end(bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = bench / "fw.bin"
     path.write_bytes(make_pioneer_image("1.17"))

@@ -1,8 +1,7 @@
 """Flashing the emulator's SPC microcode drive with the generic family (feature 0x0104).
 
-The CLI run is xfail (strict) for a host-side bug found here: ``Drive.features``
-asks GET CONFIGURATION without consuming the pending power-on unit attention,
-gets 6/29/00, reports no features, and ``drive_family`` then finds no protocol.
+The CLI run also pins that ``Drive.features`` consumes the pending power-on
+unit attention before GET CONFIGURATION, so ``drive_family`` sees 0104h.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ def test_generic_family_is_chosen_by_feature_and_flashes(bench: Path) -> None:
     assert (bench / "spc.state").read_bytes() == image
 
 
-@pytest.mark.xfail(strict=True, reason="host: Drive.features asks before settle(): 6/29/00")
 def test_cli_flash_end_to_end(bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = bench / "fw.bin"
     path.write_bytes(make_spc_image("1.01"))

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     with open_device(args.device, args.journal, exclusive=True) as transport:
         drive = Drive(transport)
+        drive.settle()  # a reset drive reports unit attentions before anything else
         family = drive_family(drive)
         with exclusive_lock(drive_key(transport)):
             sidecar = take_backup(drive, family, Path(args.output), quiet=args.json)

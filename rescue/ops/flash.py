@@ -172,6 +172,10 @@ def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: C
             report.preflight.add("exclusive lock", "ok", str(lock))
             before = drive.identity
             report.drive_before = _ident(before)
+            _, attentions = drive.settle()  # a reset drive reports these before anything else
+            if attentions:
+                cleared = ", ".join(a.triple for a in attentions)
+                report.preflight.add("unit attentions", "ok", f"cleared {cleared}")
             family = drive_family(drive)
             report.family = family.name
             image = family.load_image(args.firmware)
