@@ -29,6 +29,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rescue.emulator.flashable import (
+    READ_BUFFER,
+    FlashHoldingDrive,
+    common_args,
+    load_flash,
+    persist_new,
+)
 from rescue.emulator.images import (
     MT1959_BOOT_AREA,
     MT1959_CONFIG_AT,
@@ -37,13 +44,6 @@ from rescue.emulator.images import (
     read_mt1959_identity,
 )
 from rescue.emulator.mmc import PROFILE_CD_ROM, PROFILE_DVD_ROM
-from rescue.emulator.mt1939 import (
-    READ_BUFFER,
-    FlashHoldingDrive,
-    common_args,
-    load_flash,
-    persist_new,
-)
 from rescue.emulator.plextor import WRITE_BUFFER, OrderedDownload
 from rescue.emulator.sense import (
     COMMAND_SEQUENCE_ERROR,

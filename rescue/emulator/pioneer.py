@@ -33,6 +33,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rescue.emulator.flashable import (
+    READ_BUFFER,
+    FlashHoldingDrive,
+    common_args,
+    load_flash,
+    persist_new,
+)
 from rescue.emulator.images import (
     PIONEER_SIZE,
     FlashIdentity,
@@ -40,13 +47,6 @@ from rescue.emulator.images import (
     read_pioneer_part,
 )
 from rescue.emulator.mmc import PROFILE_CD_ROM, PROFILE_DVD_ROM, ascii_field
-from rescue.emulator.mt1939 import (
-    READ_BUFFER,
-    FlashHoldingDrive,
-    common_args,
-    load_flash,
-    persist_new,
-)
 from rescue.emulator.plextor import WRITE_BUFFER
 from rescue.emulator.sense import (
     COMMAND_SEQUENCE_ERROR,

@@ -29,18 +29,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rescue.emulator.flashable import (
+    FlashHoldingDrive,
+    common_args,
+    load_flash,
+    persist_new,
+)
 from rescue.emulator.images import (
     PLEXTOR_SIZE,
     make_plextor_image,
     read_plextor_identity,
 )
 from rescue.emulator.mmc import PROFILE_CD_ROM, PROFILE_DVD_ROM
-from rescue.emulator.mt1939 import (
-    FlashHoldingDrive,
-    common_args,
-    load_flash,
-    persist_new,
-)
 from rescue.emulator.sense import (
     COMMAND_SEQUENCE_ERROR,
     INVALID_FIELD_IN_CDB,

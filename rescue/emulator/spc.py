@@ -26,15 +26,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rescue.emulator.images import SPC_SIZE, make_spc_image, read_spc_identity
-from rescue.emulator.mmc import PROFILE_CD_ROM, PROFILE_DVD_ROM
-from rescue.emulator.mt1939 import (
+from rescue.emulator.flashable import (
     READ_BUFFER,
     FlashHoldingDrive,
     common_args,
     load_flash,
     persist_new,
 )
+from rescue.emulator.images import SPC_SIZE, make_spc_image, read_spc_identity
+from rescue.emulator.mmc import PROFILE_CD_ROM, PROFILE_DVD_ROM
 from rescue.emulator.plextor import WRITE_BUFFER
 from rescue.emulator.sense import (
     COMMAND_SEQUENCE_ERROR,

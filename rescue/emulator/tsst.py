@@ -25,9 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rescue.emulator.images import TSST_SIZE, make_tsst_image, read_tsst_identity
-from rescue.emulator.mmc import PROFILE_CD_ROM, PROFILE_DVD_ROM
-from rescue.emulator.mt1939 import (
+from rescue.emulator.flashable import (
     VENDOR_FLASH,
     FlashHoldingDrive,
     VendorDownload,
@@ -35,6 +33,8 @@ from rescue.emulator.mt1939 import (
     load_flash,
     persist_new,
 )
+from rescue.emulator.images import TSST_SIZE, make_tsst_image, read_tsst_identity
+from rescue.emulator.mmc import PROFILE_CD_ROM, PROFILE_DVD_ROM
 
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
