@@ -7,6 +7,8 @@ that host and device are two implementations checked against each other.
 
 Map: ``base`` (the Device/Reply/Clock contract), ``sense`` (fixed sense),
 ``disc`` (the medium), ``faults`` (fault rules), ``mmc`` (the generic drive),
-``btc`` + ``images`` (BTC DRW-1004IM and its flash images), ``registry``
+``btc`` + ``images`` (BTC DRW-1004IM and every family's flash images),
+``flashable`` (what every flash-holding model shares) and one module per
+family (``mt1939``, ``plextor``, ``tsst``, ``mt1959``, ``spc``, ``pioneer``), ``registry``
 (names and the spec grammar), ``tcmu*`` (the bridge to a real kernel).
 """
