@@ -18,13 +18,6 @@ from rescue.families import drive_family
 from rescue.families.base import run_steps, wait_until_back
 
 
-@pytest.fixture
-def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RESCUE_REPORTS", str(tmp_path / "reports"))
-    monkeypatch.setenv("RESCUE_LOCK_DIR", str(tmp_path / "locks"))
-    return tmp_path
-
-
 def spec(tmp: Path) -> str:
     return f"emu:pioneer-dvr108,disc=none,state={tmp / 'dvr108.state'}"
 

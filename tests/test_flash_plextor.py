@@ -17,13 +17,6 @@ from rescue.emulator.images import make_plextor_image
 TEST_UNIT_READY, WRITE_BUFFER = 0x00, 0x3B
 
 
-@pytest.fixture
-def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RESCUE_REPORTS", str(tmp_path / "reports"))
-    monkeypatch.setenv("RESCUE_LOCK_DIR", str(tmp_path / "locks"))
-    return tmp_path
-
-
 def spec(tmp: Path) -> str:
     return f"emu:plextor-px716a,disc=none,state={tmp / 'px716a.state'}"
 

@@ -15,13 +15,6 @@ from rescue.cli import main
 from rescue.emulator.images import make_tsst_image
 
 
-@pytest.fixture
-def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RESCUE_REPORTS", str(tmp_path / "reports"))
-    monkeypatch.setenv("RESCUE_LOCK_DIR", str(tmp_path / "locks"))
-    return tmp_path
-
-
 def spec(tmp: Path) -> str:
     return f"emu:tsst-shd163c,disc=none,state={tmp / 'shd163c.state'}"
 
