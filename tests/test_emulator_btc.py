@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
+from raw_cdb import INQUIRY, TUR, sense_of, write_buffer
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
 from rescue.emulator.btc import BURN_SECONDS, BtcDrive
@@ -13,23 +14,7 @@ from rescue.emulator.images import FLASH_SIZE, flash_checksum, make_btc_image
 from rescue.emulator.registry import create
 from rescue.transport.emulated import EmulatedTransport
 
-TUR = bytes(6)
-INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
 CHUNK = 0x1000
-
-
-def write_buffer(mode: int, offset: int, length: int, buffer_id: int = 0) -> bytes:
-    return (
-        bytes([0x3B, mode, buffer_id])
-        + offset.to_bytes(3, "big")
-        + length.to_bytes(3, "big")
-        + b"\0"
-    )
-
-
-def sense_of(reply: Reply) -> tuple[int, int, int]:
-    assert reply.status == CHECK_CONDITION, reply
-    return reply.sense[2] & 0x0F, reply.sense[12], reply.sense[13]
 
 
 def drive(spec: str = "btc-drw1004im,disc=none") -> BtcDrive:

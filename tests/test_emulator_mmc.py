@@ -5,21 +5,14 @@ from __future__ import annotations
 import struct
 
 import pytest
+from raw_cdb import INQUIRY, TUR, sense_of
 
-from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
+from rescue.emulator.base import GOOD, Reply
 from rescue.emulator.disc import SECTOR, pattern_sector
 from rescue.emulator.mmc import MmcDrive
 from rescue.emulator.registry import create
 
-TUR = bytes(6)
 REQUEST_SENSE = bytes([0x03, 0, 0, 0, 18, 0])
-STD_INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
-
-
-def sense_of(reply: Reply) -> tuple[int, int, int]:
-    assert reply.status == CHECK_CONDITION
-    assert reply.sense[0] & 0x7F == 0x70 and len(reply.sense) == 18
-    return reply.sense[2] & 0x0F, reply.sense[12], reply.sense[13]
 
 
 def info_field(reply: Reply) -> int:
@@ -67,7 +60,7 @@ def features_of(data: bytes) -> dict[int, bytes]:
 
 
 def test_standard_inquiry_layout() -> None:
-    data = create("generic-dvd").submit(STD_INQUIRY, None, 96).data
+    data = create("generic-dvd").submit(INQUIRY, None, 96).data
     assert len(data) == 96
     assert data[0] == 0x05 and data[1] & 0x80 and data[4] == 91
     assert data[8:16] == b"RESCUE  "
@@ -98,7 +91,7 @@ def test_vpd_pages() -> None:
 def test_unit_attention_queue_and_exempt_commands() -> None:
     drive = create("generic-dvd,tray=open")
     # INQUIRY neither reports nor clears the power-on unit attention.
-    assert drive.submit(STD_INQUIRY, None, 96).status == GOOD
+    assert drive.submit(INQUIRY, None, 96).status == GOOD
     # REQUEST SENSE returns it as data and clears it.
     data = drive.submit(REQUEST_SENSE, None, 18)
     assert data.status == GOOD and (data.data[2], data.data[12], data.data[13]) == (6, 0x29, 0)

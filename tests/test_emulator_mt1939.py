@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from raw_cdb import INQUIRY, TUR, sense_of
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
 from rescue.emulator.images import (
@@ -20,9 +21,6 @@ from rescue.emulator.images import main as images_main
 from rescue.emulator.mt1939 import CHUNK, COME_BACK_SECONDS, Mt1939Drive
 from rescue.emulator.registry import create
 
-TUR = bytes(6)
-INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
-
 
 def vendor(state: int) -> bytes:
     return bytes([0xFF, 0x00, 0x01, 0x00, 0x00, state]) + bytes(6)
@@ -30,11 +28,6 @@ def vendor(state: int) -> bytes:
 
 def read_buffer(address: int, length: int, mode: int = 6) -> bytes:
     return bytes([0x3C, mode, 0]) + address.to_bytes(3, "big") + length.to_bytes(3, "big") + b"\0"
-
-
-def sense_of(reply: Reply) -> tuple[int, int, int]:
-    assert reply.status == CHECK_CONDITION, reply
-    return reply.sense[2] & 0x0F, reply.sense[12], reply.sense[13]
 
 
 def drive(spec: str = "tsst-se506cb,disc=none") -> Mt1939Drive:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from raw_cdb import INQUIRY, TUR, sense_of
 
-from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
+from rescue.emulator.base import GOOD, Reply
 from rescue.emulator.images import (
     MT1959_BOOT_AREA,
     MT1959_CONFIG,
@@ -14,19 +15,11 @@ from rescue.emulator.images import (
 from rescue.emulator.mt1959 import BURN_SECONDS, CHUNK, Mt1959Drive
 from rescue.emulator.registry import create
 
-TUR = bytes(6)
-INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
-
 
 def buffer_cdb(op: int, mode: int, offset: int, length: int, buffer_id: int = 0) -> bytes:
     return (
         bytes([op, mode, buffer_id]) + offset.to_bytes(3, "big") + length.to_bytes(3, "big") + b"\0"
     )
-
-
-def sense_of(reply: Reply) -> tuple[int, int, int]:
-    assert reply.status == CHECK_CONDITION, reply
-    return reply.sense[2] & 0x0F, reply.sense[12], reply.sense[13]
 
 
 def drive() -> Mt1959Drive:

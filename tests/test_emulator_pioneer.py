@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from raw_cdb import INQUIRY, TUR, sense_of
 
-from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
+from rescue.emulator.base import GOOD
 from rescue.emulator.images import PIONEER_GENERATION_AT, make_pioneer_image
 from rescue.emulator.pioneer import CHUNK, KEY_BLOCK, SAVE_SECONDS, PioneerDrive
 from rescue.emulator.registry import create
-
-TUR = bytes(6)
-INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
 
 
 def buffer_cdb(op: int, mode: int, buffer_id: int, offset: int, length: int) -> bytes:
@@ -21,11 +19,6 @@ def buffer_cdb(op: int, mode: int, buffer_id: int, offset: int, length: int) -> 
 
 ENTER = buffer_cdb(0x3B, 4, 0xFF, 0, 0x100)
 SAVE = buffer_cdb(0x3B, 5, 0xFF, 0, 0x100)
-
-
-def sense_of(reply: Reply) -> tuple[int, int, int]:
-    assert reply.status == CHECK_CONDITION, reply
-    return reply.sense[2] & 0x0F, reply.sense[12], reply.sense[13]
 
 
 def drive() -> PioneerDrive:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from raw_cdb import INQUIRY, TUR, sense_of, write_buffer
 
-from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
+from rescue.emulator.base import GOOD, Reply
 from rescue.emulator.images import (
     PLEXTOR_SIZE,
     PLEXTOR_SUM_AT,
@@ -15,23 +16,6 @@ from rescue.emulator.images import (
 )
 from rescue.emulator.plextor import BURN_SECONDS, CHUNK, PlextorDrive
 from rescue.emulator.registry import create
-
-TUR = bytes(6)
-INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
-
-
-def write_buffer(mode: int, offset: int, length: int, buffer_id: int = 0) -> bytes:
-    return (
-        bytes([0x3B, mode, buffer_id])
-        + offset.to_bytes(3, "big")
-        + length.to_bytes(3, "big")
-        + b"\0"
-    )
-
-
-def sense_of(reply: Reply) -> tuple[int, int, int]:
-    assert reply.status == CHECK_CONDITION, reply
-    return reply.sense[2] & 0x0F, reply.sense[12], reply.sense[13]
 
 
 def drive(spec: str = "plextor-px716a,disc=none") -> PlextorDrive:

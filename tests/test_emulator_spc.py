@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from raw_cdb import INQUIRY, TUR, sense_of
 
-from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
+from rescue.emulator.base import CHECK_CONDITION, GOOD
 from rescue.emulator.images import SPC_SIZE, make_spc_image
 from rescue.emulator.registry import create
 from rescue.emulator.spc import ACTIVATE_SECONDS, SpcDrive
 
-TUR = bytes(6)
-INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
 CHUNK = 0x1000
 
 
@@ -21,11 +20,6 @@ def buffer_cdb(op: int, mode: int, offset: int, length: int, buffer_id: int = 0)
 
 
 ACTIVATE = buffer_cdb(0x3B, 0x0F, 0, 0)
-
-
-def sense_of(reply: Reply) -> tuple[int, int, int]:
-    assert reply.status == CHECK_CONDITION, reply
-    return reply.sense[2] & 0x0F, reply.sense[12], reply.sense[13]
 
 
 def drive() -> SpcDrive:

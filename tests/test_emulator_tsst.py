@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from raw_cdb import INQUIRY, TUR, sense_of
 
-from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
+from rescue.emulator.base import GOOD, Reply
 from rescue.emulator.images import TSST_SIZE, make_tsst_image
 from rescue.emulator.registry import create
 from rescue.emulator.tsst import BURN_SECONDS, CHUNK, TsstDrive
 
-TUR = bytes(6)
-INQUIRY = bytes([0x12, 0, 0, 0, 96, 0])
-
 
 def vendor(state: int) -> bytes:
     return bytes([0xFF, 0x00, 0x01, 0x00, 0x00, state]) + bytes(6)
-
-
-def sense_of(reply: Reply) -> tuple[int, int, int]:
-    assert reply.status == CHECK_CONDITION, reply
-    return reply.sense[2] & 0x0F, reply.sense[12], reply.sense[13]
 
 
 def drive(spec: str = "tsst-shd163c,disc=none") -> TsstDrive:
