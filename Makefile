@@ -43,7 +43,7 @@ lint: setup
 	$(PY) -m ruff check rescue tests
 
 bench: setup
-	$(PY) -m tests.bench
+	$(PY) -m tests.bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) dist out .pytest_cache

@@ -1,4 +1,4 @@
-"""`make bench`: host-side costs, printed as ratios against a baseline measured in the same run.
+"""Host-side costs, printed as ratios against a baseline measured in the same run.
 
 1. One command through the whole stack (build the CDB, execute on the
    in-process model, parse the answer) vs the model alone answering the same
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rescue.cli import main
+from rescue.cli import main as rescue_main
 from rescue.emulator.images import make_btc_image
 from rescue.emulator.registry import create
 from rescue.scsi import cdb as build
@@ -65,7 +65,7 @@ def bench_flash() -> None:
         ]
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            code = main(argv)
+            code = rescue_main(argv)
         wall = time.perf_counter() - start
         journals = list(Path(tmp, "reports").rglob("*.jsonl"))
         commands = len(read_journal(journals[0])) if journals else 0
@@ -90,6 +90,6 @@ def bench_flash() -> None:
     )
 
 
-if __name__ == "__main__":
+def main() -> None:
     bench_command()
     bench_flash()
