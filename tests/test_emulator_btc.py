@@ -212,7 +212,7 @@ def test_state_persists_across_creates(tmp_path) -> None:  # noqa: ANN001
 def test_bad_state_file_and_image_file(tmp_path) -> None:  # noqa: ANN001
     short = tmp_path / "short.bin"
     short.write_bytes(b"\x02" * 1000)
-    with pytest.raises(ValueError, match="not a 1 MiB flash image"):
+    with pytest.raises(ValueError, match="not a 1048576-byte flash image"):
         create(f"btc-drw1004im,state={short}")
     with pytest.raises(ValueError, match="cannot read"):
         create(f"btc-drw1004im,image={tmp_path / 'missing.bin'}")

@@ -51,39 +51,33 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from rescue.emulator.disc import Disc, MediaKind
+from rescue.emulator.flashable import (
+    FlashHoldingDrive,
+    common_args,
+    load_flash,
+    persist_new,
+)
 from rescue.emulator.images import (
     FLASH_SIZE,
     IDENTITY_END,
     INQUIRY_BLOCK,
+    FlashIdentity,
     flash_checksum,
     is_bootable,
     make_btc_image,
     read_identity,
 )
-from rescue.emulator.mmc import (
-    INQUIRY,
-    PROFILE_CD_ROM,
-    PROFILE_DVD_ROM,
-    REQUEST_SENSE,
-    TEST_UNIT_READY,
-    Identity,
-    MmcDrive,
-)
+from rescue.emulator.mmc import PROFILE_CD_ROM, PROFILE_DVD_ROM
 from rescue.emulator.sense import (
     COMMAND_SEQUENCE_ERROR,
     INVALID_FIELD_IN_CDB,
     INVALID_FIELD_IN_PARAMETERS,
     INVALID_OPCODE,
-    MICROCODE_CHANGED,
-    NO_MEDIUM_TRAY_CLOSED,
-    OPERATION_IN_PROGRESS,
     CheckCondition,
-    Sense,
 )
 
 if TYPE_CHECKING:
-    from rescue.emulator.base import Clock, Device
-    from rescue.emulator.faults import Fault
+    from rescue.emulator.base import Device
     from rescue.emulator.registry import ModelInfo, Options
 
 WRITE_BUFFER = 0x3B
@@ -93,7 +87,6 @@ HEADER_SIZE = 0x20
 CHECKSUM_AT = 30
 BURN_SECONDS = 40.0
 VENDOR, PRODUCT = "BTC", "DRW-1004IM"
-RECOVERY_REVISION = "BOOT"
 STEPPING_FROM = ("0040", "0043")
 STEPPING_LAST_ALLOWED = 50
 DVDREAD_REVISION = "0043"
@@ -119,7 +112,12 @@ def interrupted(image: bytes) -> bytes:
     return image[:half] + b"\xff" * (FLASH_SIZE - half)
 
 
-class BtcDrive(MmcDrive):
+def btc_identity(flash: bytes) -> FlashIdentity | None:
+    """The identity the main firmware reports, or None when the flash does not boot."""
+    return read_identity(flash) if is_bootable(flash) else None
+
+
+class BtcDrive(FlashHoldingDrive):
     """An MT1x08 drive holding ``flash``; see the module docstring for its behaviour."""
 
     def __init__(
@@ -128,58 +126,20 @@ class BtcDrive(MmcDrive):
         flash: bytes,
         quirks: frozenset[Quirk] = frozenset({Quirk.STEPPING}),
         commit_fault: CommitFault = CommitFault.OK,
-        state_path: str | None = None,
-        serial: str = "EMU0000001",
-        clock: Clock,
-        disc: Disc | None = None,
-        tray_open: bool = False,
-        faults: list[Fault] | None = None,
+        **common: object,
     ) -> None:
-        super().__init__(
-            identity=Identity(VENDOR, PRODUCT, RECOVERY_REVISION, serial),
-            profiles=PROFILES,
-            clock=clock,
-            disc=disc,
-            tray_open=tray_open,
-            faults=faults,
-        )
         self.quirks = quirks
         self.commit_fault = commit_fault
-        self.state_path = state_path
-        self._normal_handlers = {**self.handlers, WRITE_BUFFER: self._write_buffer}
-        self._recovery_handlers = {
-            op: self._normal_handlers[op]
-            for op in (TEST_UNIT_READY, REQUEST_SENSE, INQUIRY, WRITE_BUFFER)
-        }
-        self._burn: tuple[float, bytes] | None = None  # (model time it ends, flash after it)
         self._discard_download()
-        self._boot(flash)
-
-    # ------------------------------------------------------ flash state
-
-    def _boot(self, flash: bytes) -> None:
-        """Start the firmware in ``flash``: the main firmware if it boots, else the loader."""
-        self.flash = flash
-        self.recovery = not is_bootable(flash)
-        found = read_identity(flash)
-        if self.recovery or found is None:
-            self.identity.vendor, self.identity.product = VENDOR, PRODUCT
-            self.identity.revision = RECOVERY_REVISION
-            self.handlers = self._recovery_handlers
-        else:
-            self.identity.vendor, self.identity.product = found.vendor, found.product
-            self.identity.revision = found.revision
-            self.firmware_date = found.date
-            self.handlers = self._normal_handlers
-
-    def save_state(self) -> None:
-        """Write the flash to ``state_path`` (atomically: a crash leaves the old file)."""
-        if self.state_path is None:
-            return
-        partial = f"{self.state_path}.partial"
-        with open(partial, "wb") as f:
-            f.write(self.flash)
-        os.replace(partial, self.state_path)
+        super().__init__(
+            flash=flash,
+            identify=btc_identity,
+            vendor=VENDOR,
+            product=PRODUCT,
+            profiles=PROFILES,
+            flash_handlers={WRITE_BUFFER: self._write_buffer},
+            **common,  # type: ignore[arg-type]
+        )
 
     def _discard_download(self) -> None:
         self._download = bytearray(b"\xff" * (HEADER_SIZE + FLASH_SIZE))
@@ -188,26 +148,6 @@ class BtcDrive(MmcDrive):
     def power_on_reset(self) -> None:
         self._discard_download()
         super().power_on_reset()
-
-    def tick(self) -> None:
-        if self._burn is None or self.clock.now() < self._burn[0]:
-            return
-        image = self._burn[1]
-        self._burn = None
-        if self.commit_fault is CommitFault.POWERLOSS:
-            self.commit_fault = CommitFault.OK
-            image = interrupted(image)
-        self._boot(image)
-        self.save_state()
-        self.power_on_reset()
-        if not self.recovery:
-            self.unit_attentions.append(MICROCODE_CHANGED)
-
-    def unit_not_ready(self) -> Sense | None:
-        return OPERATION_IN_PROGRESS if self._burn is not None else None
-
-    def medium_sense(self) -> Sense | None:
-        return NO_MEDIUM_TRAY_CLOSED if self.recovery else super().medium_sense()
 
     # ------------------------------------------------------ INQUIRY, reads
 
@@ -263,7 +203,10 @@ class BtcDrive(MmcDrive):
                 raise CheckCondition(INVALID_OPCODE)
         finally:
             self._discard_download()
-        self._burn = (self.clock.now() + BURN_SECONDS, image)
+        if self.commit_fault is CommitFault.POWERLOSS:
+            self.commit_fault = CommitFault.OK
+            image = interrupted(image)
+        self.start_burn(image, BURN_SECONDS)
 
     def _stepping_refuses(self, image: bytes) -> bool:
         if Quirk.STEPPING not in self.quirks or self.recovery:
@@ -281,43 +224,19 @@ class BtcDrive(MmcDrive):
 def build(info: ModelInfo, options: Options) -> Device:
     """The registry's constructor for ``btc-drw1004im`` (keys in the module docstring)."""
     extra = options.extra
+    flash = load_flash(options, FLASH_SIZE, make_btc_image, info.default_revision)
     state = extra.get("state")
-    if state is not None and os.path.exists(state):
-        flash = _read_flash(state, "state")
-    elif "image" in extra:
-        if options.revision is not None:
-            raise ValueError("rev= and image= both set the firmware: give one")
-        flash = _read_flash(extra["image"], "image")
-    else:
-        flash = make_btc_image(options.revision or info.default_revision)
-    mode = _one_of(extra, "mode", ("normal", "recovery"))
-    if mode == "recovery" and not (state and os.path.exists(state)):
+    if _one_of(extra, "mode", ("normal", "recovery")) == "recovery" and not (
+        state and os.path.exists(state)
+    ):
         flash = interrupted(flash)
     drive = BtcDrive(
         flash=flash,
         quirks=_quirks(extra.get("quirk", Quirk.STEPPING.value)),
         commit_fault=CommitFault(_one_of(extra, "commit", tuple(CommitFault))),
-        state_path=state,
-        serial=options.serial,
-        clock=options.clock,
-        disc=options.disc,
-        tray_open=options.tray_open,
-        faults=options.faults,
+        **common_args(options),
     )
-    if state is not None and not os.path.exists(state):
-        drive.save_state()
-    return drive
-
-
-def _read_flash(path: str, key: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            flash = f.read(FLASH_SIZE + 1)
-    except OSError as err:
-        raise ValueError(f"{key}={path}: cannot read it ({err.strerror})") from None
-    if len(flash) != FLASH_SIZE:
-        raise ValueError(f"{key}={path}: not a 1 MiB flash image ({len(flash)} bytes)")
-    return flash
+    return persist_new(drive)
 
 
 def _one_of(extra: dict[str, str], key: str, allowed: tuple[str, ...]) -> str:
