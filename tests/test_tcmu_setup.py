@@ -95,7 +95,11 @@ def test_emulate_rejects_an_unknown_model_before_touching_the_kernel(
     commands: list[list[str]],
 ) -> None:
     with pytest.raises(UsageError) as err:
-        emulate.run(argparse.Namespace(specs=["generic-dvd", "no-such-drive"], json=False))
+        emulate.run(
+            argparse.Namespace(
+                specs=["generic-dvd", "no-such-drive"], json=False, rev=None, image=None, fault=None
+            )
+        )
     assert "no-such-drive" in err.value.message
     assert commands == []
 

@@ -7,6 +7,11 @@ path can be tried against a model without hardware. Runs until SIGINT or
 SIGTERM, then removes every drive it created. Needs root and a kernel with
 target_core_user and tcm_loop (the test guest and the rescue image have them).
 
+``--rev``, ``--image`` and ``--fault`` are the spec keys ``rev=``, ``image=``
+and ``fault=`` spelled as options (``rescue emulate btc-drw1004im --rev 0043``
+reads like the other commands); each applies to every SPEC given, and a SPEC
+that already sets the same key is a usage error rather than a silent pick.
+
 With ``--journal FILE`` every command the kernel passed to a model is
 recorded in the journal format of rescue.transport.journal: what btcflash or
 sg3_utils really sent becomes a replayable trace.
@@ -35,7 +40,37 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "Runs until interrupted; `rescue list --emulated` names the models.",
     )
     parser.add_argument("specs", nargs="+", metavar="SPEC", help="model[,key=value...]")
+    parser.add_argument("--rev", help="firmware revision the drive starts with (spec key rev=)")
+    parser.add_argument(
+        "--image", metavar="FILE", help="flash image the drive starts with (spec key image=)"
+    )
+    parser.add_argument(
+        "--fault",
+        metavar="RULES",
+        help="fault rules, e.g. hang@3b.5 (spec key fault=; grammar in rescue.emulator.faults)",
+    )
     parser.set_defaults(func=run)
+
+
+def with_options(
+    specs: list[str], rev: str | None, image: str | None, fault: str | None
+) -> list[str]:
+    """SPECs with the option keys appended; the label of each drive is the result."""
+    options = {"rev": rev, "image": image, "fault": fault}
+    added = {key: value for key, value in options.items() if value is not None}
+    for key, value in added.items():
+        if "," in value:
+            raise UsageError(f"--{key} {value!r}: the value cannot contain ','")
+    out = []
+    for spec in specs:
+        keys = {pair.partition("=")[0] for pair in spec.split(",")[1:]}
+        clash = sorted(keys & added.keys())
+        if clash:
+            raise UsageError(
+                f"{spec}: sets {clash[0]}= and --{clash[0]} is given too; give it once"
+            )
+        out.append(",".join([spec, *(f"{key}={value}" for key, value in added.items())]))
+    return out
 
 
 def _models(specs: list[str]) -> list[tuple[str, Device]]:
@@ -79,11 +114,12 @@ def _journal_observer(path: str) -> Observer:
 
 
 def run(args: argparse.Namespace) -> int:
-    models = _models(args.specs)
+    specs = with_options(args.specs, args.rev, args.image, args.fault)
+    models = _models(specs)
     journal = getattr(args, "journal", None)
     bridge = TcmuBridge(models, observer=_journal_observer(journal) if journal else None)
     stats = bridge.run_until_signal(lambda drives: _announce(drives, args.json))
     if not args.json:
-        for spec, drive_stats in zip(args.specs, stats, strict=True):
+        for spec, drive_stats in zip(specs, stats, strict=True):
             print(f"{spec}: removed after {drive_stats.commands} commands", flush=True)
     return 0
