@@ -53,7 +53,7 @@ def via_grub(arg: str) -> str:
 
 def test_defaults_when_no_rescue_option_is_given():
     env = init_env("BOOT_IMAGE=/boot/vmlinuz quiet console=tty0")
-    assert env == {"run": "rescue list", "tty": "tty1", "data": ""}
+    assert env == {"run": "rescue menu", "tty": "tty1", "data": ""}
 
 
 def test_all_three_options_are_read():
@@ -62,7 +62,7 @@ def test_all_three_options_are_read():
 
 
 def test_a_longer_option_name_is_not_mistaken_for_ours():
-    assert init_env("myrescue.run=bad xrescue.tty=ttyS9")["run"] == "rescue list"
+    assert init_env("myrescue.run=bad xrescue.tty=ttyS9")["run"] == "rescue menu"
 
 
 @settings(max_examples=20, deadline=None)

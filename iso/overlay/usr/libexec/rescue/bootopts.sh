@@ -2,7 +2,7 @@
 # the unit tests run it under a plain POSIX sh).
 #
 # Options:
-#   rescue.run="CMD"   the shell command the session console runs (default: rescue list)
+#   rescue.run="CMD"   the shell command the session console runs (default: rescue menu, the guided mode)
 #   rescue.tty=TTY     the console that runs it (default: tty1); ttyS0 for serial-only use
 #   rescue.data=LABEL  wait for the FAT partition LABEL and mount it at /data (USB image)
 #
@@ -31,7 +31,7 @@ shell_quote() {
 
 # bootopts_env CMDLINE: the options as shell assignments, defaults filled in.
 bootopts_env() {
-    echo "RESCUE_RUN=$(shell_quote "$(bootopt "$1" rescue.run || echo 'rescue list')")"
+    echo "RESCUE_RUN=$(shell_quote "$(bootopt "$1" rescue.run || echo 'rescue menu')")"
     echo "RESCUE_TTY=$(shell_quote "$(bootopt "$1" rescue.tty || echo tty1)")"
     echo "RESCUE_DATA=$(shell_quote "$(bootopt "$1" rescue.data || true)")"
 }

@@ -1,0 +1,93 @@
+"""What the menu does to a drive: each action runs the CLI command in-process.
+
+Why through ``rescue.cli.main``: the menu must not grow a second flasher.
+Flashing from the menu passes through exactly the checks of `rescue flash`
+(image validity, identity, the catalog's plan, lock, no disc, quiet drive)
+and its own YES question, which reads the same console as the menu. The
+command line is echoed first, so the user learns the command for next time.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from pathlib import Path
+
+from rescue.errors import EXIT_CODE_MEANINGS, ExitCode, RescueError
+from rescue.menu.drives import DriveEntry
+from rescue.menu.screen import Option, choose, numbered, say, yes_no
+
+BACK = Option("b", "back")
+
+
+def run_command(argv: list[str]) -> int:
+    """Run one `rescue` command and say how it ended when it failed."""
+    from rescue.cli import main
+
+    say("", "$ rescue " + shlex.join(argv))
+    try:
+        code = main(argv)
+    except SystemExit as done:  # argparse on a command line the menu built badly
+        code = done.code if isinstance(done.code, int) else int(ExitCode.USAGE)
+    if code:
+        say(f"(exit {code}: {EXIT_CODE_MEANINGS.get(code, 'failed')})")
+    return code
+
+
+def backup(drive: DriveEntry, reports: Path) -> int:
+    name = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{drive.product}-{drive.revision}").strip("_")
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return run_command(["backup", drive.device, "-o", str(reports / f"backup-{name}-{stamp}.bin")])
+
+
+def firmware_files(folder: Path | None) -> list[Path]:
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def flash(drive: DriveEntry, folder: Path | None) -> int | None:
+    """Pick an image from the firmware folder and hand it to `rescue flash`.
+
+    The one thing asked here rather than by the flasher is consent to flash
+    without a backup, which `rescue flash` takes as --no-backup; it is asked
+    only for a family that cannot back up (the flasher backs up the others).
+    """
+    files = firmware_files(folder)
+    if not files:
+        where = str(folder) if folder else "no firmware folder (USB stick not mounted)"
+        say(
+            f"No firmware files in {where}.",
+            "Copy images into firmware/ on the stick, or start `rescue menu --firmware DIR`.",
+        )
+        return None
+    picked = choose(f"Firmware in {folder}:", numbered([p.name for p in files]), [BACK])
+    if picked == BACK.key:
+        return None
+    argv = ["flash", drive.device, str(files[int(picked) - 1])]
+    reason = _no_backup_reason(drive)
+    if reason is None:
+        return None
+    if reason:
+        say(f"This drive cannot be backed up first: {reason}.")
+        if not yes_no("Flash without a backup?"):
+            say("Nothing was sent.")
+            return None
+        argv.append("--no-backup")
+    return run_command(argv)
+
+
+def _no_backup_reason(drive: DriveEntry) -> str | None:
+    """'' when the family backs up, its reason when it cannot, None when it has no protocol."""
+    from rescue.devices import open_device
+    from rescue.drive import Drive
+    from rescue.families import drive_family
+
+    try:
+        with open_device(drive.device) as transport:
+            family = drive_family(Drive(transport))
+    except RescueError as err:
+        say(f"Cannot flash this drive: {err.message}")
+        return None
+    return "" if family.can_backup else family.no_backup_reason

@@ -1,0 +1,88 @@
+"""Reading choices and printing lines for an 80-column, 25-row console.
+
+Input is read with ``input()`` from ``sys.stdin``, the same stream the
+flasher's own YES question reads, so one scripted stream (a test, a serial
+line) can drive a whole session. End of input ends the menu cleanly
+(``MenuExit``) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+WIDTH = 80
+# Room for a screen's list: 25 rows minus a title, a blank line, the command line,
+# the prompt and a line of slack for a message.
+LIST_ROWS = 20
+
+
+class MenuExit(Exception):
+    """The session ends: the user quit, or the input ran out."""
+
+
+def fit(text: str, width: int = WIDTH) -> str:
+    """One console line: longer text is cut with '...' rather than wrapped mid-word."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def say(*lines: str) -> None:
+    """Print messages wrapped at the console width (a long path breaks, it is not lost)."""
+    for line in lines:
+        print("\n".join(textwrap.wrap(line, WIDTH, break_on_hyphens=False)))
+
+
+def ask(prompt: str) -> str:
+    """One line of input, stripped; end of input raises ``MenuExit``."""
+    try:
+        return input(fit(prompt, WIDTH - 10)).strip()
+    except EOFError:
+        print()
+        raise MenuExit("end of input") from None
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str  # a digit string for numbered entries, one letter for commands
+    text: str
+
+
+def numbered(texts: Sequence[str]) -> list[Option]:
+    return [Option(str(number), text) for number, text in enumerate(texts, 1)]
+
+
+def choose(title: str, options: Sequence[Option], commands: Sequence[Option]) -> str:
+    """Show a screen and return the key of the option the user picked.
+
+    Anything else (letters not offered, numbers out of range, an empty line)
+    says what is allowed and asks again: a wrong key never does anything.
+    """
+    print(fit(title), "", sep="\n")
+    for option in options[:LIST_ROWS]:
+        print(fit(f"  {option.key:>2}) {option.text}"))
+    if len(options) > LIST_ROWS:
+        print(f"  ... {len(options) - LIST_ROWS} more not shown")
+    print(fit("  " + "   ".join(f"{c.key}) {c.text}" for c in commands)))
+    allowed = {o.key for o in options[:LIST_ROWS]} | {c.key for c in commands}
+    while True:
+        answer = ask("Choice: ").lower()
+        if answer in allowed:
+            return answer
+        say(f"'{answer}' is not on this screen: type {_allowed_text(options, commands)}, Enter")
+
+
+def _allowed_text(options: Sequence[Option], commands: Sequence[Option]) -> str:
+    shown = min(len(options), LIST_ROWS)
+    numbers = [f"1-{shown}"] if shown > 1 else [o.key for o in options[:1]]
+    return ", ".join(numbers + [c.key for c in commands])
+
+
+def yes_no(question: str) -> bool:
+    """A y/n question; only 'y' or 'yes' counts as yes."""
+    return ask(f"{question} [y/N] ").lower() in ("y", "yes")
+
+
+def pause() -> None:
+    """Let the user read the output before the next screen scrolls it away."""
+    ask("Press Enter for the menu ")

@@ -1,0 +1,109 @@
+"""The menu's screens: the drive list, then what to do with the chosen drive.
+
+Screens are drawn anew after every action, so what they show (a revision
+after a flash, a drive plugged in before a rescan) is never stale by more
+than one action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rescue import __version__
+from rescue.menu import actions
+from rescue.menu.drives import DriveEntry, list_drives
+from rescue.menu.screen import MenuExit, Option, ask, choose, numbered, pause, say
+
+DATA_FIRMWARE = Path("/data/firmware")
+
+EXPLAIN = Option("e", "explain an error")
+RESCAN = Option("r", "rescan")
+QUIT = Option("q", "quit to shell")
+BACK = actions.BACK
+
+
+def _info(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
+    actions.run_command(["info", drive.device])
+
+
+def _doctor(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
+    actions.run_command(["doctor", drive.device])
+
+
+def _backup(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
+    actions.backup(drive, reports)
+
+
+def _flash(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
+    actions.flash(drive, firmware)
+
+
+DRIVE_ACTIONS = {
+    "info": _info,
+    "doctor (health check)": _doctor,
+    "back up firmware": _backup,
+    "flash firmware": _flash,
+}
+
+
+def default_firmware_folder() -> Path | None:
+    """The stick's firmware/ folder when its data partition is mounted (see iso/README.md)."""
+    return DATA_FIRMWARE if DATA_FIRMWARE.is_dir() else None
+
+
+def run_menu(devices: Sequence[str], firmware: Path | None, reports: Path) -> int:
+    """The whole session; returns 0 when the user quits or the input ends."""
+    say(f"rescue {__version__}: guided mode. Type a number or letter, then Enter.")
+    try:
+        while True:
+            drives = list_drives(devices)
+            picked = choose(_drives_title(drives), numbered([d.label for d in drives]),
+                            [RESCAN, EXPLAIN, QUIT])  # fmt: skip
+            if picked == QUIT.key:
+                raise MenuExit("quit")
+            if picked == EXPLAIN.key:
+                _explain()
+            elif picked != RESCAN.key:
+                _drive_screen(drives[int(picked) - 1].device, devices, firmware, reports)
+    except MenuExit as why:
+        say(f"Leaving the menu ({why}). Type 'rescue menu' to come back.")
+    return 0
+
+
+def _drives_title(drives: list[DriveEntry]) -> str:
+    if not drives:
+        return "No optical drive found. Connect one, wait a few seconds, then rescan."
+    return "Optical drives: pick one"
+
+
+def _drive_screen(
+    device: str, devices: Sequence[str], firmware: Path | None, reports: Path
+) -> None:
+    while True:
+        drive = _current(device, devices)
+        picked = choose(f"Drive: {drive.label}", numbered(DRIVE_ACTIONS),
+                        [EXPLAIN, BACK, QUIT])  # fmt: skip
+        if picked == QUIT.key:
+            raise MenuExit("quit")
+        if picked == BACK.key:
+            return
+        if picked == EXPLAIN.key:
+            _explain()
+            continue
+        action = list(DRIVE_ACTIONS.values())[int(picked) - 1]
+        action(drive, firmware, reports)
+        pause()
+
+
+def _current(device: str, devices: Sequence[str]) -> DriveEntry:
+    """The drive's entry as of now (its revision changes with a flash)."""
+    found = [d for d in list_drives(devices) if d.device == device]
+    return found[0] if found else DriveEntry(device, "", "", "", problem="gone")
+
+
+def _explain() -> None:
+    text = ask("Error to explain (e.g. 5/20/0, or sense bytes 70 00 05 ...): ")
+    if text:
+        actions.run_command(["explain", *text.split()])
+    pause()

@@ -1,0 +1,142 @@
+"""`rescue menu` driven end to end with scripted keystrokes on emulated drives.
+
+The script goes through a stand-in console (a text stream that says it is a
+terminal), because the menu and the flasher's own YES question both read
+the one console, as they do on tty1.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rescue.cli import main
+from rescue.emulator.images import make_btc_image
+from rescue.menu import screen
+
+
+class Console(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class Session:
+    def __init__(self, bench: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+        self.bench = bench
+        self.monkeypatch = monkeypatch
+        self.capsys = capsys
+        self.state = bench / "btc.state"
+        self.firmware = bench / "firmware"
+        self.firmware.mkdir()
+
+    @property
+    def btc(self) -> str:
+        return f"emu:btc-drw1004im,rev=0043,disc=none,state={self.state}"
+
+    def add_image(self, revision: str, product: str = "DRW-1004IM") -> Path:
+        path = self.firmware / f"V{revision}-{product}.bin"
+        path.write_bytes(make_btc_image(revision, product=product))
+        return path
+
+    def run(self, keys: list[str], *devices: str) -> tuple[int, str]:
+        self.monkeypatch.setattr("sys.stdin", Console("".join(k + "\n" for k in keys)))
+        argv = ["menu", *(devices or (self.btc,)), "--firmware", str(self.firmware)]
+        code = main([*argv, "--reports", str(self.bench / "reports")])
+        out = self.capsys.readouterr()
+        return code, out.out + out.err
+
+
+@pytest.fixture
+def session(bench: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Session:
+    return Session(bench, monkeypatch, capsys)
+
+
+def test_pick_the_btc_drive_see_info_flash_0050_and_see_the_new_revision(session: Session):
+    session.add_image("0050")
+    keys = ["1", "1", "", "4", "1", "y", "YES", "", "1", ""]
+    code, out = session.run(keys)
+    assert code == 0
+    info_before, rest = out.split("$ rescue flash", 1)
+    assert "revision 0043" in info_before
+    assert "DRW-1004IM now runs 0050" in rest
+    assert "Drive: BTC DRW-1004IM 0050" in rest  # the screen after the flash is redrawn
+    assert "revision 0050" in rest.split("$ rescue info", 1)[1]  # info asks the drive again
+    assert "Leaving the menu (end of input)" in out
+
+
+def test_flash_goes_through_the_flasher_confirmation(session: Session):
+    session.add_image("0050")
+    code, out = session.run(["1", "4", "1", "y", "no", "", "1", ""])
+    assert code == 0
+    assert "Type YES to continue" in out
+    assert "not confirmed: nothing was written" in out
+    assert "revision 0043" in out.split("$ rescue info", 1)[1]
+
+
+def test_declining_to_flash_without_a_backup_sends_nothing(session: Session):
+    session.add_image("0050")
+    code, out = session.run(["1", "4", "1", "n", "", "1", ""])
+    assert "cannot be backed up first" in out
+    assert "$ rescue flash" not in out
+    assert "revision 0043" in out.split("$ rescue info", 1)[1]
+
+
+def test_flash_refuses_an_image_for_another_drive_via_the_flasher(session: Session):
+    session.add_image("0050", product="DRW-9999XX")
+    code, out = session.run(["1", "4", "1", "y", ""])
+    assert code == 0
+    assert "identity check failed" in out
+    assert "(exit 6: refused by the safety policy)" in out
+
+
+def test_empty_firmware_folder_says_where_to_put_images(session: Session):
+    code, out = session.run(["1", "4", ""])
+    assert code == 0
+    assert "No firmware files in" in out
+    assert "Copy images into firmware/ on the stick" in out
+
+
+def test_explain_an_error_from_the_drive_list(session: Session):
+    code, out = session.run(["e", "5/20/0", ""])
+    assert code == 0
+    assert "INVALID COMMAND OPERATION CODE" in out
+
+
+def test_bad_keys_are_refused_and_the_menu_asks_again(session: Session):
+    code, out = session.run(["x", "9", "0", "-1", "", "1", "q"])
+    assert code == 0
+    assert out.count("is not on this screen: type 1, r, e, q") == 5
+    assert "Drive: BTC DRW-1004IM 0043" in out
+    assert "Leaving the menu (quit)" in out
+
+
+def test_end_of_input_on_the_first_prompt_leaves_cleanly(session: Session):
+    assert session.run([])[0] == 0
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.text(alphabet="0123456789abeqry -/x", max_size=4), max_size=12))
+def test_any_keystrokes_end_cleanly(session: Session, keys: list[str]):
+    code, out = session.run(keys, "emu:generic-dvd,disc=none", session.btc)
+    assert code == 0
+    assert "Traceback" not in out
+    assert "Leaving the menu" in out
+
+
+def test_a_screen_fits_80_columns_and_25_rows(capsys, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("sys.stdin", Console("1\n"))
+    options = screen.numbered([f"drive {n} " + "x" * 100 for n in range(40)])
+    assert screen.choose("T" * 120, options, [screen.Option("q", "quit")]) == "1"
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) <= 25
+    assert max(len(line) for line in lines) <= screen.WIDTH
+    assert "20 more not shown" in out
