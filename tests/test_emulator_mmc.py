@@ -289,3 +289,26 @@ def test_read_toc_session_info_and_bad_format() -> None:
 
 def test_request_sense_descriptor_format_refused() -> None:
     assert sense_of(ready().submit(bytes([0x03, 1, 0, 0, 18, 0]), None, 18)) == (5, 0x24, 0)
+
+
+def test_weak_sector_flags_some_c2_bytes_and_plain_reads_still_work() -> None:
+    drive = ready("generic-cd,c2=20")
+    weak = drive.submit(read_cd(20, 1, 0x14), None, SECTOR + 296).data
+    assert weak[:SECTOR] == pattern_sector(20)
+    flagged = drive.disc.c2_errors(20)  # type: ignore[union-attr]
+    assert 0 < flagged < 2352
+    bits = int.from_bytes(weak[SECTOR : SECTOR + 294], "big")
+    assert bits.bit_count() == flagged and bits >> (2352 - flagged) == (1 << flagged) - 1
+    assert weak[SECTOR + 294] == 0xFF  # the block error byte says the block had C2 errors
+    assert drive.submit(read10(20, 1), None, SECTOR).data == pattern_sector(20)
+    clean = drive.submit(read_cd(21, 1, 0x14), None, SECTOR + 296).data
+    assert clean[SECTOR:] == bytes(296)
+
+
+def test_drive_without_c2_pointers_says_so_and_refuses_the_error_field() -> None:
+    drive = ready("generic-cd")
+    drive.c2_pointers = False
+    assert sense_of(drive.submit(read_cd(0, 1, 0x12), None, SECTOR + 294)) == (5, 0x24, 0)
+    assert drive.submit(read_cd(0, 1, 0x10), None, SECTOR).data == pattern_sector(0)
+    cd_read = next(f for code, _, f in drive.features() if code == 0x001E)
+    assert cd_read[4] & 0x02 == 0

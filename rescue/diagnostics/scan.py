@@ -1,12 +1,19 @@
 """The surface scan engine: read the disc block by block, pin down every bad sector.
 
-Strategy (the one ddrescue's manual describes for its first passes, done
-with plain READ(10)): read big blocks for speed; a block that fails is marked
-non-trimmed and re-read one sector at a time, each with a bounded number of
-retries, so the bad ranges come out exact to the sector without hammering a
-scratched zone. Progress lives in a per-sector status array using the
-mapfile's characters, so an interrupted scan keeps all it learnt and a
-mapfile from an earlier run says which areas to skip.
+Strategy (the one ddrescue's manual describes for its first passes): read
+big blocks for speed; a block that fails is marked non-trimmed and re-read
+one sector at a time, each with a bounded number of retries, so the bad
+ranges come out exact to the sector without hammering a scratched zone.
+Progress lives in a per-sector status array using the mapfile's characters,
+so an interrupted scan keeps all it learnt and a mapfile from an earlier run
+says which areas to skip.
+
+With READ CD and C2 pointers (``rescue.diagnostics.readmethod``) a sector
+can come back with flagged bytes. A plain READ(10) of that one sector then
+decides: the drive's own error correction either still delivers the user
+data (a "weak" sector: '+' in the mapfile, since ddrescue can copy it, but
+listed apart in the report) or answers a medium error (unreadable, '-').
+Weak sectors live only in the report: a mapfile has no status for them.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
 from rescue.diagnostics import mapfile as mf
+from rescue.diagnostics.readmethod import LABELS, REFUSED, ReadMethod, read_sectors
 from rescue.drive import Drive
 from rescue.scsi.sense import SenseError
 
@@ -47,6 +55,29 @@ class SectorRange:
             "count": self.count,
             "detail": self.detail,
             "seconds": self.seconds,
+        }
+
+
+@dataclass(frozen=True)
+class WeakRange:
+    """Consecutive sectors that read, but only with C2 errors."""
+
+    first: int
+    count: int
+    c2_bytes: int  # flagged bytes over the whole range
+    worst: int  # the most flagged bytes in one sector
+
+    @property
+    def last(self) -> int:
+        return self.first + self.count - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "first": self.first,
+            "last": self.last,
+            "count": self.count,
+            "c2_bytes": self.c2_bytes,
+            "worst_sector_c2_bytes": self.worst,
         }
 
 
@@ -83,6 +114,10 @@ class ScanResult:
     interrupted: bool = False
     stopped_by: str | None = None  # why the scan ended early: Ctrl-C or the drive's sense
     sectors_read_now: int = 0  # sectors this run actually asked the drive for
+    c2: dict[int, int] = field(default_factory=dict)  # weak LBA -> bytes its C2 pointers flag
+    method: ReadMethod = ReadMethod.READ10  # what the scan read with (after any fallback)
+    method_why: str = ""  # why that method was chosen
+    fallback: str | None = None  # why READ CD was given up for READ(10)
 
     @property
     def bad(self) -> list[SectorRange]:
@@ -98,6 +133,20 @@ class ScanResult:
             lba += n
         return out
 
+    @property
+    def weak(self) -> list[WeakRange]:
+        """Runs of consecutive weak LBAs, each with its C2 totals."""
+        out: list[WeakRange] = []
+        for lba in sorted(self.c2):
+            flagged = self.c2[lba]
+            if out and out[-1].last + 1 == lba:
+                old = out.pop()
+                total, worst = old.c2_bytes + flagged, max(old.worst, flagged)
+                out.append(WeakRange(old.first, old.count + 1, total, worst))
+            else:
+                out.append(WeakRange(lba, 1, flagged, flagged))
+        return out
+
     def mapfile(self) -> mf.Mapfile:
         return mf.from_sectors(self.status, SECTOR, self.position)
 
@@ -110,12 +159,17 @@ class ScanResult:
             "stopped_at": self.position,
             "stopped_by": self.stopped_by,
             "sectors_read_now": self.sectors_read_now,
+            "read_method": LABELS[self.method],
+            "read_method_why": self.method_why,
+            "fallback": self.fallback,
             "bad": [r.to_dict() for r in self.bad],
+            "weak": [r.to_dict() for r in self.weak],
             "slow": [r.to_dict() for r in self.slow],
             "zones": [z.to_dict() for z in self.zones],
         }
 
 
+T = TypeVar("T")
 Progress = Callable[[int], None]  # called with the number of sectors just dealt with
 
 
@@ -127,11 +181,15 @@ class Scanner:
         block: int = DEFAULT_BLOCK,
         retries: int = DEFAULT_RETRIES,
         slow_seconds: float = SLOW_SECONDS,
+        method: ReadMethod = ReadMethod.READ10,
     ) -> None:
+        if method is ReadMethod.AUTO:
+            raise ValueError("Scanner needs a concrete read method (see readmethod.choose)")
         self.drive = drive
         self.block = block
         self.retries = retries
         self.slow_seconds = slow_seconds
+        self.method = method
 
     def run(self, result: ScanResult, progress: Progress | None = None) -> ScanResult:
         """Scan ``[result.start, result.end)``; Ctrl-C ends the scan, keeping what was learnt."""
@@ -141,6 +199,7 @@ class Scanner:
             Zone(z, min(size, result.end - z)) for z in range(result.start, result.end, size)
         ]
         result.position = result.start
+        result.method = self.method
         try:
             for lba in range(result.start, result.end, self.block):
                 count = min(self.block, result.end - lba)
@@ -155,21 +214,34 @@ class Scanner:
             result.interrupted, result.stopped_by = True, err.message
         return result
 
-    def _timed_read(self, lba: int, count: int) -> float:
+    def _timed_read(self, result: ScanResult, lba: int, count: int) -> tuple[float, list[int]]:
+        """Seconds the read took and C2-flagged bytes per sector; READ CD refused: READ(10)."""
         started = self.drive.now()
-        self.drive.read10(lba, count)
-        return self.drive.now() - started
+        try:
+            flagged = read_sectors(self.drive, self.method, lba, count)
+        except SenseError as err:
+            if self.method is not ReadMethod.CD or err.triple not in REFUSED:
+                raise
+            name = err.sense.asc_name if err.sense else ""
+            result.fallback = (
+                f"the drive refused READ CD ({err.triple} {name}): "
+                "went on with READ(10), without C2 information"
+            )
+            self.method = result.method = ReadMethod.READ10
+            return self._timed_read(result, lba, count)
+        return self.drive.now() - started, flagged
 
     def _read_run(self, result: ScanResult, lba: int, count: int) -> None:
         result.sectors_read_now += count
         try:
-            seconds = self._timed_read(lba, count)
+            seconds, flagged = self._timed_read(result, lba, count)
         except SenseError as err:
             _stop_if_not_ready(err)
             result.status[lba : lba + count] = mf.NON_TRIMMED.encode() * count
             self._trim(result, lba, count)
             return
         result.status[lba : lba + count] = mf.FINISHED.encode() * count
+        self._check_weak(result, lba, flagged)
         zone = result.zones[(lba - result.start) // result.zones[0].count]
         zone.bytes_read += count * SECTOR
         zone.seconds += seconds
@@ -179,17 +251,39 @@ class Scanner:
     def _trim(self, result: ScanResult, lba: int, count: int) -> None:
         """Re-read a failed block sector by sector, each up to 1 + retries times."""
         for sector in range(lba, lba + count):
-            for attempt in range(1 + self.retries):
-                try:
-                    self._timed_read(sector, 1)
-                except SenseError as err:
-                    _stop_if_not_ready(err)
-                    if attempt == self.retries:
-                        result.status[sector] = ord(mf.BAD_SECTOR)
-                        result.triples[sector] = err.triple or "no sense"
-                    continue
+            outcome = self._retried(lambda s=sector: self._timed_read(result, s, 1)[1])
+            if isinstance(outcome, SenseError):
+                _mark_bad(result, sector, outcome)
+            else:
                 result.status[sector] = ord(mf.FINISHED)
-                break
+                self._check_weak(result, sector, outcome)
+
+    def _check_weak(self, result: ScanResult, lba: int, flagged: list[int]) -> None:
+        """A sector with C2 errors is weak if READ(10) still gets its data, else bad."""
+        for sector, count in enumerate(flagged, lba):
+            if not count:
+                continue
+            outcome = self._retried(lambda s=sector: self.drive.read10(s, 1))
+            if isinstance(outcome, SenseError):
+                _mark_bad(result, sector, outcome)
+            else:
+                result.c2[sector] = count
+
+    def _retried(self, read: Callable[[], T]) -> T | SenseError:
+        """``read()``'s value, trying 1 + retries times; the last SenseError when all fail."""
+        failure: SenseError | None = None
+        for _ in range(1 + self.retries):
+            try:
+                return read()
+            except SenseError as err:
+                _stop_if_not_ready(err)
+                failure = err
+        return failure
+
+
+def _mark_bad(result: ScanResult, sector: int, err: SenseError) -> None:
+    result.status[sector] = ord(mf.BAD_SECTOR)
+    result.triples[sector] = err.triple or "no sense"
 
 
 def _add_slow(slow: list[SectorRange], new: SectorRange) -> None:

@@ -16,7 +16,10 @@ Behaviour worth knowing when reading a host-side trace against it:
   refuses eject with 5/53/02.
 - Unreadable sectors answer 3/11/00 with the failing LBA in the INFORMATION
   field and the sectors before it transferred; READ CD asked for C2 error
-  pointers instead delivers every sector, flagging the bad ones' bytes.
+  pointers instead delivers every sector, flagging every byte of a bad one
+  and a few bytes of a weak one (``Disc.c2_errors``), whose user data plain
+  READs still return. A model built with ``c2_pointers=False`` claims no C2
+  support (feature 001Eh, page 2Ah) and refuses READ CD's error field 5/24/00.
 - Unknown opcodes answer 5/20/00; bad fields 5/24/00. Sense is fixed format.
 - Subclasses add opcodes by extending ``handlers``, advance time-driven state
   in ``tick`` and can make the whole unit not ready (a flash burn) by
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rescue.emulator.base import BUSY, CHECK_CONDITION, Clock, Reply
-from rescue.emulator.disc import SECTOR, Disc, MediaKind
+from rescue.emulator.disc import RAW_SECTOR, SECTOR, Disc, MediaKind
 from rescue.emulator.faults import Action, Fault, FaultPlan
 from rescue.emulator.sense import (
     ILLEGAL_MODE_FOR_TRACK,
@@ -135,6 +138,7 @@ class MmcDrive:
         faults: list[Fault] | None = None,
         firmware_date: str = "2006/02/14 10:00",
         microcode_upgrade: bool = False,
+        c2_pointers: bool = True,
     ) -> None:
         self.identity = identity
         self.profiles = profiles
@@ -143,6 +147,7 @@ class MmcDrive:
         self.tray_open = tray_open
         self.firmware_date = firmware_date
         self.microcode_upgrade = microcode_upgrade
+        self.c2_pointers = c2_pointers
         self.faults = FaultPlan(faults)
         self.locked = False
         self.unit_attentions: deque[Sense] = deque([POWER_ON_RESET])
@@ -379,7 +384,8 @@ class MmcDrive:
                 profile != PROFILE_NONE,
                 SECTOR.to_bytes(4, "big") + blocking.to_bytes(2, "big") + b"\0\0",
             ),
-            _feature(0x001E, 2, False, cd, bytes([0x02, 0, 0, 0])),  # C2 flags supported
+            # CD Read: byte 4 bit 1 is C2 Flags (MMC-6 5.3.10)
+            _feature(0x001E, 2, False, cd, bytes([0x02 if self.c2_pointers else 0, 0, 0, 0])),
         ]
         if PROFILE_DVD_ROM in self.profiles:
             found.append(_feature(0x001F, 1, False, dvd, bytes(4)))
@@ -405,7 +411,7 @@ class MmcDrive:
         page[0:2] = bytes([0x2A, len(page) - 2])
         if not changeable:
             page[2] = 0x03 | (0x08 if PROFILE_DVD_ROM in self.profiles else 0)  # CD-R/RW, DVD-ROM
-            page[5] = 0x10  # C2 pointers supported
+            page[5] = 0x10 if self.c2_pointers else 0  # C2 pointers supported
             page[6] = LOADING_TRAY | 0x09 | (0x02 if self.locked else 0)  # eject, lock, state
             page[12:14] = (512).to_bytes(2, "big")  # buffer size, KB
         return bytes(page)
@@ -456,7 +462,7 @@ class MmcDrive:
         count = int.from_bytes(cdb[6:9], "big")
         fields, subchannel = cdb[9], cdb[10] & 0x07
         c2_len = {0x10: 0, 0x12: 294, 0x14: 296}.get(fields)
-        if c2_len is None or subchannel:
+        if c2_len is None or subchannel or (c2_len and not self.c2_pointers):
             raise CheckCondition(INVALID_FIELD_IN_CDB)
         disc = self._checked_range(lba, count)
         if disc.kind is not MediaKind.CD or sector_type not in (0, 2):  # any / Mode 1
@@ -465,10 +471,12 @@ class MmcDrive:
             return self.read_user_data(lba, count)
         out = bytearray()
         for n in range(lba, lba + count):
-            if disc.is_readable(n):
-                out += disc.read(n, 1) + bytes(c2_len)
-            else:
-                out += bytes(SECTOR) + b"\xff" * 294 + (b"\xff\0" if c2_len == 296 else b"")
+            readable = disc.is_readable(n)
+            flagged = disc.c2_errors(n) if readable else RAW_SECTOR
+            out += disc.read(n, 1) if readable else bytes(SECTOR)
+            out += _c2_pointers(flagged)
+            if c2_len == 296:  # block error byte (any C2 error), then a pad byte
+                out += b"\xff\0" if flagged else b"\0\0"
         return Reply(data=bytes(out), busy_seconds=disc.delay(lba, count))
 
     def _read_toc(self, cdb: bytes, data_out: bytes | None) -> bytes:
@@ -492,6 +500,15 @@ class MmcDrive:
         else:
             raise CheckCondition(INVALID_FIELD_IN_CDB)
         return ((len(body) + 2).to_bytes(2, "big") + bytes([1, 1]) + body)[:alloc]
+
+
+def _c2_pointers(flagged: int) -> bytes:
+    """294 bytes of C2 pointers flagging the first ``flagged`` bytes of the 2352.
+
+    The first pointer byte's most significant bit stands for the sector's first byte.
+    """
+    bits = ((1 << flagged) - 1) << (RAW_SECTOR - flagged)
+    return bits.to_bytes(RAW_SECTOR // 8, "big")
 
 
 def _feature(

@@ -14,6 +14,9 @@ Keys every model takes:
                               ITEM := LBA | FIRST-LAST (inclusive, decimal)
   ``slow=LIST``               slow sectors, ITEM := (LBA | FIRST-LAST)[":" SECONDS]
                               (default 2 s of model time per command touching them)
+  ``c2=LIST``                 weak sectors of a CD (LIST as for bad=): READ CD flags
+                              some of their bytes in its C2 error pointers, plain
+                              READs still return their data (``rescue.emulator.disc``)
   ``tray=open|closed``        tray position at power on (default closed)
   ``rev=XXXX``                firmware revision INQUIRY reports
   ``serial=TEXT``             unit serial number (VPD page 80h)
@@ -46,7 +49,7 @@ from rescue.emulator.mmc import (
     MmcDrive,
 )
 
-COMMON_KEYS = ("disc", "media", "sectors", "bad", "slow", "tray", "rev", "serial", "fault")
+COMMON_KEYS = ("disc", "media", "sectors", "bad", "slow", "c2", "tray", "rev", "serial", "fault")
 
 
 @dataclass
@@ -227,7 +230,7 @@ def _disc(info: ModelInfo, values: dict[str, str]) -> Disc | None:
     kind = MediaKind(_choice(values, "media", readable))
     source = values.get("disc", "pattern")
     if source == "none":
-        for key in ("sectors", "bad", "slow", "media"):
+        for key in ("sectors", "bad", "slow", "c2", "media"):
             if key in values:
                 raise ValueError(f"{key}= makes no sense with disc=none")
         return None
@@ -241,6 +244,9 @@ def _disc(info: ModelInfo, values: dict[str, str]) -> Disc | None:
         disc = Disc.from_image(source, kind)
     disc.unreadable = [r for r, _ in _ranges(values.get("bad", ""), "bad", timed=False)]
     disc.slow = _ranges(values.get("slow", ""), "slow", timed=True)
+    disc.weak = [r for r, _ in _ranges(values.get("c2", ""), "c2", timed=False)]
+    if disc.weak and kind is not MediaKind.CD:
+        raise ValueError("c2= marks weak CD sectors: it needs media=cd")
     return disc
 
 

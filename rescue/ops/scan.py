@@ -4,8 +4,12 @@ The command is a thin shell around ``rescue.diagnostics.scan``: it checks the
 disc is there, loads a mapfile to resume from, shows a progress bar, and
 saves the mapfile and a JSON report even when the user presses Ctrl-C or the
 disc goes away, since a half scan of a dying disc is still worth keeping.
-Exit code 0: every sector read; 8 (medium error): bad sectors were found;
-7 (not ready): the disc went away mid-scan; 130: interrupted by Ctrl-C.
+``--read`` picks the command (``rescue.diagnostics.readmethod``): on a CD
+in a drive with C2 pointers, ``auto`` reads with READ CD and lists weak
+sectors (read, but with C2 errors) apart from unreadable ones.
+Exit code 0: every sector read (weak ones included); 8 (medium error): bad
+sectors were found; 7 (not ready): the disc went away mid-scan; 130:
+interrupted by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from rich.progress import (
 
 from rescue.devices import open_device
 from rescue.diagnostics import mapfile as mf
+from rescue.diagnostics.readmethod import ReadMethod, choose
 from rescue.diagnostics.report import write_report
 from rescue.diagnostics.scan import (
     CTRL_C,
@@ -62,6 +67,13 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         default=DEFAULT_RETRIES,
         metavar="N",
         help=f"extra tries per failing sector (default {DEFAULT_RETRIES})",
+    )
+    parser.add_argument(
+        "--read",
+        choices=[m.value for m in ReadMethod],
+        default=ReadMethod.AUTO.value,
+        help="read command: READ CD with C2 pointers on a CD when the drive has them (auto), "
+        "or READ(10), READ(12), READ CD (cd)",
     )
     parser.add_argument(
         "--mapfile",
@@ -119,7 +131,9 @@ def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult) -> None:
     The periodic save bounds what a power cut or a kill loses on a long scan;
     the final one (also when the drive drops off the bus) keeps the rest.
     """
-    scanner = Scanner(drive, block=args.block, retries=args.retries)
+    method, why = choose(drive, ReadMethod(args.read))
+    result.method_why = why
+    scanner = Scanner(drive, block=args.block, retries=args.retries, method=method)
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     bar = None if args.json else Progress(*columns, console=Console(stderr=True), transient=True)
     task = bar.add_task("scan", total=(result.end - result.start) * SECTOR) if bar else None
@@ -165,12 +179,21 @@ def _show(body: dict, report: str) -> None:
     state = "complete" if body["complete"] else f"stopped at LBA {body['stopped_at']}"
     console.print(
         f"Scan of LBAs {body['start']}..{body['end']} {state}; "
-        f"{body['sectors_read_now']} sectors read this run."
+        f"{body['sectors_read_now']} sectors read this run with {body['read_method']} "
+        f"({body['read_method_why']})."
     )
+    if body["fallback"]:
+        console.print(f"  [yellow]note:[/] {body['fallback']}")
     for r in body["bad"]:
         console.print(
             f"  [red]unreadable[/] LBA {r['first']}..{r['last']} "
             f"({r['count']} sectors) {r['detail'] or 'from an earlier run'}"
+        )
+    for r in body["weak"]:
+        console.print(
+            f"  [yellow]weak[/] LBA {r['first']}..{r['last']} ({r['count']} sectors) read with "
+            f"C2 errors: {r['c2_bytes']} bytes flagged, at most {r['worst_sector_c2_bytes']} "
+            "in one sector"
         )
     for r in body["slow"]:
         console.print(f"  [yellow]slow[/] LBA {r['first']}..{r['last']} took {r['seconds']:.1f} s")
@@ -180,6 +203,8 @@ def _show(body: dict, report: str) -> None:
         console.print(f"  read speed per zone, start to end (KiB/s): {shown}")
     if not body["bad"]:
         console.print("  [green]every sector read[/]")
+    if body["weak"]:
+        console.print("  weak sectors still read, but the disc is degrading: copy it soon")
     if body["mapfile"]:
         console.print(f"mapfile: {body['mapfile']}")
     if body["stopped_by"]:

@@ -1,0 +1,104 @@
+"""Which read command a scan uses, and reading with it.
+
+READ(10) is what every drive takes and what ddrescue's kernel path sends.
+READ(12) (MMC-6 6.23) reads the same sectors; it is offered for drives or
+bridges that handle it better. On a CD, READ CD (MMC-6 6.19) with the Error
+Field at 01b returns, after each sector's 2048 bytes of user data, 294 bytes
+of C2 error pointers: one bit per byte of the 2352-byte raw sector, set where
+the CIRC decoder gave up on that byte. A sector can have C2 errors and still
+read, because a Mode 1 sector carries its own error correction (ECMA-130
+annex A); those are the weak spots of a disc that is starting to fail, which
+plain READs cannot show. Redumper and cdparanoia read C2 pointers the same way
+for the same reason.
+
+``auto`` picks READ CD only when the medium is a CD and the drive claims C2
+support: GET CONFIGURATION's CD Read feature (001Eh, byte 4 bit 1 "C2 Flags",
+MMC-6 5.3.10), else the capabilities mode page (2Ah, byte 5 bit 4 "C2
+Pointers supported", MMC-3 table 361). A drive that still refuses READ CD
+(5/20/00 no such command, 5/24/00 a field it does not take, 5/64/00 the
+track is not Mode 1) makes the scan go on with READ(10), and the report says so.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from rescue.drive import Drive
+from rescue.errors import RescueError
+from rescue.scsi import cdb as build
+from rescue.scsi.readcd import C2Mode, HeaderCode, SectorType, split_blocks
+
+SECTOR = 2048
+CD_PROFILES = frozenset({0x0008, 0x0009, 0x000A})  # CD-ROM, CD-R, CD-RW (MMC-6 table 91)
+CD_READ_FEATURE = 0x001E
+C2_FLAGS_BIT = 0x02
+#: ILLEGAL REQUEST answers that mean "not this command here", not "this sector is bad".
+REFUSED = frozenset({"5/20/00", "5/24/00", "5/64/00"})
+
+
+class ReadMethod(StrEnum):
+    AUTO = "auto"
+    READ10 = "read10"
+    READ12 = "read12"
+    CD = "cd"
+
+
+LABELS = {
+    ReadMethod.READ10: "READ(10)",
+    ReadMethod.READ12: "READ(12)",
+    ReadMethod.CD: "READ CD with C2 error pointers",
+}
+
+
+def claims_c2(drive: Drive) -> bool:
+    """The drive says it can return C2 error pointers (feature 001Eh, else page 2Ah)."""
+    try:
+        feature = drive.configuration().feature(CD_READ_FEATURE)
+    except RescueError:
+        feature = None
+    if feature is not None and feature.data:
+        return bool(feature.data[0] & C2_FLAGS_BIT)
+    try:
+        return drive.capabilities().c2_pointers
+    except RescueError:
+        return False
+
+
+def choose(drive: Drive, asked: ReadMethod) -> tuple[ReadMethod, str]:
+    """The method to scan with and why, in words for the report."""
+    if asked is not ReadMethod.AUTO:
+        return asked, "asked for with --read"
+    try:
+        profile = drive.configuration().current_profile
+    except RescueError as err:
+        return ReadMethod.READ10, f"the current medium is unknown ({err.message})"
+    if profile not in CD_PROFILES:
+        return ReadMethod.READ10, "the medium is not a CD"
+    if not claims_c2(drive):
+        return ReadMethod.READ10, "a CD, but the drive does not claim C2 error pointers"
+    return ReadMethod.CD, "a CD, and the drive claims C2 error pointers"
+
+
+def read_sectors(drive: Drive, method: ReadMethod, lba: int, count: int) -> list[int]:
+    """Read ``count`` sectors; C2-flagged bytes per sector (all 0 for methods without C2).
+
+    A CHECK CONDITION raises the drive's SenseError, as ``Drive.read10`` does.
+    """
+    if method is ReadMethod.CD:
+        c = build.read_cd(
+            lba,
+            count,
+            sector_type=SectorType.MODE1,
+            sync=False,
+            header=HeaderCode.NONE,
+            edc_ecc=False,
+            c2=C2Mode.C2,
+        )
+        data = drive.command(c, data_in=c.data_in, label=f"READ CD {lba}").data
+        return [block.c2_error_count for block in split_blocks(data, SECTOR, C2Mode.C2)]
+    if method is ReadMethod.READ12:
+        c = build.read_12(lba, count)
+        drive.command(c, data_in=c.data_in, label=f"READ(12) {lba}")
+    else:
+        drive.read10(lba, count)
+    return [0] * count
