@@ -140,3 +140,11 @@ def test_a_screen_fits_80_columns_and_25_rows(capsys, monkeypatch: pytest.Monkey
     assert len(lines) <= 25
     assert max(len(line) for line in lines) <= screen.WIDTH
     assert "20 more not shown" in out
+
+
+def test_the_drive_screen_offers_the_write_buffer_probe(session: Session):
+    code, out = session.run(["1", "5", ""])
+    assert code == 0
+    assert "$ rescue probe emu:btc-drw1004im" in out
+    assert "refused (5/24/00 INVALID FIELD IN CDB)" in out
+    assert "(exit 9: drive rejected the command (sense key 5))" in out

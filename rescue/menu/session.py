@@ -39,11 +39,16 @@ def _flash(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
     actions.flash(drive, firmware)
 
 
+def _probe(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
+    actions.run_command(["probe", drive.device])
+
+
 DRIVE_ACTIONS = {
     "info": _info,
     "doctor (health check)": _doctor,
     "back up firmware": _backup,
     "flash firmware": _flash,
+    "does it take WRITE BUFFER? (writes nothing)": _probe,
 }
 
 

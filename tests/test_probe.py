@@ -1,0 +1,80 @@
+"""`rescue probe`: one zero-length WRITE BUFFER in data mode, and its answer in plain words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rescue.cli import main
+from rescue.drive import Drive
+from rescue.emulator.registry import create
+from rescue.ops.probe import probe
+from rescue.transport.emulated import EmulatedTransport
+from rescue.transport.journal import read_journal
+
+WRITE_BUFFER = 0x3B
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = main(["probe", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_a_drive_without_write_buffer_is_explained_as_5_20_00(bench: Path, capsys):
+    journal = bench / "probe.jsonl"
+    code, out = run(capsys, "emu:generic-dvd,disc=none", "--journal", str(journal))
+    assert code == 9  # sense key 5: the drive rejected the command
+    assert "refused (5/20/00 INVALID COMMAND OPERATION CODE)" in out
+    assert "does not implement the command" in out
+    assert "no update protocol is known for this drive" in out
+    sent = [bytes.fromhex(str(r["cdb"])) for r in read_journal(journal)]
+    probes = [c for c in sent if c[0] == WRITE_BUFFER]
+    assert probes == [bytes([WRITE_BUFFER, 0x02]) + bytes(8)], "mode 02h, ID 0, offset 0, length 0"
+    assert all(r["out_len"] == 0 for r in read_journal(journal))
+
+
+def test_a_known_family_refusing_the_opcode_points_to_its_own_protocol(bench: Path, capsys):
+    code, out = run(capsys, "emu:tsst-shd163c,disc=none")
+    assert code == 9
+    assert "5/20/00" in out
+    assert "it is a TSST MediaTek DVD-ROM drive" in out
+    assert "rescue plan emu:tsst-shd163c,disc=none --to REV" in out
+
+
+def test_write_buffer_present_but_not_mode_02_is_told_apart(bench: Path, capsys):
+    code, out = run(capsys, "--json", "emu:btc-drw1004im,disc=none")
+    result = json.loads(out)
+    assert code == result["exit_code"] == 9
+    assert result["accepted"] is False
+    assert result["sense"]["triple"] == "5/24/00"
+    assert "vendor modes" in result["verdict"]
+    assert result["family"] == "BTC / MediaTek MT1x08"
+
+
+def test_a_drive_that_accepts_is_reported_open_and_nothing_is_written():
+    device = create("generic-dvd,disc=none")
+    received: list[tuple[bytes, bytes | None]] = []
+
+    def accept(cdb: bytes, data_out: bytes | None) -> bytes:
+        received.append((cdb, data_out))
+        return b""
+
+    device.handlers[WRITE_BUFFER] = accept  # a drive with SPC's plain WRITE BUFFER
+    result = probe(Drive(EmulatedTransport(device, name="emu:accepting")))
+    assert result.accepted and result.exit_code == 0
+    assert result.sense is None
+    assert "update path is open" in result.verdict
+    assert received == [(bytes([WRITE_BUFFER, 0x02]) + bytes(8), None)]
+
+
+def test_a_pending_unit_attention_is_not_taken_for_the_answer():
+    device = create("generic-cd,disc=none")  # powers on with 6/29/00 queued
+    result = probe(Drive(EmulatedTransport(device, name="emu:generic-cd")))
+    assert result.sense is not None and result.sense["triple"] == "5/20/00"
+
+
+def test_a_missing_device_is_one_line_with_its_exit_code(bench: Path, capsys):
+    code, out = run(capsys, "emu:no-such-model")
+    assert code == 2
+    assert out.startswith("error:") and "Traceback" not in out
