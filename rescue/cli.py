@@ -29,7 +29,6 @@ COMMANDS: list[str] = [
     "rescue.ops.emulate",
     "rescue.ops.scan",
     "rescue.ops.doctor",
-    "rescue.ops.report",
     "rescue.ops.menu",
     "rescue.ops.probe",
 ]
