@@ -29,6 +29,7 @@ COMMANDS: list[str] = [
     "rescue.ops.emulate",
     "rescue.ops.scan",
     "rescue.ops.doctor",
+    "rescue.ops.report",
     "rescue.ops.menu",
     "rescue.ops.probe",
 ]
