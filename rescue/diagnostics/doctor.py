@@ -11,6 +11,7 @@ laser reaches the outer tracks. Everything is gathered as plain data first
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ from rescue.firmware.plan import revision_key
 from rescue.scsi.sense import Sense, SenseError
 
 PROBE_SECTORS = 16
+DISC_WAIT_SECONDS = 30.0  # after "insert a disc": how long a drive may take to load it
+POLL_SECONDS = 1.0
+BECOMING_READY = (0x04, 0x01)  # 2/04/01: the drive is loading the disc
 SECTOR = 2048
 NO_MEDIUM_ASC = 0x3A
 NOT_READY_KEY = 0x2
@@ -115,6 +119,46 @@ def examine(drive: Drive, device: str) -> Diagnosis:
         d.not_ready = sense.to_dict()
     conclude(d, sense)
     return d
+
+
+def _no_disc(sense: Sense | None) -> bool:
+    return sense is not None and sense.key == NOT_READY_KEY and sense.asc == NO_MEDIUM_ASC
+
+
+def _wait_for_disc(drive: Drive) -> Sense | None:
+    """Poll until a disc is in and ready, or DISC_WAIT_SECONDS passed; the last sense."""
+    deadline = drive.now() + DISC_WAIT_SECONDS
+    sense, _ = drive.settle()
+    while sense is not None and drive.now() < deadline:
+        if not _no_disc(sense) and (sense.asc, sense.ascq) != BECOMING_READY:
+            break
+        drive.sleep(POLL_SECONDS)
+        sense, _ = drive.settle()
+    return sense
+
+
+def read_test_after_flash(
+    drive: Drive, device: str, ask_for_disc: Callable[[], bool] | None = None
+) -> dict[str, Any]:
+    """Doctor's read test for the flash report: does the drive read discs after the flash?
+
+    A flash needs an empty drive, so there is usually no disc yet: when the
+    caller can ask a person (``ask_for_disc`` returns False if they decline),
+    the drive is polled while they insert one; otherwise the test is skipped
+    and says so, with the command that runs it later.
+    """
+    sense, _ = drive.settle()
+    if _no_disc(sense) and ask_for_disc is not None and ask_for_disc():
+        sense = _wait_for_disc(drive)
+    if _no_disc(sense):
+        return {
+            "status": NO_DISC,
+            "verdict": "no disc: read test skipped",
+            "next_steps": [f"insert a data disc and run `rescue doctor {device}`"],
+        }
+    d = examine(drive, device)
+    keep = ("status", "verdict", "profile", "sectors", "probes", "not_ready", "next_steps")
+    return {key: value for key, value in d.to_dict().items() if key in keep}
 
 
 def _medium_word(profile: str | None) -> str:

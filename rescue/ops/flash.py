@@ -10,6 +10,14 @@ are write-class commands sent, each once. Afterwards the drive is polled until
 it is back (unit attentions expected), its identity re-read and compared with
 the image, and a report written next to the journal of every command sent.
 
+After a success, ``--read-test`` (or a yes to the question asked on a
+terminal) runs doctor's read test on a disc: the drive was empty for the
+flash, so on a terminal the user is asked to insert one and the drive is
+polled until it is loaded; without a terminal and without a disc the report
+says the test was skipped. Its verdict goes into the report beside the
+flash's result, which it never changes: a good flash with a scratched test
+disc is still a good flash.
+
 ``--force identity`` (a cross-flash) and ``--force plan`` (a jump the catalog
 calls unsafe) override exactly that check and are written into the report;
 nothing overrides an invalid image.
@@ -20,15 +28,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rescue.devices import open_device
+from rescue.diagnostics.doctor import OK, PROBLEM, read_test_after_flash
 from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
 from rescue.families import Family, Step, drive_family
 from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
@@ -48,6 +59,7 @@ if TYPE_CHECKING:
 FORCE_CHOICES = ("identity", "plan")
 REPORTS_ENV = "RESCUE_REPORTS"
 INVALID_OPCODE = "5/20/00"
+SKIPPED = "skipped"
 
 
 def reports_dir(option: str | None) -> Path:
@@ -81,6 +93,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         metavar="WHAT",
         help="override one named check: identity (cross-flash) or plan (unsafe jump)",
     )
+    parser.add_argument(
+        "--read-test",
+        action="store_true",
+        help="after a successful flash, read-test a disc (start, middle, end) for the report",
+    )
     parser.add_argument("--reports", metavar="DIR", help="where the report and journal go")
     parser.set_defaults(func=run)
 
@@ -107,6 +124,7 @@ class FlashReport:
     backup: str | None = None
     error: dict[str, object] | None = None
     commands: list[dict[str, object]] = field(default_factory=list)  # dry run: what would go
+    read_test: dict[str, Any] | None = None  # doctor's read test after the flash, when run
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -201,12 +219,55 @@ def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: C
                 _write(drive, family, steps, report, console, args)
                 report.wait_events = wait_until_back(drive, family)
             _verify(drive, family, image, data, report)
-    report.result = "success"
-    if not args.json:
-        after = report.drive_after or {}
-        console.print(
-            f"[bold green]success:[/] {after.get('product')} now runs {after.get('revision')}"
+            report.result = "success"
+            if not args.json:
+                after = report.drive_after or {}
+                console.print(
+                    f"[bold green]success:[/] {after.get('product')} now runs "
+                    f"{after.get('revision')}"
+                )
+            _read_test(args, report, drive, console)
+
+
+def _interactive(args: argparse.Namespace) -> bool:
+    """A person at a terminal who may be asked questions (not --yes, not --json)."""
+    return not (args.yes or args.json) and bool(sys.stdin) and sys.stdin.isatty()
+
+
+def _ask_for_disc() -> bool:
+    answer = input(
+        "No disc in the drive. Insert a data CD or DVD, close the tray, then press Enter "
+        "(s and Enter skips the read test): "
+    )
+    return answer.strip().lower() != "s"
+
+
+def _read_test(
+    args: argparse.Namespace, report: FlashReport, drive: Drive, console: Console
+) -> None:
+    """Run (or offer) doctor's read test; its failure, or Ctrl-C, is reported, never raised.
+
+    The flash is already done and verified here: nothing the read test meets
+    may turn the report's "success" into anything else.
+    """
+    interactive = _interactive(args)
+    try:
+        if not (args.read_test or (interactive and _yes("Run a read test of a disc now?"))):
+            return
+        report.read_test = read_test_after_flash(
+            drive, args.device, _ask_for_disc if interactive else None
         )
+    except RescueError as err:
+        report.read_test = {"status": PROBLEM, "verdict": f"read test failed: {err.message}"}
+    except (KeyboardInterrupt, EOFError):
+        report.read_test = {"status": SKIPPED, "verdict": "read test interrupted"}
+    if not args.json:
+        colour = "green" if report.read_test["status"] == OK else "yellow"
+        console.print(f"[{colour}]read test:[/] {escape(report.read_test['verdict'])}")
+
+
+def _yes(question: str) -> bool:
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def _checked_image(
