@@ -25,6 +25,7 @@ from rescue.diagnostics.render.model import (
     Body,
     DoctorView,
     FlashView,
+    ReadTest,
     Report,
     Rows,
     ScanView,
@@ -100,14 +101,16 @@ def _scan(scan: ScanView) -> str:
     return "".join(parts)
 
 
-def _doctor(doc: DoctorView) -> str:
-    probes = doc.probe_rows()
-    steps = "".join(f"<li>{_e(s)}</li>" for s in doc.next_steps)
+def _read_test(test: ReadTest) -> str:
+    probes = test.probe_rows()
+    steps = "".join(f"<li>{_e(s)}</li>" for s in test.next_steps)
     return (
-        f"<h2>Findings</h2>{_dl(doc.facts())}<h2>Read test</h2>"
-        + (_table(PROBE_HEADERS, probes) if probes else "<p>No read test (no disc).</p>")
-        + f"<h2>Next steps</h2><ol>{steps or '<li>nothing to do</li>'}</ol>"
-    )
+        _table(PROBE_HEADERS, probes) if probes else "<p>No disc was read.</p>"
+    ) + f"<h2>Next steps</h2><ol>{steps or '<li>nothing to do</li>'}</ol>"
+
+
+def _doctor(doc: DoctorView) -> str:
+    return f"<h2>Findings</h2>{_dl(doc.facts())}<h2>Read test</h2>{_read_test(doc.test)}"
 
 
 def _flash(fl: FlashView) -> str:
@@ -118,7 +121,15 @@ def _flash(fl: FlashView) -> str:
         for c in fl.preflight
     )
     table = f"<table><tr><th>check</th><th>outcome</th><th>detail</th></tr>{checks}</table>"
-    return f"<h2>What happened</h2>{_dl(fl.facts())}<h2>Pre-flight checks</h2>{table}"
+    parts = f"<h2>What happened</h2>{_dl(fl.facts())}<h2>Pre-flight checks</h2>{table}"
+    if fl.read_test is not None:
+        verdict, good = fl.read_test.outcome()
+        parts += (
+            "<h2>Read test after the flash</h2>"
+            f'<p class="outcome {"good" if good else "bad"}">{_e(verdict)}</p>'
+            + _read_test(fl.read_test)
+        )
+    return parts
 
 
 def _body(body: Body) -> str:

@@ -307,6 +307,41 @@ class ProbeView:
 
 
 @dataclass(frozen=True)
+class ReadTest:
+    """A verdict with its short read test: doctor's core, also run after a flash."""
+
+    status: str
+    verdict: str
+    probes: tuple[ProbeView, ...]
+    next_steps: tuple[str, ...]
+
+    @classmethod
+    def read(cls, f: Fields) -> ReadTest:
+        probes = tuple(
+            ProbeView(
+                p.count("lba"), p.count("count"), p.opt_count("failed_at"), p.opt_text("triple")
+            )
+            for p in f.objects("probes")
+        )
+        return cls(f.text("status"), f.text("verdict"), probes, f.texts("next_steps"))
+
+    def probe_rows(self) -> list[tuple[str, ...]]:
+        rows = []
+        for p in self.probes:
+            result = "read fine"
+            if p.failed_at is not None:
+                words = sense_words(p.triple)
+                result = f"failed at LBA {p.failed_at:,}: {words.triple} {words.name}, " + (
+                    words.meaning
+                )
+            rows.append((f"{p.lba:,}..{p.lba + max(p.count, 1) - 1:,}", result))
+        return rows
+
+    def outcome(self) -> tuple[str, bool]:
+        return self.verdict, self.status != "problem"
+
+
+@dataclass(frozen=True)
 class DoctorView:
     catalog_id: str | None
     newest_revision: str | None
@@ -314,20 +349,11 @@ class DoctorView:
     not_ready: str | None  # the readiness sense triple when the drive was not ready
     profile: str | None
     sectors: int | None
-    probes: tuple[ProbeView, ...]
-    status: str
-    verdict: str
-    next_steps: tuple[str, ...]
+    test: ReadTest
 
     @classmethod
     def read(cls, f: Fields) -> DoctorView:
         not_ready = f.obj("not_ready")
-        probes = tuple(
-            ProbeView(
-                p.count("lba"), p.count("count"), p.opt_count("failed_at"), p.opt_text("triple")
-            )
-            for p in f.objects("probes")
-        )
         return cls(
             f.opt_text("catalog_id"),
             f.opt_text("newest_revision"),
@@ -335,10 +361,7 @@ class DoctorView:
             None if not_ready is None else not_ready.opt_text("triple"),
             f.opt_text("profile"),
             f.opt_count("sectors"),
-            probes,
-            f.text("status"),
-            f.text("verdict"),
-            f.texts("next_steps"),
+            ReadTest.read(f),
         )
 
     def facts(self) -> Rows:
@@ -355,20 +378,8 @@ class DoctorView:
             ("sectors", None if self.sectors is None else f"{self.sectors:,}"),
         ]
 
-    def probe_rows(self) -> list[tuple[str, ...]]:
-        rows = []
-        for p in self.probes:
-            result = "read fine"
-            if p.failed_at is not None:
-                words = sense_words(p.triple)
-                result = f"failed at LBA {p.failed_at:,}: {words.triple} {words.name}, " + (
-                    words.meaning
-                )
-            rows.append((f"{p.lba:,}..{p.lba + max(p.count, 1) - 1:,}", result))
-        return rows
-
     def outcome(self) -> tuple[str, bool]:
-        return self.verdict, self.status != "problem"
+        return self.test.outcome()
 
 
 @dataclass(frozen=True)
@@ -397,6 +408,7 @@ class FlashView:
     error: str | None
     error_hint: str | None
     commands: int  # dry run: how many commands would have been sent
+    read_test: ReadTest | None  # a disc read after a successful flash, when one was run
 
     @classmethod
     def read(cls, f: Fields) -> FlashView:
@@ -424,6 +436,7 @@ class FlashView:
             None if error is None else error.opt_text("message"),
             None if error is None else error.opt_text("hint"),
             len(f.objects("commands")),
+            None if (test := f.obj("read_test")) is None else ReadTest.read(test),
         )
 
     @property

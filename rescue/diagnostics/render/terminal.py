@@ -29,6 +29,7 @@ from rescue.diagnostics.render.model import (
     Body,
     DoctorView,
     FlashView,
+    ReadTest,
     Report,
     Rows,
     ScanView,
@@ -112,12 +113,16 @@ def _scan(console: Console, scan: ScanView) -> None:
     _facts(console, scan.facts())
 
 
+def _read_test(console: Console, test: ReadTest) -> None:
+    if test.probes:
+        _table(console, "Read test", PROBE_HEADERS, test.probe_rows())
+    for step in test.next_steps:
+        console.print(Text("next: ", style="yellow").append(step, style="default"))
+
+
 def _doctor(console: Console, doc: DoctorView) -> None:
     _facts(console, doc.facts())
-    if doc.probes:
-        _table(console, "Read test", PROBE_HEADERS, doc.probe_rows())
-    for step in doc.next_steps:
-        console.print(Text("next: ", style="yellow").append(step, style="default"))
+    _read_test(console, doc.test)
 
 
 def _flash(console: Console, fl: FlashView) -> None:
@@ -127,6 +132,14 @@ def _flash(console: Console, fl: FlashView) -> None:
         for c in fl.preflight
     ]
     _table(console, "Pre-flight checks", ("check", "outcome", "detail"), rows)
+    if fl.read_test is not None:
+        verdict, good = fl.read_test.outcome()
+        console.print(
+            Text("read test after the flash: ", style="bold").append(
+                verdict, style="green" if good else "red"
+            )
+        )
+        _read_test(console, fl.read_test)
 
 
 def _body(console: Console, body: Body) -> None:
