@@ -171,3 +171,18 @@ def test_weak_and_bad_sectors_come_out_exactly(weak: set[int], bad: set[int], bl
     assert set(out.c2) == weak - bad
     assert all(out.c2[lba] == _flagged(spec, range(lba, lba + 1)) for lba in out.c2)
     assert sum(w.count for w in out.weak) == len(weak - bad)
+
+
+def test_read_cd_answer_without_c2_pointers_falls_back() -> None:
+    """A drive that ignores the Error Field sends 2048-byte blocks: unusable, so READ(10)."""
+    device = create("generic-cd,sectors=256,bad=77")
+    device.handlers[READ_CD] = (
+        lambda cdb, _: device.read_user_data(  # type: ignore[attr-defined]
+            int.from_bytes(cdb[2:6], "big"), int.from_bytes(cdb[6:9], "big")
+        )
+    )
+    drive = Drive(EmulatedTransport(device, "emu:ignores-c2"))
+    drive.settle()
+    result = Scanner(drive, method=ReadMethod.CD).run(ScanResult(0, 256, bytearray(b"?" * 256)))
+    assert result.method is ReadMethod.READ10 and "unusable" in (result.fallback or "")
+    assert [r.first for r in result.bad] == [77] and not result.interrupted

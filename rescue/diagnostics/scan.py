@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from rescue.diagnostics import mapfile as mf
 from rescue.diagnostics.readmethod import LABELS, REFUSED, ReadMethod, read_sectors
 from rescue.drive import Drive
+from rescue.errors import ParseError
 from rescue.scsi.sense import SenseError
 
 SECTOR = 2048
@@ -223,13 +224,18 @@ class Scanner:
             if self.method is not ReadMethod.CD or err.triple not in REFUSED:
                 raise
             name = err.sense.asc_name if err.sense else ""
-            result.fallback = (
-                f"the drive refused READ CD ({err.triple} {name}): "
-                "went on with READ(10), without C2 information"
-            )
-            self.method = result.method = ReadMethod.READ10
+            self._give_up_read_cd(result, f"the drive refused READ CD ({err.triple} {name})")
+            return self._timed_read(result, lba, count)
+        except ParseError as err:  # the answer was not user data + C2: the drive cannot do it
+            if self.method is not ReadMethod.CD:
+                raise
+            self._give_up_read_cd(result, f"the drive's READ CD answer is unusable ({err.message})")
             return self._timed_read(result, lba, count)
         return self.drive.now() - started, flagged
+
+    def _give_up_read_cd(self, result: ScanResult, why: str) -> None:
+        result.fallback = f"{why}: went on with READ(10), without C2 information"
+        self.method = result.method = ReadMethod.READ10
 
     def _read_run(self, result: ScanResult, lba: int, count: int) -> None:
         result.sectors_read_now += count
