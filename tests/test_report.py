@@ -35,14 +35,34 @@ def _only(folder: Path, pattern: str) -> Path:
     return path
 
 
-def scan_report(folder: Path, capsys: pytest.CaptureFixture[str], device: str = SCAN_DISC) -> Path:
-    """Scan ``device`` through the CLI; the JSON report written."""
-    main(["scan", device, "--reports", str(folder)])
-    capsys.readouterr()
-    return _only(folder, "scan-*.json")
+def run_report(folder: Path, *argv: str) -> Path:
+    """Run a reporting command through the CLI; the one JSON report it wrote into ``folder``."""
+    main([*argv, "--reports", str(folder)])
+    return _only(folder, f"{argv[0]}-*.json")
+
+
+def scan_report(folder: Path, device: str = SCAN_DISC) -> Path:
+    return run_report(folder, "scan", device)
+
+
+def flash_report(tmp: Path) -> Path:
+    """A real flash report: BTC 0043 -> 0050 on an emulated drive."""
+    image = tmp / "V0050.bin"
+    image.write_bytes(make_btc_image("0050"))
+    state = tmp / "drive.state"
+    return run_report(
+        tmp / "reports",
+        "flash",
+        f"emu:btc-drw1004im,rev=0043,disc=none,state={state}",
+        str(image),
+        "--yes",
+        "--no-backup",
+    )
 
 
 def show(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`rescue report ARGV`: exit code, stdout, stderr (earlier output is dropped)."""
+    capsys.readouterr()
     code = main(["report", *argv])
     out = capsys.readouterr()
     return code, out.out, out.err
@@ -59,7 +79,7 @@ def _plain(html: str) -> str:
 def test_scan_writes_a_page_beside_the_json_with_chart_and_sense_in_words(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    report = scan_report(tmp_path, capsys)
+    report = scan_report(tmp_path)
     page = report.with_suffix(".html")
     assert page.exists() and {p.suffix for p in tmp_path.iterdir()} == {".json", ".html"}
     html = page.read_text(encoding="utf-8")
@@ -83,7 +103,7 @@ def test_scan_writes_a_page_beside_the_json_with_chart_and_sense_in_words(
 def test_the_page_loads_nothing_and_runs_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    html = scan_report(tmp_path, capsys).with_suffix(".html").read_text(encoding="utf-8")
+    html = scan_report(tmp_path).with_suffix(".html").read_text(encoding="utf-8")
     for needle in ("<script", "src=", "href=", "url(", "@import", "<link", "<iframe"):
         assert needle not in html.lower()
     assert "default-src 'none'" in html
@@ -93,9 +113,7 @@ def test_the_page_loads_nothing_and_runs_nothing(
 def test_doctor_page_has_identity_verdict_probes_and_next_steps(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    main(["doctor", BTC_0043, "--reports", str(tmp_path)])
-    capsys.readouterr()
-    report = _only(tmp_path, "doctor-*.json")
+    report = run_report(tmp_path, "doctor", BTC_0043)
     text = _plain(report.with_suffix(".html").read_text(encoding="utf-8"))
     assert "BTC DRW-1004IM" in text and "0043" in text
     assert "DVD reads fail at LBA 4096" in text
@@ -107,38 +125,18 @@ def test_doctor_page_has_identity_verdict_probes_and_next_steps(
 def test_empty_drive_doctor_page_says_no_disc(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    main(["doctor", "emu:generic-dvd,disc=none", "--reports", str(tmp_path)])
-    capsys.readouterr()
-    html = _only(tmp_path, "doctor-*.html").read_text(encoding="utf-8")
+    report = run_report(tmp_path, "doctor", "emu:generic-dvd,disc=none")
+    html = report.with_suffix(".html").read_text(encoding="utf-8")
     assert 'class="outcome good"' in html and "no disc in the drive" in html
     assert "No disc was read." in html
-
-
-def _flash_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict:
-    """A real flash report: BTC 0043 -> 0050 on an emulated drive."""
-    image = tmp_path / "V0050.bin"
-    image.write_bytes(make_btc_image("0050"))
-    device = f"emu:btc-drw1004im,rev=0043,disc=none,state={tmp_path / 'drive.state'}"
-    code = main(
-        [
-            "flash",
-            device,
-            str(image),
-            "--yes",
-            "--no-backup",
-            "--json",
-            "--reports",
-            str(tmp_path / "reports"),
-        ]
-    )
-    assert code == 0
-    return json.loads(capsys.readouterr().out)
 
 
 def test_flash_page_from_a_real_flash_report(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    document = _flash_document(tmp_path, capsys)
+    report = flash_report(tmp_path)
+    document = json.loads(report.read_text())
+    assert document["result"] == "success"
     page = write_html_beside(tmp_path / "flash-x.json", document)
     assert page == tmp_path / "flash-x.html"
     html = page.read_text(encoding="utf-8")
@@ -153,7 +151,7 @@ def test_flash_page_from_a_real_flash_report(
 def test_a_read_test_after_the_flash_is_on_the_page_and_the_terminal(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    document = _flash_document(tmp_path, capsys)
+    document = json.loads(flash_report(tmp_path).read_text())
     document["read_test"] = {
         "status": "problem",
         "verdict": "DVD reads fail at LBA 4096",
@@ -174,7 +172,7 @@ def test_a_read_test_after_the_flash_is_on_the_page_and_the_terminal(
 def test_report_shows_a_scan_with_speed_bars_and_an_error_map(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    report = scan_report(tmp_path, capsys)
+    report = scan_report(tmp_path)
     code, out, _ = show(capsys, str(report))
     assert code == 0
     assert "101 unreadable sectors in 2 ranges" in out
@@ -191,14 +189,14 @@ def test_report_shows_a_scan_with_speed_bars_and_an_error_map(
 def test_report_reads_the_json_beside_an_html_page(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    report = scan_report(tmp_path, capsys)
+    report = scan_report(tmp_path)
     assert show(capsys, str(report.with_suffix(".html")))[:2] == show(capsys, str(report))[:2]
 
 
 def test_report_json_re_emits_the_document(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    report = scan_report(tmp_path, capsys)
+    report = scan_report(tmp_path)
     code, out, _ = show(capsys, str(report), "--json")
     assert code == 0 and json.loads(out) == json.loads(report.read_text())
 
