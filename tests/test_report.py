@@ -76,9 +76,7 @@ def _plain(html: str) -> str:
 # --- the page beside the JSON ---
 
 
-def test_scan_writes_a_page_beside_the_json_with_chart_and_sense_in_words(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_scan_writes_a_page_beside_the_json_with_chart_and_sense_in_words(tmp_path: Path) -> None:
     report = scan_report(tmp_path)
     page = report.with_suffix(".html")
     assert page.exists() and {p.suffix for p in tmp_path.iterdir()} == {".json", ".html"}
@@ -100,9 +98,7 @@ def test_scan_writes_a_page_beside_the_json_with_chart_and_sense_in_words(
     assert f'fill="{CELL_COLOURS[UNREAD]}"' not in svg  # the scan completed
 
 
-def test_the_page_loads_nothing_and_runs_nothing(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_the_page_loads_nothing_and_runs_nothing(tmp_path: Path) -> None:
     html = scan_report(tmp_path).with_suffix(".html").read_text(encoding="utf-8")
     for needle in ("<script", "src=", "href=", "url(", "@import", "<link", "<iframe"):
         assert needle not in html.lower()
@@ -110,9 +106,7 @@ def test_the_page_loads_nothing_and_runs_nothing(
     assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"]  # a name
 
 
-def test_doctor_page_has_identity_verdict_probes_and_next_steps(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_doctor_page_has_identity_verdict_probes_and_next_steps(tmp_path: Path) -> None:
     report = run_report(tmp_path, "doctor", BTC_0043)
     text = _plain(report.with_suffix(".html").read_text(encoding="utf-8"))
     assert "BTC DRW-1004IM" in text and "0043" in text
@@ -122,18 +116,14 @@ def test_doctor_page_has_identity_verdict_probes_and_next_steps(
     assert "newer firmware" in text and "0151" in text
 
 
-def test_empty_drive_doctor_page_says_no_disc(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_empty_drive_doctor_page_says_no_disc(tmp_path: Path) -> None:
     report = run_report(tmp_path, "doctor", "emu:generic-dvd,disc=none")
     html = report.with_suffix(".html").read_text(encoding="utf-8")
     assert 'class="outcome good"' in html and "no disc in the drive" in html
     assert "No disc was read." in html
 
 
-def test_flash_page_from_a_real_flash_report(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_flash_page_from_a_real_flash_report(tmp_path: Path) -> None:
     report = flash_report(tmp_path)
     document = json.loads(report.read_text())
     assert document["result"] == "success"
