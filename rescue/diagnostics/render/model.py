@@ -1,108 +1,30 @@
-"""A report read back: which kind it is, and every field a renderer uses, checked once.
+"""A report read back: which kind it is, and the views the renderers draw from.
 
-Reports travel between machines and people edit them; they also hold strings a
-drive supplied (vendor, product) that may be hostile. So nothing in a document
-is trusted: each field the renderers draw is type-checked here, a file that does
-not have a rescue report's shape becomes one ``BadInput`` line (never a
-traceback inside a chart), and text is cleaned of control characters (a vendor
-string could carry terminal escape sequences) and lone surrogates (JSON allows
-them, UTF-8 does not). Escaping for HTML is the HTML renderer's job.
+Reports travel between machines and people edit them, so every field a
+renderer uses is read here through ``Fields`` (type-checked, text cleaned), a
+file that does not have a rescue report's shape becomes one ``BadInput`` line
+instead of a traceback inside a chart, and the words (sense in plain language,
+the one-line outcome, the labelled facts) are made once for both the HTML page
+and the terminal.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rescue.diagnostics.render.fields import Fields
 from rescue.errors import BadInput, ParseError
 from rescue.scsi.advice import advise
 from rescue.scsi.sense import parse_triple
 
-KINDS = ("doctor", "scan", "flash")
 Rows = list[tuple[str, str | None]]  # labelled facts; renderers leave out the None ones
 BAD_HEADERS = ("LBA", "sectors", "at", "sense", "what it means", "what to do")
 SLOW_HEADERS = ("LBA", "sectors", "read time")
 WEAK_HEADERS = ("LBA", "sectors", "C2 error pointers")
 PROBE_HEADERS = ("LBA", "read test")
-LIMIT = 1 << 64  # LBAs and counts above this are not from a disc; float() of them could overflow
-
-
-def clean(text: str) -> str:
-    """Text safe to print or write as UTF-8: control characters and surrogates become U+FFFD."""
-    return "".join(
-        "\ufffd" if unicodedata.category(c) in ("Cc", "Cs") and c not in "\t" else c for c in text
-    )
-
-
-class Fields:
-    """Typed access to one JSON object; a wrong field raises BadInput naming its path."""
-
-    def __init__(self, data: object, where: str) -> None:
-        if not isinstance(data, dict):
-            raise BadInput(f"{where}: expected a JSON object")
-        self.data: dict[str, Any] = data
-        self.where = where
-
-    def _bad(self, key: str, want: str) -> BadInput:
-        return BadInput(
-            f"{self.where}.{key}: expected {want}",
-            hint="the file is not a rescue report, or it was edited; the JSON beside it "
-            "may still be intact",
-        )
-
-    def _get(self, key: str, types: tuple[type, ...], want: str, optional: bool) -> Any:
-        value = self.data.get(key)
-        if value is None and optional:
-            return None
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise self._bad(key, want)
-        return value
-
-    def text(self, key: str) -> str:
-        return clean(self._get(key, (str,), "text", False))
-
-    def opt_text(self, key: str) -> str | None:
-        value = self._get(key, (str,), "text or null", True)
-        return None if value is None else clean(value)
-
-    def flag(self, key: str) -> bool:
-        return bool(self._get(key, (bool,), "true or false", True))
-
-    def count(self, key: str) -> int:
-        value = self._get(key, (int,), "a whole number", False)
-        if not 0 <= value < LIMIT:
-            raise self._bad(key, "a whole number from 0 to 2^64")
-        return value
-
-    def opt_count(self, key: str) -> int | None:
-        return None if self.data.get(key) is None else self.count(key)
-
-    def amount(self, key: str) -> float | None:
-        """A finite number of zero or more (seconds, KiB/s); None when absent."""
-        value = self._get(key, (int, float), "a number", True)
-        if value is None:
-            return None
-        if isinstance(value, int) and value >= LIMIT or not 0 <= float(value) < math.inf:
-            raise self._bad(key, "a finite number of zero or more")
-        return float(value)
-
-    def obj(self, key: str) -> Fields | None:
-        value = self.data.get(key)
-        return None if value is None else Fields(value, f"{self.where}.{key}")
-
-    def objects(self, key: str) -> list[Fields]:
-        values = self._get(key, (list,), "a list", True) or []
-        return [Fields(v, f"{self.where}.{key}[{i}]") for i, v in enumerate(values)]
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        values = self._get(key, (list,), "a list of text", True) or []
-        if not all(isinstance(v, str) for v in values):
-            raise self._bad(key, "a list of text")
-        return tuple(clean(v) for v in values)
 
 
 @dataclass(frozen=True)
