@@ -69,8 +69,8 @@ def test_weak_and_unreadable_ranges_are_reported_apart(capsys, tmp_path: Path) -
     ]
     reads = _reads(journal)
     assert {op for op, _ in reads} == {READ_CD, READ_10}
-    # READ(10) only asks about sectors READ CD flagged
-    flagged = {*range(100, 104), 2000, *range(500, 510)}
+    # READ(10) only asks about sectors READ CD flagged, and LBA 16 for the layout check
+    flagged = {16, *range(100, 104), 2000, *range(500, 510)}
     assert {lba for op, lba in reads if op == READ_10} == flagged
 
 
@@ -186,3 +186,20 @@ def test_read_cd_answer_without_c2_pointers_falls_back() -> None:
     result = Scanner(drive, method=ReadMethod.CD).run(ScanResult(0, 256, bytearray(b"?" * 256)))
     assert result.method is ReadMethod.READ10 and "unusable" in (result.fallback or "")
     assert [r.first for r in result.bad] == [77] and not result.interrupted
+
+
+def test_drive_ignoring_the_error_field_is_caught_before_its_pointers_are_trusted() -> None:
+    """As QEMU's ATAPI CD does under SG_IO: bare 2048-byte sectors in a buffer sized for C2."""
+    device = create("generic-cd,sectors=256")
+
+    def user_data_only(cdb: bytes, _: bytes | None) -> bytes:
+        count = int.from_bytes(cdb[6:9], "big")
+        data = device.read_user_data(int.from_bytes(cdb[2:6], "big"), count).data  # type: ignore[attr-defined]
+        return data.ljust(count * (2048 + 294), b"\0")
+
+    device.handlers[READ_CD] = user_data_only  # type: ignore[attr-defined]
+    drive = Drive(EmulatedTransport(device, "emu:ignores-error-field"))
+    drive.settle()
+    result = Scanner(drive, method=ReadMethod.CD).run(ScanResult(0, 256, bytearray(b"?" * 256)))
+    assert result.method is ReadMethod.READ10 and "Error Field" in (result.fallback or "")
+    assert result.weak == [] and result.bad == []

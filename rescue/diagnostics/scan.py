@@ -24,7 +24,13 @@ from itertools import groupby
 from typing import Any, TypeVar
 
 from rescue.diagnostics import mapfile as mf
-from rescue.diagnostics.readmethod import LABELS, REFUSED, ReadMethod, read_sectors
+from rescue.diagnostics.readmethod import (
+    LABELS,
+    REFUSED,
+    ReadMethod,
+    layout_holds,
+    read_sectors,
+)
 from rescue.drive import Drive
 from rescue.errors import ParseError
 from rescue.scsi.sense import SenseError
@@ -33,6 +39,7 @@ SECTOR = 2048
 DEFAULT_BLOCK = 32
 DEFAULT_RETRIES = 1
 ZONES = 16  # speed is reported per sixteenth of the scanned range
+LAYOUT_PROBE_LBA = 16  # ISO 9660's first volume descriptor: a sector that is never blank
 SLOW_SECONDS = 1.0  # a block taking longer than this is reported as slow
 CTRL_C = "interrupted (Ctrl-C)"
 NOT_READY = 0x2  # sense key: the disc went away (ejected, drive reset); every read would fail
@@ -202,6 +209,8 @@ class Scanner:
         result.position = result.start
         result.method = self.method
         try:
+            if self.method is ReadMethod.CD:
+                self._check_read_cd(result)
             for lba in range(result.start, result.end, self.block):
                 count = min(self.block, result.end - lba)
                 for first, n in _pending_runs(result.status, lba, count):
@@ -232,6 +241,28 @@ class Scanner:
             self._give_up_read_cd(result, f"the drive's READ CD answer is unusable ({err.message})")
             return self._timed_read(result, lba, count)
         return self.drive.now() - started, flagged
+
+    def _check_read_cd(self, result: ScanResult) -> None:
+        """Give READ CD up before the scan when its answer does not follow the C2 layout."""
+        lba = LAYOUT_PROBE_LBA if len(result.status) >= LAYOUT_PROBE_LBA + 2 else 0
+        try:
+            if layout_holds(self.drive, lba, min(2, len(result.status))):
+                return
+        except SenseError as err:
+            if err.triple in REFUSED:
+                name = err.sense.asc_name if err.sense else ""
+                self._give_up_read_cd(result, f"the drive refused READ CD ({err.triple} {name})")
+            else:  # a bad sector here: the scan will map it; the layout stays unchecked
+                _stop_if_not_ready(err)
+            return
+        except ParseError as err:
+            self._give_up_read_cd(result, f"the drive's READ CD answer is unusable ({err.message})")
+            return
+        self._give_up_read_cd(
+            result,
+            "the drive's READ CD answer does not put the user data where C2 pointers "
+            "would leave it (it ignores the Error Field)",
+        )
 
     def _give_up_read_cd(self, result: ScanResult, why: str) -> None:
         result.fallback = f"{why}: went on with READ(10), without C2 information"
