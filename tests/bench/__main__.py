@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-PARTS = ("host",)
+PARTS = ("host", "guest")
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,94 @@
+"""Real-kernel costs, measured in ONE guest boot and printed as ratios to peer tools.
+
+The measuring runs inside the QEMU guest (tests/guest/bench_tasks.py says
+what and how); this side boots it with a hard timeout and turns the raw
+seconds it leaves in the results folder into lines such as
+`flash 1 MiB: rescue 1.23 s, btcflash 1.10 s, ratio 1.12x`. A ratio is
+rescue's time over the peer's: above 1 means rescue is slower.
+Not a test: nothing here asserts a time (issue 6's scan target, within 10%
+of dd, is printed beside the ratio).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.vm import harness
+
+GUEST_COMMAND = f"{sys.executable} tests/guest/bench_tasks.py"
+TIMEOUT = 900.0  # two flashes with their 50 s burns, under TCG
+SCAN_TARGET = 1.10
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"ratio {ours / theirs:.2f}x"
+
+
+def show_flash(r: dict) -> None:
+    ours, peer = r["rescue"], r["btcflash"]
+    print(
+        f"flash 1 MiB (WRITE BUFFER phase, fixed waits excluded): "
+        f"rescue {ours['write_seconds']:.2f} s, btcflash {peer['write_seconds']:.2f} s, "
+        f"{_ratio(ours['write_seconds'], peer['write_seconds'])}"
+    )
+    print(
+        f"  WRITE BUFFERs served: rescue {ours['write_buffers']:.0f} "
+        f"(+{ours['others_between']:.0f} other commands between), "
+        f"btcflash {peer['write_buffers']:.0f} (+{peer['others_between']:.0f}); "
+        f"whole runs with waits: rescue {ours['wall']:.1f} s, btcflash {peer['wall']:.1f} s"
+    )
+
+
+def show_tur(r: dict) -> None:
+    for device, row in r.items():
+        print(
+            f"TEST UNIT READY round trip on {device} ({row['count']:.0f} each): "
+            f"rescue {row['rescue'] * 1e6:.0f} us, sg_turs {row['sg_turs'] * 1e6:.0f} us, "
+            f"{_ratio(row['rescue'], row['sg_turs'])} (bare py_sg {row['py_sg'] * 1e6:.0f} us)"
+        )
+
+
+def show_scan(r: dict) -> None:
+    mib = r["bytes"] / (1 << 20)
+
+    def rate(seconds: float) -> str:
+        return f"{seconds:.2f} s ({mib / seconds:.0f} MiB/s)"
+
+    for block, t in r["blocks"].items():
+        verdict = "within" if t["rescue"] / t["dd"] <= SCAN_TARGET else "OUTSIDE"
+        print(
+            f"scan {mib:.0f} MiB of scsi_debug, {int(block) * 2} KiB per READ: "
+            f"rescue {rate(t['rescue'])}, dd {rate(t['dd'])}, "
+            f"{_ratio(t['rescue'], t['dd'])} ({verdict} the {SCAN_TARGET:.2f}x target)"
+        )
+        print(f"  same reads with sg_dd: {rate(t['sg_dd'])}; {_ratio(t['rescue'], t['sg_dd'])}")
+
+
+SHOW = {"scan": show_scan, "tur": show_tur, "flash": show_flash}
+
+
+def main() -> None:
+    results = Path(tempfile.mkdtemp(prefix="rescue-bench-guest-"))
+    load = os.getloadavg()[0]
+    try:
+        run = harness.run_in_guest(GUEST_COMMAND, results, TIMEOUT)
+    except harness.GuestError as err:
+        print(f"{err.console[-4000:]}\nbench guest: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    found = results / "bench.json"
+    measured = json.loads(found.read_text()) if found.is_file() else {}
+    print(
+        f"(one guest boot: wall {run.wall_seconds:.0f} s, exit {run.returncode}; host load "
+        f"average {load:.1f} at the start: other guests running make every time noisier)"
+    )
+    for name, show in SHOW.items():
+        part = measured.get(name)
+        if part is None or "error" in part:
+            detail = part["error"] if part else "no result"
+            print(f"{name}: not measured: {detail}\n{run.console[-3000:]}")
+        else:
+            show(part)
