@@ -6,15 +6,15 @@ bridges that handle it better. On a CD, READ CD (MMC-6 6.19) with the Error
 Field at 01b returns, after each sector's 2048 bytes of user data, 294 bytes
 of C2 error pointers: one bit per byte of the 2352-byte raw sector, set where
 the CIRC decoder gave up on that byte. A sector can have C2 errors and still
-read, because a Mode 1 sector carries its own error correction (ECMA-130
-annex A); those are the weak spots of a disc that is starting to fail, which
-plain READs cannot show. Redumper and cdparanoia read C2 pointers the same way
-for the same reason.
+read, because a Mode 1 sector carries its own EDC/ECC layer (ECMA-130); those
+are the weak spots of a disc that is starting to fail, which plain READs
+cannot show. redumper's README describes its "SCSI/C2 repair" on the same
+pointers.
 
 ``auto`` picks READ CD only when the medium is a CD and the drive claims C2
-support: GET CONFIGURATION's CD Read feature (001Eh, byte 4 bit 1 "C2 Flags",
-MMC-6 5.3.10), else the capabilities mode page (2Ah, byte 5 bit 4 "C2
-Pointers supported", MMC-3 table 361). A drive that still refuses READ CD
+support: GET CONFIGURATION's CD Read feature (MMC-6 feature 001Eh, byte 4
+bit 1 "C2 Flags"), else the capabilities mode page (2Ah, byte 5 bit 4 "C2
+Pointers supported", MMC-3). A drive that still refuses READ CD
 (5/20/00 no such command, 5/24/00 a field it does not take, 5/64/00 the
 track is not Mode 1) makes the scan go on with READ(10), and the report says so.
 
@@ -36,7 +36,7 @@ from rescue.scsi import cdb as build
 from rescue.scsi.readcd import C2Mode, CdBlock, HeaderCode, SectorType, split_blocks
 
 SECTOR = 2048
-CD_PROFILES = frozenset({0x0008, 0x0009, 0x000A})  # CD-ROM, CD-R, CD-RW (MMC-6 table 91)
+CD_PROFILES = frozenset({0x0008, 0x0009, 0x000A})  # CD-ROM, CD-R, CD-RW (MMC-6 profile list)
 CD_READ_FEATURE = 0x001E
 C2_FLAGS_BIT = 0x02
 #: ILLEGAL REQUEST answers that mean "not this command here", not "this sector is bad".

@@ -384,7 +384,7 @@ class MmcDrive:
                 profile != PROFILE_NONE,
                 SECTOR.to_bytes(4, "big") + blocking.to_bytes(2, "big") + b"\0\0",
             ),
-            # CD Read: byte 4 bit 1 is C2 Flags (MMC-6 5.3.10)
+            # CD Read: byte 4 bit 1 is C2 Flags (MMC-6 feature 001Eh)
             _feature(0x001E, 2, False, cd, bytes([0x02 if self.c2_pointers else 0, 0, 0, 0])),
         ]
         if PROFILE_DVD_ROM in self.profiles:
