@@ -102,6 +102,26 @@ def test_terminal_user_accepts_the_offer_and_inserts_a_dvd(  # noqa: ANN001
     assert [p["failed_at"] for p in test["probes"]] == [None, None, None]
     assert test["probes"][-1]["lba"] + test["probes"][-1]["count"] == DVD_SECTORS
     assert "read test: reads this DVD fine" in out
+    scan = test["short_scan"]
+    assert (scan["start"], scan["end"], scan["read_method"]) == (0, 2047, "READ(10)")
+    assert scan["complete"] and scan["bad"] == [] and test["verdict"].endswith("read every sector")
+
+
+def test_read_test_on_a_cd_scans_with_c2_and_names_weak_and_bad_sectors(  # noqa: ANN001
+    bench: Path, capsys, monkeypatch
+) -> None:
+    cd = Disc(MediaKind.CD, 4096, unreadable=[range(1000, 1002)], weak=[range(300, 302)])
+    Terminal(monkeypatch, cd)
+    code, report, out = _flash(bench, capsys, "--read-test")
+    assert code == 0 and report["result"] == "success"
+    test = report["read_test"]
+    assert test["status"] == "problem"  # the probes passed; the scan found the bad pair
+    assert [p["failed_at"] for p in test["probes"]] == [None, None, None]
+    scan = test["short_scan"]
+    assert scan["read_method"] == "READ CD with C2 error pointers"
+    assert [(r["first"], r["last"]) for r in scan["bad"]] == [(1000, 1001)]
+    assert [(r["first"], r["last"]) for r in scan["weak"]] == [(300, 301)]
+    assert "found 2 unreadable and 2 weak (C2 errors) sectors" in test["verdict"]
 
 
 def test_a_failing_read_test_leaves_the_flash_a_success(bench: Path, capsys, monkeypatch) -> None:  # noqa: ANN001

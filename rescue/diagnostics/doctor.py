@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rescue.diagnostics.readmethod import ReadMethod, choose
+from rescue.diagnostics.scan import Scanner, ScanResult
 from rescue.drive import Drive
 from rescue.errors import RescueError
 from rescue.firmware.catalog import find_drive
@@ -22,6 +24,7 @@ from rescue.firmware.plan import revision_key
 from rescue.scsi.sense import Sense, SenseError
 
 PROBE_SECTORS = 16
+SHORT_SCAN_SECTORS = 2048  # 4 MiB from the start: seconds on any drive
 DISC_WAIT_SECONDS = 30.0  # after "insert a disc": how long a drive may take to load it
 POLL_SECONDS = 1.0
 BECOMING_READY = (0x04, 0x01)  # 2/04/01: the drive is loading the disc
@@ -158,7 +161,39 @@ def read_test_after_flash(
         }
     d = examine(drive, device)
     keep = ("status", "verdict", "profile", "sectors", "probes", "not_ready", "next_steps")
-    return {key: value for key, value in d.to_dict().items() if key in keep}
+    test = {key: value for key, value in d.to_dict().items() if key in keep}
+    if d.status == OK and d.sectors:
+        scan = test["short_scan"] = short_scan(drive, d.sectors)
+        if scan["bad"] or scan["stopped_by"]:
+            test["status"] = PROBLEM
+        test["verdict"] += f"; {_scan_words(scan)}"
+    return test
+
+
+def short_scan(drive: Drive, sectors: int) -> dict[str, Any]:
+    """``rescue scan`` over the first SHORT_SCAN_SECTORS: exact ranges, C2 on a CD.
+
+    The three probes only touch 48 sectors; a scan of the first few MiB, where
+    every disc has data, also catches weak sectors a CD drive flags with C2.
+    """
+    method, _ = choose(drive, ReadMethod.AUTO)
+    span = ScanResult(0, min(sectors, SHORT_SCAN_SECTORS), bytearray(b"?" * sectors))
+    body = Scanner(drive, method=method).run(span).to_dict()
+    keep = ("start", "end", "complete", "stopped_by", "read_method", "fallback", "bad", "weak")
+    return {key: body[key] for key in keep}
+
+
+def _scan_words(scan: dict[str, Any]) -> str:
+    where = f"a scan of LBAs {scan['start']}..{scan['end']}"
+    if scan["stopped_by"]:
+        return f"{where} stopped: {scan['stopped_by']}"
+    bad = sum(r["count"] for r in scan["bad"])
+    weak = sum(r["count"] for r in scan["weak"])
+    if not bad and not weak:
+        return f"{where} read every sector"
+    found = [f"{bad} unreadable"] if bad else []
+    found += [f"{weak} weak (C2 errors)"] if weak else []
+    return f"{where} found {' and '.join(found)} sectors"
 
 
 def _medium_word(profile: str | None) -> str:
