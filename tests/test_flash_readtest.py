@@ -79,6 +79,7 @@ def test_read_test_without_a_disc_and_nobody_to_ask_is_skipped(bench: Path, caps
     assert report["read_test"]["verdict"] == "no disc: read test skipped"
     assert "rescue doctor" in report["read_test"]["next_steps"][0]
     assert "read test: no disc: read test skipped" in out
+    assert "next: insert a data disc and run `rescue doctor emu:btc-drw1004im" in out
 
 
 def test_without_the_option_and_with_yes_nothing_is_asked(bench: Path, capsys, monkeypatch) -> None:  # noqa: ANN001

@@ -264,6 +264,8 @@ def _read_test(
     if not args.json:
         colour = "green" if report.read_test["status"] == OK else "yellow"
         console.print(f"[{colour}]read test:[/] {escape(report.read_test['verdict'])}")
+        for step in report.read_test.get("next_steps", []):
+            console.print(f"[yellow]next:[/] {escape(step)}")
 
 
 def _yes(question: str) -> bool:
