@@ -179,9 +179,9 @@ def _show(body: dict, report: str) -> None:
     state = "complete" if body["complete"] else f"stopped at LBA {body['stopped_at']}"
     console.print(
         f"Scan of LBAs {body['start']}..{body['end']} {state}; "
-        f"{body['sectors_read_now']} sectors read this run with {body['read_method']} "
-        f"({body['read_method_why']})."
+        f"{body['sectors_read_now']} sectors read this run."
     )
+    console.print(f"  read command: {body['read_method']} ({body['read_method_why']})")
     if body["fallback"]:
         console.print(f"  [yellow]note:[/] {body['fallback']}")
     for r in body["bad"]:
