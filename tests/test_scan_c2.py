@@ -203,3 +203,17 @@ def test_drive_ignoring_the_error_field_is_caught_before_its_pointers_are_truste
     result = Scanner(drive, method=ReadMethod.CD).run(ScanResult(0, 256, bytearray(b"?" * 256)))
     assert result.method is ReadMethod.READ10 and "Error Field" in (result.fallback or "")
     assert result.weak == [] and result.bad == []
+
+
+@pytest.mark.parametrize("c2", [True, False])
+def test_without_the_cd_read_feature_mode_page_2a_decides(c2: bool) -> None:
+    """Older drives report no feature 001Eh; page 2Ah's C2 bit then says what they can do."""
+    device = create("generic-cd,sectors=64")
+    device.c2_pointers = c2  # type: ignore[attr-defined]
+    every = device.features  # type: ignore[attr-defined]
+    device.features = lambda: [f for f in every() if f[0] != 0x001E]  # type: ignore[attr-defined]
+    drive = Drive(EmulatedTransport(device, "emu:mmc2-era"))
+    drive.settle()
+    assert drive.configuration().feature(0x001E) is None
+    method, _ = choose(drive, ReadMethod.AUTO)
+    assert method is (ReadMethod.CD if c2 else ReadMethod.READ10)
