@@ -57,7 +57,9 @@ def session(bench: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Session:
 
 def test_pick_the_btc_drive_see_info_flash_0050_and_see_the_new_revision(session: Session):
     session.add_image("0050")
-    keys = ["1", "1", "", "4", "1", "y", "YES", "", "1", ""]
+    # After YES, "n" answers any further question the flasher asks (a read test), else
+    # it only ends the pause and the empty line is refused by the drive screen.
+    keys = ["1", "1", "", "4", "1", "y", "YES", "n", "", "1", ""]
     code, out = session.run(keys)
     assert code == 0
     info_before, rest = out.split("$ rescue flash", 1)

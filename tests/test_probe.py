@@ -8,6 +8,7 @@ from pathlib import Path
 from rescue.cli import main
 from rescue.drive import Drive
 from rescue.emulator.registry import create
+from rescue.emulator.sense import NO_MEDIUM_TRAY_CLOSED, CheckCondition
 from rescue.ops.probe import probe
 from rescue.transport.emulated import EmulatedTransport
 from rescue.transport.journal import read_journal
@@ -66,6 +67,21 @@ def test_a_drive_that_accepts_is_reported_open_and_nothing_is_written():
     assert result.sense is None
     assert "update path is open" in result.verdict
     assert received == [(bytes([WRITE_BUFFER, 0x02]) + bytes(8), None)]
+
+
+def test_not_ready_is_no_answer_about_write_buffer():
+    """Like QEMU's scsi-cd: an empty drive says NO MEDIUM before it looks at the opcode."""
+    device = create("generic-dvd,disc=none")
+
+    def not_ready(cdb: bytes, data_out: bytes | None) -> bytes:
+        raise CheckCondition(NO_MEDIUM_TRAY_CLOSED)
+
+    device.handlers[WRITE_BUFFER] = not_ready
+    result = probe(Drive(EmulatedTransport(device, name="emu:empty")))
+    assert not result.accepted and result.exit_code == 7  # sense key 2: not ready
+    assert result.verdict.startswith("not answered (2/3A/01 ")
+    assert "no answer about WRITE BUFFER" in result.verdict
+    assert "put any readable disc in and probe again" in result.next_step
 
 
 def test_a_pending_unit_attention_is_not_taken_for_the_answer():

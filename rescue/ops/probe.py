@@ -13,6 +13,10 @@ acceptance, once it is read correctly:
 - 5/24/00 INVALID FIELD IN CDB: WRITE BUFFER exists, only not in mode 02h;
   optical drives give the reserved and vendor modes their own meaning
   (btcflash, DVRFlash and redumper use them; see PROTOCOLS.md).
+- NOT READY (sense key 2): no answer to the question at all. Some drives
+  check for a disc before they look at the opcode (QEMU's emulated SCSI CD
+  does, hw/scsi/scsi-disk.c), so "no disc" here is not a verdict on WRITE
+  BUFFER; with any disc in, the drive answers the question itself.
 
 The drive lock is held for the probe so it never lands in the middle of
 another process's download sequence. Exit code: 0 when accepted, the sense
@@ -35,6 +39,7 @@ from rescue.scsi.sense import SenseError
 DATA_MODE = 0x02
 INVALID_OPCODE = (0x5, 0x20, 0x00)
 INVALID_FIELD_IN_CDB = (0x5, 0x24, 0x00)
+NOT_READY = 0x2
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -91,7 +96,8 @@ def probe(drive: Any) -> ProbeResult:
             **base,
             accepted=False,
             sense=err.sense.to_dict(),
-            verdict=f"refused ({name}): {verdict}",
+            verdict=f"{'not answered' if err.sense.key == NOT_READY else 'refused'} ({name}): "
+            + verdict,
             next_step=next_step.replace("DEV", drive.name),
             exit_code=int(err.exit_code),
         )
@@ -131,6 +137,13 @@ def _refusal(key: int, asc: int, ascq: int, family: str | None) -> tuple[str, st
         return verdict, (
             "no update protocol is known for this drive, so nothing here can flash it; "
             "`rescue info DEV` shows what it reports (look for the Microcode Upgrade feature)"
+        )
+    if key == NOT_READY:
+        reason = advise(key, asc, ascq).meaning
+        return (
+            f"no answer about WRITE BUFFER: the drive said '{reason}' before looking at the "
+            "command",
+            "put any readable disc in and probe again (take it out before flashing)",
         )
     if (key, asc, ascq) == INVALID_FIELD_IN_CDB:
         verdict = (
