@@ -229,16 +229,11 @@ class Scanner:
         started = self.drive.now()
         try:
             flagged = read_sectors(self.drive, self.method, lba, count)
-        except SenseError as err:
-            if self.method is not ReadMethod.CD or err.triple not in REFUSED:
+        except (SenseError, ParseError) as err:
+            why = _read_cd_refusal(err) if self.method is ReadMethod.CD else None
+            if why is None:
                 raise
-            name = err.sense.asc_name if err.sense else ""
-            self._give_up_read_cd(result, f"the drive refused READ CD ({err.triple} {name})")
-            return self._timed_read(result, lba, count)
-        except ParseError as err:  # the answer was not user data + C2: the drive cannot do it
-            if self.method is not ReadMethod.CD:
-                raise
-            self._give_up_read_cd(result, f"the drive's READ CD answer is unusable ({err.message})")
+            self._give_up_read_cd(result, why)
             return self._timed_read(result, lba, count)
         return self.drive.now() - started, flagged
 
@@ -248,15 +243,12 @@ class Scanner:
         try:
             if layout_holds(self.drive, lba, min(2, len(result.status))):
                 return
-        except SenseError as err:
-            if err.triple in REFUSED:
-                name = err.sense.asc_name if err.sense else ""
-                self._give_up_read_cd(result, f"the drive refused READ CD ({err.triple} {name})")
-            else:  # a bad sector here: the scan will map it; the layout stays unchecked
+        except (SenseError, ParseError) as err:
+            why = _read_cd_refusal(err)
+            if why is not None:
+                self._give_up_read_cd(result, why)
+            elif isinstance(err, SenseError):  # a bad sector: the scan maps it; layout unchecked
                 _stop_if_not_ready(err)
-            return
-        except ParseError as err:
-            self._give_up_read_cd(result, f"the drive's READ CD answer is unusable ({err.message})")
             return
         self._give_up_read_cd(
             result,
@@ -308,14 +300,25 @@ class Scanner:
 
     def _retried(self, read: Callable[[], T]) -> T | SenseError:
         """``read()``'s value, trying 1 + retries times; the last SenseError when all fail."""
-        failure: SenseError | None = None
-        for _ in range(1 + self.retries):
+        left = 1 + self.retries
+        while True:
+            left -= 1
             try:
                 return read()
             except SenseError as err:
                 _stop_if_not_ready(err)
-                failure = err
-        return failure
+                if left <= 0:
+                    return err
+
+
+def _read_cd_refusal(err: SenseError | ParseError) -> str | None:
+    """Why READ CD cannot serve this scan, when ``err`` says so; None for a medium problem."""
+    if isinstance(err, ParseError):  # the answer was not user data + C2 pointers
+        return f"the drive's READ CD answer is unusable ({err.message})"
+    if err.triple in REFUSED:
+        name = err.sense.asc_name if err.sense else ""
+        return f"the drive refused READ CD ({err.triple} {name})"
+    return None
 
 
 def _mark_bad(result: ScanResult, sector: int, err: SenseError) -> None:
