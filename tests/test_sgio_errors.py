@@ -13,6 +13,7 @@ from rescue.errors import (
     PermissionDenied,
     TransportError,
 )
+from rescue.transport import sgio
 from rescue.transport.sgio import DID_TIME_OUT, SgioTransport
 
 TUR = bytes(6)
@@ -76,6 +77,7 @@ def test_exclusive_open_of_a_busy_node_is_refused(monkeypatch) -> None:  # noqa:
         assert flags & os.O_EXCL and flags & os.O_RDWR
         raise OSError(errno.EBUSY, "Device or resource busy")
 
+    monkeypatch.setattr(sgio, "holds_raw_io", lambda: True)  # as root, whoever runs the tests
     monkeypatch.setattr(os, "open", busy)
     with pytest.raises(Refused, match="another process has the drive open"):
         SgioTransport("/dev/sg0", exclusive=True)

@@ -5,7 +5,13 @@ Facts this module leans on (Linux block/scsi_ioctl.c, sg(4)):
 - write-class and vendor opcodes need a read-write descriptor and, on srN,
   CAP_SYS_RAWIO; otherwise the ioctl fails with EPERM/EACCES;
 - a transfer larger than the queue allows fails with EINVAL, not with sense;
-- a command the kernel timed out comes back with host status DID_TIME_OUT.
+- a command the kernel timed out comes back with host status DID_TIME_OUT;
+- through /dev/srN, SG_IO passes a CDB outside the kernel's read/write
+  "safe" lists (WRITE BUFFER and every vendor opcode among them) only from a
+  process holding CAP_SYS_RAWIO (scsi_cmd_allowed, drivers/scsi/scsi_ioctl.c);
+  /dev/sgN applies that list to read-only opens only (sg_new_write,
+  drivers/scsi/sg.c), so whoever may open it read-write can send anything
+  (seen on a real kernel: tests/guest/test_permissions.py).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+from pathlib import Path
 
 from rescue.errors import (
     CommandTimeout,
@@ -32,6 +39,29 @@ _GONE = {errno.ENODEV, errno.ENXIO, errno.ENOENT}
 _DENIED = {errno.EACCES, errno.EPERM}
 
 PERMISSION_HINT = "run as root (write-class commands need CAP_SYS_RAWIO and a read-write /dev/sgN)"
+CAP_SYS_RAWIO = 17  # bit number in the capability sets (linux/capability.h)
+PROC_STATUS = Path("/proc/self/status")
+
+
+def holds_raw_io(status: Path | None = None) -> bool:
+    """Whether this process has CAP_SYS_RAWIO in its effective set (CapEff in proc(5)).
+
+    A status file that cannot be read or has no readable CapEff line answers
+    True: the check is there to explain a refusal early, and where it cannot
+    tell, the kernel's own refusal (mapped in ``_os_error``) still applies.
+    """
+    try:
+        lines = (status or PROC_STATUS).read_text().splitlines()
+    except OSError:
+        return True
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key == "CapEff":
+            try:
+                return bool(int(value.strip(), 16) >> CAP_SYS_RAWIO & 1)
+            except ValueError:
+                return True
+    return True
 
 
 class SgioTransport(Transport):
@@ -48,7 +78,19 @@ class SgioTransport(Transport):
 
         O_EXCL on an sg node refuses while another process has it open, and
         makes later opens wait or fail (sg(4)); a flash must never share.
+        An exclusive open is asked for by flash and backup. They need root
+        for what surrounds their commands (media polling, udev's tray lock,
+        the lock directory), and on srN the kernel wants CAP_SYS_RAWIO for
+        the commands themselves, while on a writable sgN it would let an
+        ordinary user start a flash. One rule for both nodes, checked before
+        the node is opened: without CAP_SYS_RAWIO nothing is sent, and the
+        user reads why instead of meeting a refusal halfway through.
         """
+        if exclusive and not holds_raw_io():
+            raise PermissionDenied(
+                f"{path}: flashing and backup need root (CAP_SYS_RAWIO); nothing was sent",
+                hint="run the same command as root (e.g. with sudo)",
+            )
         flags = os.O_RDWR | os.O_NONBLOCK | (os.O_EXCL if exclusive else 0)
         try:
             return os.open(path, flags)
