@@ -138,6 +138,14 @@ def test_flash_page_from_a_real_flash_report(tmp_path: Path) -> None:
     assert '<td class="skipped">skipped</td>' in html  # --no-backup
 
 
+def test_flash_writes_its_page_beside_its_report(tmp_path: Path) -> None:
+    report = flash_report(tmp_path)
+    document = json.loads(report.read_text())
+    assert document["kind"] == "flash" and document["rescue_version"]
+    page = report.with_suffix(".html").read_text(encoding="utf-8")
+    assert "0050" in _plain(page) and 'class="outcome good"' in page
+
+
 def test_a_read_test_after_the_flash_is_on_the_page_and_the_terminal(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -38,8 +38,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rescue import __version__
 from rescue.devices import open_device
 from rescue.diagnostics.doctor import OK, PROBLEM, read_test_after_flash
+from rescue.diagnostics.report import reports_dir, write_html_beside
 from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
 from rescue.families import Family, Step, drive_family
 from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
@@ -57,14 +59,8 @@ if TYPE_CHECKING:
     from rescue.drive import Drive
 
 FORCE_CHOICES = ("identity", "plan")
-REPORTS_ENV = "RESCUE_REPORTS"
 INVALID_OPCODE = "5/20/00"
 SKIPPED = "skipped"
-
-
-def reports_dir(option: str | None) -> Path:
-    """--reports, else $RESCUE_REPORTS, else ./reports: where journals and reports go."""
-    return Path(option or os.environ.get(REPORTS_ENV) or "reports")
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -127,7 +123,7 @@ class FlashReport:
     read_test: dict[str, Any] | None = None  # doctor's read test after the flash, when run
 
     def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
+        data = {"kind": "flash", "rescue_version": __version__, **self.__dict__}
         data["preflight"] = self.preflight.to_list()
         return data
 
@@ -176,9 +172,11 @@ def _report_base(directory: Path) -> Path:
 def _save(report: FlashReport, base: Path, console: Console, as_json: bool) -> None:
     path = base.with_suffix(".json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    document = report.to_dict()
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    page = write_html_beside(path, document)
     if not as_json:
-        console.print(f"report: {path}  journal: {report.journal}")
+        console.print(f"report: {path} (page: {page.name})  journal: {report.journal}")
 
 
 def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: Console) -> None:

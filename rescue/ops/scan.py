@@ -159,11 +159,13 @@ def run(args: argparse.Namespace) -> int:
     with open_device(args.device, args.journal) as transport:
         drive = Drive(transport)
         drive.settle()
+        found = drive.identity  # asked before the scan: a drive may drop off the bus during it
         sectors = drive.read_capacity().blocks  # no disc: a SenseError saying so
         start, end = _check_args(args, sectors)
         result = ScanResult(start, end, _load_status(args.mapfile, sectors))
         _scan(args, drive, result)
-    body = result.to_dict() | {"mapfile": args.mapfile, "sectors": sectors}
+    identity = {"vendor": found.vendor, "product": found.product, "revision": found.revision}
+    body = result.to_dict() | {"mapfile": args.mapfile, "sectors": sectors, "identity": identity}
     report = write_report("scan", args.device, {"scan": body}, args.reports)
     if args.json:
         print(json.dumps(body | {"report": str(report)}, indent=2, sort_keys=True))
