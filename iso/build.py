@@ -62,9 +62,10 @@ def make_iso(
     tree = stage / "iso-tree"
     shutil.rmtree(tree, ignore_errors=True)
     image.iso_tree(tree, boot.kernel.vmlinuz, boot.initrd, args, f"rescue {__version__}")
-    image.efi_image(tree / "boot/efiboot.img", stage / "efi", boot.epoch)
+    efi = stage / "efiboot.img"
+    image.efi_image(efi, stage / "efi", boot.epoch)
     out.parent.mkdir(parents=True, exist_ok=True)
-    image.xorriso_iso(tree, out, boot.epoch, append=data)
+    image.xorriso_iso(tree, efi, out, boot.epoch, append=data)
     return out
 
 

@@ -2,10 +2,16 @@
 
 The ISO (TESTBED.md, "The bootable image"): BIOS boots isolinux through El
 Torito and, written to a stick, through the isohybrid MBR; UEFI boots a FAT
-image (El Torito alternate entry, and the GPT partition that
--isohybrid-gpt-basdat makes of it) holding Debian's signed shim as
-EFI/BOOT/BOOTX64.EFI and Debian's signed GRUB as grubx64.efi next to it, so
-Secure Boot machines accept it. That GRUB finds the ISO by /.disk/info and
+image holding Debian's signed shim as EFI/BOOT/BOOTX64.EFI and Debian's
+signed GRUB as grubx64.efi next to it, so Secure Boot machines accept it.
+That FAT image is appended after the ISO 9660 data as MBR partition 2 of type
+0xEF, the EFI System Partition type (UEFI 2.x, 5.2.2: firmware boots a
+removable disk from its ESP), and the El Torito EFI entry points at the same
+blocks (xorrisofs(1), -append_partition and --interval:appended_partition_N),
+so a CD and a stick boot the one copy. Why no GPT: -isohybrid-gpt-basdat
+would mark that partition "Basic Data" in a GPT that overlaps the ISO, and a
+GPT-only layout (-appended_part_as_gpt) leaves the MBR a single protective
+0xEE entry, which old BIOSes refuse to boot. That GRUB finds the ISO by /.disk/info and
 reads /boot/grub/grub.cfg. A self-made grub-mkimage binary would be refused
 under Secure Boot, and grub-mkrescue is not reproducible.
 
@@ -36,6 +42,17 @@ DATA_SERIAL = "52455344"
 DATA_LABEL = "RESCUEDATA"
 DATA_FOLDERS = ["firmware", "reports"]
 MIB = 1 << 20
+# The ISO must stay under 30 MB (issue 5): small enough for any stick or CD-R, quick
+# to download on a bad line. Checked by the boot tests and shown by `make bench`.
+SIZE_TARGET = 30_000_000
+# MBR partitions of the hybrid image (1 is the ISO 9660 data, from the isohybrid MBR).
+EFI_PARTITION = 2
+DATA_PARTITION = 3
+ESP_TYPE = 0xEF  # EFI System Partition
+FAT32_LBA_TYPE = 0x0C
+# Room in the EFI FAT beyond its files: the FAT tables, directories and a part-used
+# cluster per file take a few KiB; a quarter MiB leaves a wide margin.
+EFI_SLACK = 256 * 1024
 
 
 class ImageError(Exception):
@@ -79,8 +96,8 @@ def efi_image(out: Path, staging: Path, epoch: int) -> None:
         copy = staging / name
         shutil.copyfile(source, copy)
         files[f"EFI/BOOT/{name}"] = copy
-    payload = sum(p.stat().st_size for p in files.values())
-    size = (payload // MIB + 2) * MIB  # room for the FAT tables and directories
+    payload = sum(p.stat().st_size for p in files.values()) + EFI_SLACK
+    size = -(-payload // MIB) * MIB  # whole MiB, rounded up: every MiB is paid for in the ISO
     fat_image(out, size, "EFIBOOT", EFI_SERIAL, epoch)
     fat_put(out, files, epoch)
 
@@ -93,7 +110,7 @@ def data_image(out: Path, size_mib: int, epoch: int) -> None:
 
 
 def iso_tree(tree: Path, vmlinuz: Path, initrd: Path, extra_args: list[str], label: str) -> None:
-    """Lay out the ISO file tree (without the EFI image)."""
+    """Lay out the ISO file tree (the EFI image goes in as a partition, not a file)."""
     (tree / "boot/grub").mkdir(parents=True)
     (tree / "isolinux").mkdir()
     (tree / ".disk").mkdir()
@@ -106,11 +123,10 @@ def iso_tree(tree: Path, vmlinuz: Path, initrd: Path, extra_args: list[str], lab
     (tree / ".disk/info").write_text(f"{label}\n")  # how the signed GRUB finds this disc
 
 
-def xorriso_iso(tree: Path, out: Path, epoch: int, append: Path | None = None) -> None:
-    """Master TREE (which holds boot/efiboot.img) as a hybrid ISO at OUT.
+def xorriso_iso(tree: Path, efi: Path, out: Path, epoch: int, append: Path | None = None) -> None:
+    """Master TREE as a hybrid ISO at OUT, EFI (the boot FAT) as its ESP, partition 2.
 
-    APPEND: a FAT image added after the ISO as its own partition (the USB image's
-    RESCUEDATA), listed in both the MBR and the GPT.
+    APPEND: a FAT image added after that as partition 3 (the USB image's RESCUEDATA).
     """
     for path in [tree, *tree.rglob("*")]:
         os.utime(path, (epoch, epoch), follow_symlinks=False)
@@ -141,10 +157,18 @@ def xorriso_iso(tree: Path, out: Path, epoch: int, append: Path | None = None) -
         "-boot-info-table",
         "-eltorito-alt-boot",
         "-e",
-        "boot/efiboot.img",
+        f"--interval:appended_partition_{EFI_PARTITION}:all::",
         "-no-emul-boot",
-        "-isohybrid-gpt-basdat",
+        "-append_partition",
+        str(EFI_PARTITION),
+        f"{ESP_TYPE:#04x}",
+        str(efi),
+        # No rounding of the ISO to whole 1 MiB "cylinders": up to a MiB of zeros for
+        # fdisk's comfort only (xorrisofs(1): the constraints "seem not overly important";
+        # the isohybrid MBR code boots by LBA).
+        "-partition_cyl_align",
+        "off",
     ]
     if append is not None:
-        cmd += ["-append_partition", "3", "0x0c", str(append)]
+        cmd += ["-append_partition", str(DATA_PARTITION), f"{FAT32_LBA_TYPE:#04x}", str(append)]
     run([*cmd, str(tree)], epoch)

@@ -23,13 +23,26 @@ MARK = "=== "
 SCSI_VENDOR = "PLDS"
 SCSI_PRODUCT = "DVD-RW DS8A8SH"
 SCSI_REVISION = "KU51"
-# The guest's second optical drive, a SCSI CD on virtio-scsi with an identity
-# of our choosing; the first is QEMU's ATAPI drive (the boot CD, or empty).
-SCSI_CD = [
-    "-device", "virtio-scsi-pci,id=vscsi",
-    "-device", f"scsi-cd,bus=vscsi.0,vendor={SCSI_VENDOR},product={SCSI_PRODUCT},"
-               f"ver={SCSI_REVISION},serial=RESCUE0001",
-]  # fmt: skip
+DISC_BYTES = 1 << 20
+
+
+def scsi_cd(tmp: Path) -> list[str]:
+    """The guest's second optical drive: a SCSI CD on virtio-scsi, identity of our choosing.
+
+    The first is QEMU's ATAPI drive (the boot CD, or empty). This one holds a
+    blank data disc because QEMU's scsi-cd answers NOT READY, not the command
+    itself, to anything it does not serve without a medium (WRITE BUFFER among
+    them; hw/scsi/scsi-disk.c), while a real drive judges the opcode first.
+    """
+    disc = tmp / "disc.iso"
+    disc.write_bytes(bytes(DISC_BYTES))
+    return [
+        "-device", "virtio-scsi-pci,id=vscsi",
+        "-drive", f"if=none,id=disc,media=cdrom,format=raw,readonly=on,file={disc}",
+        "-device", f"scsi-cd,bus=vscsi.0,drive=disc,vendor={SCSI_VENDOR},"
+                   f"product={SCSI_PRODUCT},ver={SCSI_REVISION},serial=RESCUE0001",
+    ]  # fmt: skip
+
 
 # QEMU's ATAPI drive, empty, for boots that do not come from the CD.
 EMPTY_ATAPI = ["-drive", "if=ide,media=cdrom"]
@@ -90,7 +103,7 @@ def run_guest(media: list[str], firmware: str, tmp: Path) -> GuestRun:
         "qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-smp", "1",
         "-nodefaults", "-display", "none", "-no-reboot", "-net", "none",
         "-serial", f"file:{log}",
-        *firmware_args(firmware, tmp), *media, *SCSI_CD,
+        *firmware_args(firmware, tmp), *media, *scsi_cd(tmp),
     ]  # fmt: skip
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S)
