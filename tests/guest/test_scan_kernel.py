@@ -106,17 +106,16 @@ def test_scan_maps_scsi_debug_medium_errors_and_ddrescue_follows_the_map(
     sectors = sdebug.block_sectors(node)
     original = _read_all(node, sectors)
     pattern = _pattern(sectors)
+    knobs = {"medium_error_start": BAD_FIRST, "medium_error_count": BAD_COUNT,
+             "opts": sdebug.MEDIUM_ERRORS}  # fmt: skip
+    before = {name: sdebug.read(name) for name in knobs}
     _write_all(node, pattern)
     try:
-        with sdebug.tuned(
-            node,
-            medium_error_start=BAD_FIRST,
-            medium_error_count=BAD_COUNT,
-            opts=sdebug.MEDIUM_ERRORS,
-        ):
+        with sdebug.tuned(node, **knobs):
             _scan_and_rescue(node, tmp_path, sectors, pattern)
     finally:
         _write_all(node, original)
+    assert {name: sdebug.read(name) for name in knobs} == before  # other tests share scsi_debug
 
 
 def _scan_and_rescue(node: ScsiNode, tmp: Path, sectors: int, pattern: bytes) -> None:
