@@ -1,7 +1,8 @@
 """The images boot under BIOS and UEFI (Secure Boot on) and the tool sees the drives.
 
 Each boot runs a script on the serial console through rescue.run: the drive
-list as JSON, an explanation of a sense triple, and the state the image
+list as JSON, `rescue probe` on every drive (a real zero-length WRITE BUFFER,
+which QEMU's ATAPI and SCSI CD-ROMs refuse with 5/20/00), and the state the image
 promises for every optical drive (no media polling, no tray lock). The USB
 image writes its report to the RESCUEDATA partition, which the host then
 reads back with mtools, as a repair bench would.
@@ -34,8 +35,12 @@ GUEST_SCRIPT = "; ".join(
     [
         f"echo {MARK}LIST",
         "rescue list --json",
-        f"echo {MARK}EXPLAIN",
-        "rescue explain 5/20/0",
+        f"echo {MARK}PROBE",
+        # A real zero-length WRITE BUFFER to each drive, explained by the booted tool.
+        "for dev in /dev/sr*; do rescue probe $dev; echo RC $?; done",
+        f"echo {MARK}MENU",
+        # The guided mode of tty1, keys from a file (no quotes pass both boot loaders).
+        "echo x > /tmp/keys; echo q >> /tmp/keys; rescue menu < /tmp/keys",
         f"echo {MARK}POLL",
         "cat /sys/block/sr*/events_poll_msecs",
         f"echo {MARK}SECUREBOOT",
@@ -61,12 +66,35 @@ def check_drive_list(listing: object) -> None:
     assert scsi["sr"] and scsi["sg"], "sr and sg nodes are both expected (sg is loaded at boot)"
 
 
+def check_probes(text: str) -> None:
+    """Both QEMU drives refuse WRITE BUFFER with 5/20/00, explained, exit code 9."""
+    for identity in ("QEMU QEMU DVD-ROM", f"{SCSI_VENDOR} {SCSI_PRODUCT} {SCSI_REVISION}"):
+        assert identity in text, f"no probe of {identity}:\n{text}"
+        answer = text.split(identity, 1)[1].split("RC ", 1)
+        assert "refused (5/20/00 INVALID COMMAND OPERATION CODE)" in answer[0], text
+        assert "does not implement the command" in answer[0], text
+        assert answer[1].startswith("9"), f"exit code of the probe:\n{text}"
+
+
+def check_menu(text: str) -> None:
+    assert "Optical drives: pick one" in text, text
+    assert f"{SCSI_VENDOR} {SCSI_PRODUCT} {SCSI_REVISION}" in text, text
+    assert "'x' is not on this screen" in text, text
+    assert "Leaving the menu (quit)" in text, text
+
+
 def check_common(run: GuestRun) -> None:
     check_drive_list(run.json_section("LIST"))
-    explained = run.section("EXPLAIN")
-    assert "INVALID COMMAND OPERATION CODE" in explained.upper(), explained
+    check_probes(run.section("PROBE"))
+    check_menu(run.section("MENU"))
     polls = run.section("POLL").split()
     assert polls and all(value == "0" for value in polls), polls
+
+
+def test_iso_is_under_the_size_target(boot_files: build.BootFiles, tmp_path: Path) -> None:
+    iso = build.make_iso(boot_files, tmp_path / "rescue.iso", tmp_path, [])
+    size = iso.stat().st_size
+    assert size < image.SIZE_TARGET, f"ISO is {size / 1e6:.2f} MB, target {image.SIZE_TARGET}"
 
 
 def test_iso_boots_under_bios(boot_files: build.BootFiles, tmp_path: Path) -> None:
