@@ -7,7 +7,8 @@ than one action.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rescue import __version__
@@ -23,32 +24,26 @@ QUIT = Option("q", "quit to shell")
 BACK = actions.BACK
 
 
-def _info(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
-    actions.run_command(["info", drive.device])
+@dataclass(frozen=True)
+class Folders:
+    firmware: Path | None  # images offered for flashing
+    reports: Path  # where backups go
 
 
-def _doctor(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
-    actions.run_command(["doctor", drive.device])
+Action = Callable[[DriveEntry, Folders], object]
 
 
-def _backup(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
-    actions.backup(drive, reports)
+def _command(name: str) -> Action:
+    """An action that is exactly one `rescue NAME DEV`."""
+    return lambda drive, folders: actions.run_command([name, drive.device])
 
 
-def _flash(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
-    actions.flash(drive, firmware)
-
-
-def _probe(drive: DriveEntry, firmware: Path | None, reports: Path) -> None:
-    actions.run_command(["probe", drive.device])
-
-
-DRIVE_ACTIONS = {
-    "info": _info,
-    "doctor (health check)": _doctor,
-    "back up firmware": _backup,
-    "flash firmware": _flash,
-    "does it take WRITE BUFFER? (writes nothing)": _probe,
+DRIVE_ACTIONS: dict[str, Action] = {
+    "info": _command("info"),
+    "doctor (health check)": _command("doctor"),
+    "back up firmware": lambda drive, folders: actions.backup(drive, folders.reports),
+    "flash firmware": lambda drive, folders: actions.flash(drive, folders.firmware),
+    "does it take WRITE BUFFER? (writes nothing)": _command("probe"),
 }
 
 
@@ -70,7 +65,7 @@ def run_menu(devices: Sequence[str], firmware: Path | None, reports: Path) -> in
             if picked == EXPLAIN.key:
                 _explain()
             elif picked != RESCAN.key:
-                _drive_screen(drives[int(picked) - 1].device, devices, firmware, reports)
+                _drive_screen(drives[int(picked) - 1].device, devices, Folders(firmware, reports))
     except MenuExit as why:
         say(f"Leaving the menu ({why}). Type 'rescue menu' to come back.")
     return 0
@@ -82,9 +77,7 @@ def _drives_title(drives: list[DriveEntry]) -> str:
     return "Optical drives: pick one"
 
 
-def _drive_screen(
-    device: str, devices: Sequence[str], firmware: Path | None, reports: Path
-) -> None:
+def _drive_screen(device: str, devices: Sequence[str], folders: Folders) -> None:
     while True:
         drive = _current(device, devices)
         picked = choose(f"Drive: {drive.label}", numbered(DRIVE_ACTIONS),
@@ -97,7 +90,7 @@ def _drive_screen(
             _explain()
             continue
         action = list(DRIVE_ACTIONS.values())[int(picked) - 1]
-        action(drive, firmware, reports)
+        action(drive, folders)
         pause()
 
 
