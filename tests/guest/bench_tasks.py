@@ -5,9 +5,10 @@ and writes raw seconds to $RESCUE_RESULTS/bench.json; the host prints the
 ratios. Nothing here asserts a time. Named so pytest never collects it.
 
 1. flash (issue 4): `rescue flash` and Debian's `btcflash` each take a fresh
-   TCMU BTC drive from 0043 with the same 1 MiB image. Both sleep 50 s for
-   the drive's burn, so only the WRITE BUFFER phase counts: first to last
-   WRITE BUFFER in the bridge's own journal, the same clock for both.
+   TCMU BTC drive from 0043 with the same 1 MiB image, REPEATS times in
+   turn. Both sleep 50 s for the drive's burn, so only the WRITE BUFFER
+   phase counts: first to last WRITE BUFFER in the bridge's own journal,
+   the same clock for both.
 2. tur (issue 4): SG_IO round trip per command, rescue's TEST UNIT READY loop
    through Drive and SgioTransport (in process, no journal) vs `sg_turs -n N
    -t`, with a bare py_sg loop beside them to split the binding's cost from
@@ -18,8 +19,8 @@ ratios. Nothing here asserts a time. Named so pytest never collects it.
    `sg_dd` (the same READ(10)s through SG_IO, in C) over the same range of
    scsi_debug, grown with virtual_gb; the same bytes per command for all
    three: 64 KiB (the scan's default block) and 1 MiB.
-The host these run on is usually shared (other guests, 2 cores): each
-quick timing is the best of REPEATS runs, taken in turn with its peer's.
+The host these run on is usually shared (other guests, 2 cores): every
+timing is the best of REPEATS runs, taken in turn with its peer's.
 """
 
 from __future__ import annotations
@@ -88,20 +89,31 @@ def _drive(bridge: BridgeProcess, spec: str) -> dict[str, str]:
     return row
 
 
+def _flash_once(tool: str, image: Path, tmp: Path, round_: int) -> dict[str, float]:
+    """One flash of a fresh 0043 drive by TOOL, timed from its bridge's journal."""
+    journal = tmp / f"{tool}-{round_}-served.jsonl"
+    with emulate_command([BTC], journal) as bridge:
+        drive = _drive(bridge, BTC)
+        if tool == "rescue":
+            reports = str(tmp / "reports")
+            flash = [*RESCUE, "flash", drive["sg"], str(image), "--yes", "--no-backup"]
+            wall, _ = _timed([*flash, "--reports", reports], timeout=400)
+        else:
+            wall, _ = _timed(["btcflash", drive["sr"], str(image)], stdin="YES\n", timeout=400)
+    return {"wall": wall} | _write_phase(journal)
+
+
 def bench_flash(tmp: Path) -> dict[str, dict[str, float]]:
+    """Each tool's quickest write phase over REPEATS rounds, the tools taking turns."""
     image = tmp / "V0050.bin"
     image.write_bytes(make_btc_image("0050"))
-    out: dict[str, dict[str, float]] = {}
-    with emulate_command([BTC], tmp / "rescue-served.jsonl") as bridge:
-        sg = _drive(bridge, BTC)["sg"]
-        flash = [*RESCUE, "flash", sg, str(image), "--yes", "--no-backup"]
-        wall, _ = _timed([*flash, "--reports", str(tmp / "reports")], timeout=400)
-    out["rescue"] = {"wall": wall} | _write_phase(tmp / "rescue-served.jsonl")
-    with emulate_command([BTC], tmp / "btcflash-served.jsonl") as bridge:
-        sr = _drive(bridge, BTC)["sr"]
-        wall, _ = _timed(["btcflash", sr, str(image)], stdin="YES\n", timeout=400)
-    out["btcflash"] = {"wall": wall} | _write_phase(tmp / "btcflash-served.jsonl")
-    return out
+    best: dict[str, dict[str, float]] = {}
+    for round_ in range(REPEATS):
+        for tool in ("rescue", "btcflash"):
+            run = _flash_once(tool, image, tmp, round_)
+            if tool not in best or run["write_seconds"] < best[tool]["write_seconds"]:
+                best[tool] = run
+    return best
 
 
 def _rescue_turs(sg: str, count: int) -> float:
