@@ -127,6 +127,7 @@ def test_end_of_input_on_the_first_prompt_leaves_cleanly(session: Session):
 )
 @given(st.lists(st.text(alphabet="0123456789abeqry -/x", max_size=4), max_size=12))
 def test_any_keystrokes_end_cleanly(session: Session, keys: list[str]):
+    session.add_image("0050")  # so that random keys can reach the flasher's questions
     code, out = session.run(keys, "emu:generic-dvd,disc=none", session.btc)
     assert code == 0
     assert "Traceback" not in out
@@ -150,3 +151,12 @@ def test_the_drive_screen_offers_the_write_buffer_probe(session: Session):
     assert "$ rescue probe emu:btc-drw1004im" in out
     assert "refused (5/24/00 INVALID FIELD IN CDB)" in out
     assert "(exit 9: drive rejected the command (sense key 5))" in out
+
+
+def test_end_of_input_at_the_flasher_question_leaves_cleanly_and_sends_nothing(session: Session):
+    session.add_image("0050")
+    code, out = session.run(["1", "4", "1", "y"])
+    assert code == 0
+    assert "Type YES to continue" in out
+    assert "Leaving the menu (end of input)" in out
+    assert session.run(["1", "1", ""])[1].count("revision 0043") == 1

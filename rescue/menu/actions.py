@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rescue.errors import EXIT_CODE_MEANINGS, ExitCode, RescueError
 from rescue.menu.drives import DriveEntry
-from rescue.menu.screen import Option, choose, numbered, say, yes_no
+from rescue.menu.screen import MenuExit, Option, choose, numbered, say, yes_no
 
 BACK = Option("b", "back")
 
@@ -30,6 +30,9 @@ def run_command(argv: list[str]) -> int:
         code = main(argv)
     except SystemExit as done:  # argparse on a command line the menu built badly
         code = done.code if isinstance(done.code, int) else int(ExitCode.USAGE)
+    except EOFError:  # the input ended at the command's own question (the flasher's YES)
+        print()
+        raise MenuExit("end of input") from None
     if code:
         say(f"(exit {code}: {EXIT_CODE_MEANINGS.get(code, 'failed')})")
     return code
