@@ -66,6 +66,11 @@ def show_scan(r: dict) -> None:
             f"{_ratio(t['rescue'], t['dd'])} ({verdict} the {SCAN_TARGET:.2f}x target)"
         )
         print(f"  same reads with sg_dd: {rate(t['sg_dd'])}; {_ratio(t['rescue'], t['sg_dd'])}")
+        print(
+            f"  where rescue's {t['rescue']:.2f} s go: bare py_sg reads {t['py_sg']:.2f} s, "
+            f"+ rescue's command stack (Drive.read10 loop) {t['read10_loop'] - t['py_sg']:.2f} s, "
+            f"+ scan engine, report {t['rescue'] - t['read10_loop']:.2f} s"
+        )
 
 
 SHOW = {"scan": show_scan, "tur": show_tur, "flash": show_flash}

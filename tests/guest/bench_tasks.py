@@ -18,7 +18,10 @@ ratios. Nothing here asserts a time. Named so pytest never collects it.
    start-up is left out) vs `dd iflag=direct` on the block node and
    `sg_dd` (the same READ(10)s through SG_IO, in C) over the same range of
    scsi_debug, grown with virtual_gb; the same bytes per command for all
-   three: 64 KiB (the scan's default block) and 1 MiB.
+   three: 64 KiB (the scan's default block) and 1 MiB. Beside them, the
+   same READ(10)s as a bare py_sg loop and as a Drive.read10 loop, which
+   splits rescue's time into the binding, its command stack, and the scan
+   engine with its report.
 The host these run on is usually shared (other guests, 2 cores): every
 timing is the best of REPEATS runs, taken in turn with its peer's.
 """
@@ -34,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import py_sg
@@ -126,16 +129,23 @@ def _rescue_turs(sg: str, count: int) -> float:
         return (time.perf_counter() - started) / count
 
 
-def _py_sg_turs(sg: str, count: int) -> float:
+@contextlib.contextmanager
+def _raw_fd(sg: str) -> Iterator[int]:
+    """The node opened as SgioTransport opens it, for loops of bare py_sg calls."""
     fd = os.open(sg, os.O_RDWR | os.O_NONBLOCK)
     try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _py_sg_turs(sg: str, count: int) -> float:
+    with _raw_fd(sg) as fd:
         started = time.perf_counter()
         for _ in range(count):
             with contextlib.suppress(py_sg.SCSIError):  # sense is an answer too
                 py_sg.write(fd, bytes(6), b"")
         return (time.perf_counter() - started) / count
-    finally:
-        os.close(fd)
 
 
 _SG_TURS_TIME = re.compile(r"time to perform commands was ([0-9.]+) secs")
@@ -189,6 +199,26 @@ def _rescue_scan(node: ScsiNode, block: int, reports: Path) -> float:
     return seconds
 
 
+def _read10_loop(node: ScsiNode, block: int) -> float:
+    """The scan's reads through rescue's command stack, without the scan engine around them."""
+    with SgioTransport(node.sg) as transport:
+        drive = Drive(transport)
+        started = time.perf_counter()
+        for lba in range(0, SCAN_SECTORS, block):
+            drive.read10(lba, block)
+        return time.perf_counter() - started
+
+
+def _py_sg_reads(node: ScsiNode, block: int) -> float:
+    """The same READ(10)s through the bare binding: what Python itself cannot avoid."""
+    with _raw_fd(node.sg) as fd:
+        started = time.perf_counter()
+        for lba in range(0, SCAN_SECTORS, block):
+            cdb = bytes([0x28, 0, *lba.to_bytes(4, "big"), 0, *block.to_bytes(2, "big"), 0])
+            py_sg.read(fd, cdb, block * 2048)
+        return time.perf_counter() - started
+
+
 def _scan_all(node: ScsiNode, block: int, reports: Path) -> dict[str, float]:
     chunk = block * 2048
     dd = [
@@ -204,6 +234,8 @@ def _scan_all(node: ScsiNode, block: int, reports: Path) -> dict[str, float]:
             "dd": lambda: _timed(dd, timeout=300)[0],
             "rescue": lambda: _rescue_scan(node, block, reports),
             "sg_dd": lambda: _timed(sg_dd, timeout=300)[0],
+            "read10_loop": lambda: _read10_loop(node, block),
+            "py_sg": lambda: _py_sg_reads(node, block),
         }
     )
 
