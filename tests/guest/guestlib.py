@@ -1,16 +1,22 @@
-"""Guest test helpers: drives found through plain sysfs, sense triples, bridge processes."""
+"""Guest test helpers: drives found through plain sysfs, sense triples, bridge processes,
+the rescue CLI in a process of its own (optionally as an unprivileged user)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+RESCUE = [sys.executable, "-m", "rescue.cli"]
+# An ordinary user: nobody/nogroup, no supplementary groups, no capabilities.
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 START_TIMEOUT = 90.0  # Python start-up over 9p under TCG, plus the kernel's scan
 STOP_TIMEOUT = 30.0
 
@@ -62,6 +68,45 @@ def sense_triple(sense: bytes) -> tuple[int, int, int]:
         return sense[1] & 0x0F, sense[2], sense[3]
     assert len(sense) >= 14, f"fixed sense too short: {sense.hex()}"
     return sense[2] & 0x0F, sense[12], sense[13]
+
+
+def rescue(
+    *args: str, prefix: Sequence[str] = (), command: Sequence[str] = RESCUE, timeout: float = 300.0
+) -> subprocess.CompletedProcess[str]:
+    """The rescue CLI as a user runs it (``prefix``: e.g. AS_NOBODY); any exit code returns."""
+    return subprocess.run(
+        [*prefix, *command, *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """The rescue CLI in this process: (exit code, stdout, stderr).
+
+    No Python start-up (seconds under TCG), so checks that need no process of
+    their own stay cheap. Redirects the process-wide streams: main thread only.
+    """
+    from rescue.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def make_image(family: str, revision: str, path: Path) -> Path:
+    """A demo image from `python -m rescue.emulator.images` (the model reads the same maker)."""
+    from rescue.emulator import images
+
+    assert images.main([family, revision, "-o", str(path)]) == 0
+    return path
+
+
+def journal_entries(path: Path, device: str | None = None) -> list[dict[str, object]]:
+    """A JSON-lines journal, optionally only one device's entries (``tcmu:SPEC``)."""
+    if not path.exists():
+        return []
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    return [e for e in entries if device is None or e["device"] == device]
 
 
 def _tiny_drive_rows(lines: list[str]) -> list[dict[str, str]] | None:

@@ -10,6 +10,10 @@ import ast
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness import GuestRun
 
 
 def guest_case_ids(guest_dir: Path) -> list[str]:
@@ -27,6 +31,14 @@ def guest_case_ids(guest_dir: Path) -> list[str]:
                     if isinstance(item, ast.FunctionDef) and item.name.startswith("test")
                 )
     return ids
+
+
+@dataclass
+class GuestReport:
+    """One guest boot: how it ran (its results folder included) and each case's outcome."""
+
+    run: GuestRun
+    cases: dict[str, list[GuestCase]]  # case id (parameters stripped) -> results
 
 
 @dataclass

@@ -1,47 +1,19 @@
 """Run tests/guest/ inside ONE QEMU guest and report each guest test here.
 
 The guest cases are listed statically (by reading tests/guest/test_*.py with
-ast), so collection never boots anything; the boot happens once, in a
-session fixture, only when a vm test is selected. A guest case that fails,
-is skipped, or is missing from the guest's JUnit report fails here, with
-its own output and the tail of the guest console.
+ast), so collection never boots anything; the boot happens once, in the
+session fixture guest_report (conftest.py), only when a vm test is selected.
+A guest case that fails, is skipped, or is missing from the guest's JUnit
+report fails here, with its own output and the tail of the guest console.
 """
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
-
 import harness
 import pytest
-from guest_report import GuestCase, guest_case_ids, parse_junit
+from guest_report import GuestReport, guest_case_ids
 
 GUEST_DIR = harness.REPO / "tests" / "guest"
-GUEST_TIMEOUT = 480.0  # seconds for boot + the whole guest suite
-
-
-@dataclass
-class GuestReport:
-    run: harness.GuestRun
-    cases: dict[str, list[GuestCase]]  # case id (parameters stripped) -> results
-
-
-@pytest.fixture(scope="session")
-def guest_report(tmp_path_factory: pytest.TempPathFactory) -> GuestReport:
-    results = tmp_path_factory.mktemp("guest-results")
-    command = (
-        f"{sys.executable} -m pytest tests/guest -q -p no:cacheprovider --color=no -o addopts= "
-        "--junitxml=$RESCUE_RESULTS/junit.xml"
-    )
-    try:
-        run = harness.run_in_guest(command, results, GUEST_TIMEOUT)
-    except harness.GuestError as err:
-        pytest.fail(f"{err}\n--- guest console (tail) ---\n{err.console[-6000:]}")
-    junit = results / "junit.xml"
-    if not junit.is_file():
-        pytest.fail(f"guest wrote no junit.xml (exit {run.returncode})\n{run.console[-6000:]}")
-    print(f"guest: wall {run.wall_seconds:.1f} s, uptimes {run.timings}", file=sys.stderr)
-    return GuestReport(run, parse_junit(junit))
 
 
 @pytest.mark.vm
