@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -123,3 +124,22 @@ def test_confirmation_without_a_terminal_is_refused(monkeypatch: pytest.MonkeyPa
         with pytest.raises(Refused, match="--yes"):
             confirm("Flash?", assume_yes=False)
         confirm("Flash?", assume_yes=True)
+
+
+class _Terminal(io.StringIO):
+    """Typed answers on a terminal: isatty() is what confirm() checks first."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("typed", "confirmed"), [("YES\n", True), ("yes\n", False), ("", False)])
+def test_only_yes_on_a_terminal_confirms(
+    monkeypatch: pytest.MonkeyPatch, typed: str, confirmed: bool
+) -> None:
+    monkeypatch.setattr(sys, "stdin", _Terminal(typed))  # "" is Ctrl-D: end of input
+    if confirmed:
+        confirm("Flash?", assume_yes=False)
+    else:
+        with pytest.raises(Refused, match="not confirmed"):
+            confirm("Flash?", assume_yes=False)

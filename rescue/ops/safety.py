@@ -263,6 +263,9 @@ def confirm(question: str, assume_yes: bool) -> None:
             "no terminal to ask for confirmation on, and --yes was not given",
             hint="read the plan above, then pass --yes to flash without asking",
         )
-    answer = input(f"{question} Type YES to continue: ")
+    try:
+        answer = input(f"{question} Type YES to continue: ")
+    except EOFError:  # Ctrl-D: no answer is not a yes
+        answer = ""
     if answer.strip() != "YES":
         raise Refused("not confirmed: nothing was written")
