@@ -18,6 +18,7 @@ Weak sectors live only in the report: a mapfile has no status for them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -43,6 +44,10 @@ LAYOUT_PROBE_LBA = 16  # ISO 9660's first volume descriptor: a sector that is ne
 SLOW_SECONDS = 1.0  # a block taking longer than this is reported as slow
 CTRL_C = "interrupted (Ctrl-C)"
 NOT_READY = 0x2  # sense key: the disc went away (ejected, drive reset); every read would fail
+_NON_TRIED = mf.NON_TRIED.encode()
+_TRIED = (mf.FINISHED + mf.BAD_SECTOR).encode()
+_BAD_RUN = re.compile(re.escape(mf.BAD_SECTOR.encode()) + b"+")
+_PENDING_RUN = re.compile(b"[^" + re.escape(_TRIED) + b"]+")
 
 
 @dataclass(frozen=True)
@@ -131,14 +136,10 @@ class ScanResult:
     def bad(self) -> list[SectorRange]:
         """Bad ranges over the whole map (earlier runs included), split where the sense differs."""
         out: list[SectorRange] = []
-        lba = 0
-        for code, run in groupby(self.status):
-            n = sum(1 for _ in run)
-            if code == ord(mf.BAD_SECTOR):
-                for triple, same in groupby(range(lba, lba + n), key=self.triples.get):
-                    lbas = list(same)
-                    out.append(SectorRange(lbas[0], len(lbas), triple))
-            lba += n
+        for run in _BAD_RUN.finditer(self.status):  # the C-level search: a disc has ~10^6 sectors
+            for triple, same in groupby(range(run.start(), run.end()), key=self.triples.get):
+                lbas = list(same)
+                out.append(SectorRange(lbas[0], len(lbas), triple))
         return out
 
     @property
@@ -289,6 +290,8 @@ class Scanner:
 
     def _check_weak(self, result: ScanResult, lba: int, flagged: list[int]) -> None:
         """A sector with C2 errors is weak if READ(10) still gets its data, else bad."""
+        if not any(flagged):
+            return
         for sector, count in enumerate(flagged, lba):
             if not count:
                 continue
@@ -341,13 +344,14 @@ def _stop_if_not_ready(err: SenseError) -> None:
 
 
 def _pending_runs(status: bytearray, lba: int, count: int) -> list[tuple[int, int]]:
-    """Runs inside ``[lba, lba+count)`` that are not finished yet (bad counts as tried)."""
-    done = (ord(mf.FINISHED), ord(mf.BAD_SECTOR))
-    runs: list[tuple[int, int]] = []
-    pos = lba
-    for is_done, run in groupby(status[lba : lba + count], key=lambda c: c in done):
-        n = sum(1 for _ in run)
-        if not is_done:
-            runs.append((pos, n))
-        pos += n
-    return runs
+    """Runs inside ``[lba, lba+count)`` that are not finished yet (bad counts as tried).
+
+    The common cases (a fresh block, a block an earlier run finished) are
+    answered by C-level byte counts: this runs once per block of a scan.
+    """
+    chunk = status[lba : lba + count]
+    if chunk and chunk.count(_NON_TRIED) == len(chunk):
+        return [(lba, len(chunk))]
+    if not chunk.translate(None, _TRIED):
+        return []
+    return [(lba + run.start(), run.end() - run.start()) for run in _PENDING_RUN.finditer(chunk)]
