@@ -231,10 +231,33 @@ def test_unreadable_sector_reports_lba_and_delivers_prefix() -> None:
 
 
 def test_slow_range_costs_model_time() -> None:
-    drive = ready("generic-dvd,slow=200-210:7.5;300")
+    drive = ready("generic-dvd,slow=200-210:7.5;300,speed=0")
     assert drive.submit(read10(190, 20), None, 20 * SECTOR).busy_seconds == 7.5
     assert drive.submit(read10(300, 1), None, SECTOR).busy_seconds == 2.0
     assert drive.submit(read10(0, 1), None, SECTOR).busy_seconds == 0.0
+
+
+def _read_rate(spec: str, lba: int, count: int = 32) -> float:
+    """Bytes per model second of one READ(10)."""
+    reply = ready(spec).submit(read10(lba, count), None, count * SECTOR)
+    return count * SECTOR / reply.busy_seconds
+
+
+def test_reads_take_cav_time_rising_from_hub_to_rim() -> None:
+    one_x_dvd = 1_385_000
+    hub, rim = _read_rate("generic-dvd", 0), _read_rate("generic-dvd", 8192 - 32)
+    assert 0.40 < hub / (16 * one_x_dvd) < 0.46  # 25 mm of 58 mm
+    assert 0.99 < rim / (16 * one_x_dvd) <= 1.0
+    middle = _read_rate("generic-dvd", 4096)
+    assert hub < middle < rim
+    cd_rim = _read_rate("generic-cd,speed=24", 8192 - 32)
+    assert 0.99 < cd_rim / (24 * 75 * SECTOR) <= 1.0
+
+
+@pytest.mark.parametrize("speed", ["-1", "fast", "101"])
+def test_speed_outside_0_to_100x_is_refused(speed: str) -> None:
+    with pytest.raises(ValueError, match="speed="):
+        ready(f"generic-dvd,speed={speed}")
 
 
 def test_read_cd_user_data_and_c2_pointers() -> None:

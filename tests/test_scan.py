@@ -72,7 +72,7 @@ def test_resume_reads_only_what_the_mapfile_left(capsys, tmp_path: Path) -> None
 
 
 def test_slow_ranges_are_reported_with_their_time(capsys, tmp_path: Path) -> None:  # noqa: ANN001
-    _, body = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=512,slow=100:3;300-400:2")
+    _, body = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=512,slow=100:3;300-400:2,speed=0")
     assert [(r["first"], r["last"], r["seconds"]) for r in body["slow"]] == [
         (96, 127, 3.0),
         (288, 415, 8.0),  # four touching blocks of 2 s each: one range

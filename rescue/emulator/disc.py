@@ -3,6 +3,14 @@
 User data comes from an image file (an ISO, read on demand so a 4 GB image
 costs nothing) or from a generated pattern whose every sector names its own
 LBA, so a scan or a read-back can check it got the sector it asked for.
+Reads take the time a CAV drive would: the drive spins at a constant rate,
+so the data rate grows with the radius, from about 43% of the top speed at
+the hub (radius 25 mm) to all of it at the rim (58 mm); the radius of an LBA
+follows from a spiral of constant density (a sector takes the same length
+of track everywhere). That gives scans the rising speed curve real drives
+show. Speeds are in the usual multiples: 1x CD = 150 KiB/s of Mode 1 user
+data (Red Book 75 sectors/s), 1x DVD = 1,385,000 B/s (ECMA-267).
+
 Damage is modelled as LBA ranges that cannot be read (the drive answers
 3/11/00), ranges that read slowly (the drive retries, taking seconds), and
 weak ranges: sectors whose CD layer needs more than the CIRC decoder can fix,
@@ -22,6 +30,9 @@ DEFAULT_PATTERN_SECTORS = 16 * 1024 * 1024 // SECTOR  # 16 MiB
 DEFAULT_SLOW_SECONDS = 2.0
 RAW_SECTOR = 2352  # bytes of a CD sector the C2 pointers cover, one bit each (MMC-6 6.19)
 WEAK_C2_BASE = 8  # a weak sector flags 8..23 bytes, varying with its LBA (see c2_errors)
+HUB_MM, RIM_MM = 25.0, 58.0  # program area radii (ECMA-130, ECMA-267)
+ONE_X = {"cd": 75 * SECTOR, "dvd": 1_385_000}  # bytes/s at 1x (user data)
+TOP_SPEED = {"cd": 48, "dvd": 16}  # a typical writer's CAV read maximum, in x
 
 
 class MediaKind(StrEnum):
@@ -44,6 +55,7 @@ class Disc:
     unreadable: list[range] = field(default_factory=list)
     slow: list[tuple[range, float]] = field(default_factory=list)
     weak: list[range] = field(default_factory=list)
+    top_speed: float | None = None  # x at the rim; None: the medium's typical, 0: instant reads
 
     @classmethod
     def from_image(cls, path: str, kind: MediaKind) -> Disc:
@@ -74,8 +86,20 @@ class Disc:
         return min(hits) if hits else None
 
     def delay(self, lba: int, count: int) -> float:
-        """Model seconds a read of ``[lba, lba + count)`` takes beyond normal (the worst range)."""
-        return max((s for r, s in self.slow if r.start < lba + count and r.stop > lba), default=0.0)
+        """Model seconds a read of ``[lba, lba + count)`` takes: transfer + the worst slow range."""
+        end = lba + count
+        retries = max((s for r, s in self.slow if r.start < end and r.stop > lba), default=0)
+        return self.transfer_seconds(lba, count) + retries
+
+    def transfer_seconds(self, lba: int, count: int) -> float:
+        """Time to read ``count`` sectors at ``lba``'s radius at the CAV rate there."""
+        top = TOP_SPEED[self.kind] if self.top_speed is None else self.top_speed
+        if not top:
+            return 0.0
+        filled = min(1.0, (lba + count / 2) / max(1, self.sectors))
+        radius = (HUB_MM**2 + (RIM_MM**2 - HUB_MM**2) * filled) ** 0.5
+        rate = ONE_X[self.kind] * top * radius / RIM_MM
+        return count * SECTOR / rate
 
     def read(self, lba: int, count: int) -> bytes:
         """User data of ``count`` sectors from ``lba``; the caller has checked bounds."""

@@ -17,6 +17,9 @@ Keys every model takes:
   ``c2=LIST``                 weak sectors of a CD (LIST as for bad=): READ CD flags
                               some of their bytes in its C2 error pointers, plain
                               READs still return their data (``rescue.emulator.disc``)
+  ``speed=X``                 top read speed (at the rim) in x of the medium: reads
+                              take the time a CAV drive needs (default 48 for CDs,
+                              16 for DVDs; 0: reads take no time)
   ``tray=open|closed``        tray position at power on (default closed)
   ``rev=XXXX``                firmware revision INQUIRY reports
   ``serial=TEXT``             unit serial number (VPD page 80h)
@@ -49,7 +52,19 @@ from rescue.emulator.mmc import (
     MmcDrive,
 )
 
-COMMON_KEYS = ("disc", "media", "sectors", "bad", "slow", "c2", "tray", "rev", "serial", "fault")
+COMMON_KEYS = (
+    "disc",
+    "media",
+    "sectors",
+    "bad",
+    "slow",
+    "c2",
+    "speed",
+    "tray",
+    "rev",
+    "serial",
+    "fault",
+)
 
 
 @dataclass
@@ -230,7 +245,7 @@ def _disc(info: ModelInfo, values: dict[str, str]) -> Disc | None:
     kind = MediaKind(_choice(values, "media", readable))
     source = values.get("disc", "pattern")
     if source == "none":
-        for key in ("sectors", "bad", "slow", "c2", "media"):
+        for key in ("sectors", "bad", "slow", "c2", "speed", "media"):
             if key in values:
                 raise ValueError(f"{key}= makes no sense with disc=none")
         return None
@@ -247,7 +262,19 @@ def _disc(info: ModelInfo, values: dict[str, str]) -> Disc | None:
     disc.weak = [r for r, _ in _ranges(values.get("c2", ""), "c2", timed=False)]
     if disc.weak and kind is not MediaKind.CD:
         raise ValueError("c2= marks weak CD sectors: it needs media=cd")
+    if "speed" in values:
+        disc.top_speed = _speed(values["speed"])
     return disc
+
+
+def _speed(text: str) -> float:
+    try:
+        speed = float(text.removesuffix("x"))
+    except ValueError:
+        speed = -1.0
+    if not 0 <= speed <= 100:
+        raise ValueError(f"speed={text!r}: want a read speed in x from 0 to 100 (e.g. 16)")
+    return speed
 
 
 def _count(text: str | None, default: int) -> int:
