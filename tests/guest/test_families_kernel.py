@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from guestlib import journal_entries, make_image, run_cli
-from kernelbed import FAMILIES, FamilyCase, KernelBed, Scenario
+from kernelbed import BTC_START, FAMILIES, FamilyCase, KernelBed, Scenario
 
 from rescue.emulator.registry import MODELS
 
@@ -65,7 +64,7 @@ def _report(run: Scenario) -> dict[str, object]:
 
 @pytest.mark.parametrize("case", FAMILIES, ids=lambda c: c.family)
 def test_family_flashes_through_the_kernel_and_comes_back_new(
-    bed: KernelBed, case: FamilyCase, record_property: Callable[[str, object], None]
+    bed: KernelBed, case: FamilyCase
 ) -> None:
     run = bed.outcome(case.role)
     start = MODELS[case.model].default_revision
@@ -73,7 +72,6 @@ def test_family_flashes_through_the_kernel_and_comes_back_new(
     if case.can_backup:
         _check_backup(case, run, start)
     flash = run.steps["flash"]
-    record_property("flash_seconds", f"{run.seconds['flash']:.1f}")
     sg = bed.drive(case.role)["sg"]
     if case.family in TRUNCATED:
         assert flash.returncode == 9 and "5/24/00" in flash.stderr, _out(flash)
@@ -93,3 +91,20 @@ def test_family_flashes_through_the_kernel_and_comes_back_new(
     if case.can_backup:
         assert "read-back identical" in verify["detail"], verify
     assert _revision(run_cli("info", sg, "--json")) == case.target
+
+
+def test_btc_seed_scenario_0043_to_0151_through_0050(bed: KernelBed) -> None:
+    run = bed.outcome("seed")
+    jump = run.steps["jump"]
+    assert jump.returncode == 6 and "rescue plan" in jump.stdout + jump.stderr, _out(jump)
+    assert "success" not in jump.stdout
+    writes = [e for e in journal_entries(bed.journal, bed.label("seed")) if e["cdb"][:2] == "3b"]
+    assert len(writes) == 2 * 258  # the refused jump sent none
+    for step, before, after in (("first", BTC_START, "0050"), ("second", "0050", "0151")):
+        done = run.steps[step]
+        assert done.returncode == 0 and "success" in done.stdout, _out(done)
+        (path,) = run.files[step].glob("flash-*.json")
+        report = json.loads(path.read_text())
+        assert report["drive_before"]["revision"] == before
+        assert report["drive_after"]["revision"] == after
+    assert _revision(run_cli("info", bed.drive("seed")["sg"], "--json")) == "0151"
