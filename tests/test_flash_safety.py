@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rescue.errors import ExitCode, Refused
+from rescue.errors import BadInput, ExitCode, PermissionDenied, Refused
 from rescue.ops.safety import QuietDrive, block_name, confirm, exclusive_lock
 
 RULE = textwrap.dedent(
@@ -143,3 +143,25 @@ def test_only_yes_on_a_terminal_confirms(
     else:
         with pytest.raises(Refused, match="not confirmed"):
             confirm("Flash?", assume_yes=False)
+
+
+def test_a_lock_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(BadInput, match="cannot take the drive lock .*Not a directory"):
+        with exclusive_lock("drive", blocker / "locks"):
+            pass
+
+
+def test_a_lock_file_we_may_not_write_is_permission_denied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(PermissionDenied, match="Permission denied") as caught:
+        with exclusive_lock("drive", tmp_path):
+            pass
+    assert caught.value.exit_code == ExitCode.PERMISSION
+    assert "RESCUE_LOCK_DIR" in (caught.value.hint or "")

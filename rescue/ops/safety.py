@@ -15,6 +15,7 @@ Both send commands to the drive in the middle of a flash unless turned off.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -27,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rescue.errors import Refused
+from rescue.errors import BadInput, PermissionDenied, Refused
 
 if TYPE_CHECKING:
     from rescue.drive import Drive
     from rescue.transport.base import Transport
 
 LOCK_DIR_ENV = "RESCUE_LOCK_DIR"
+_DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
 DEFAULT_LOCK_DIR = Path("/run/lock")
 UDEV_RULE = "60-cdrom_id.rules"
 UDEV_SYSTEM_DIRS = (Path("/usr/lib/udev/rules.d"), Path("/lib/udev/rules.d"))
@@ -91,9 +93,16 @@ def exclusive_lock(key: str, directory: Path | None = None) -> Iterator[Path]:
     this one) is refused, and the kernel drops the lock if we crash.
     """
     directory = directory or lock_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"rescue-{key}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        kind = PermissionDenied if err.errno in _DENIED else BadInput
+        raise kind(
+            f"cannot take the drive lock {path}: {err.strerror}",
+            hint=f"run as root, or point {LOCK_DIR_ENV} at a folder you can write",
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
