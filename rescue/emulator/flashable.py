@@ -138,7 +138,15 @@ class FlashHoldingDrive(MmcDrive):
 
 
 class VendorDownload:
-    """The receive side of MediaTek's ``FF 00 01 00 00 SS`` download (TSST and MT1939)."""
+    """The receive side of MediaTek's ``FF 00 01 00 00 SS`` download (TSST and MT1939).
+
+    A model that takes it tells the TCMU bridge (rescue.emulator.tcmu) what
+    the kernel's ring does not: the command carries data to the drive
+    (``data_out_opcodes``) in a 12-byte CDB (``vendor_cdb_lengths``).
+    """
+
+    data_out_opcodes = frozenset({VENDOR_FLASH})
+    vendor_cdb_lengths = {VENDOR_FLASH: 12}
 
     def __init__(self, size: int, chunk: int, end_states: tuple[int, ...]) -> None:
         self.size, self.chunk, self.end_states = size, chunk, end_states

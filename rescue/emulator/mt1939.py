@@ -75,6 +75,9 @@ KEYS = ("state", "image")
 class Mt1939Drive(FlashHoldingDrive):
     """An SE-506CB holding ``flash``; see the module docstring for its behaviour."""
 
+    data_out_opcodes = VendorDownload.data_out_opcodes
+    vendor_cdb_lengths = VendorDownload.vendor_cdb_lengths
+
     def __init__(self, *, flash: bytes, **common: object) -> None:
         self.download = VendorDownload(MT1939_SIZE, CHUNK, (END_STATE,))
         super().__init__(

@@ -84,6 +84,21 @@ def is_data_out(device: Device, cdb: bytes) -> bool:
     return bool(cdb) and (cdb[0] in DATA_OUT_OPCODES or cdb[0] in extra)
 
 
+def full_cdb(device: Device, cdb: bytes) -> bytes:
+    """The CDB as the host sent it, as far as the kernel let it through.
+
+    The target core sizes CDBs by opcode group (COMMAND_SIZE), so a vendor
+    CDB of group 6/7 (C0h-FFh) reaches the ring cut to 10 bytes whatever
+    the host sent. A model that takes longer vendor CDBs names their
+    lengths in ``vendor_cdb_lengths``; the missing tail is filled with the
+    zeros every known flasher puts there (PROTOCOLS.md: the MediaTek 0xFF
+    download uses bytes 0-5 only). A host that put anything else in those
+    bytes cannot be seen on this path; on a real bus the drive gets them.
+    """
+    want = getattr(device, "vendor_cdb_lengths", {}).get(cdb[0]) if cdb else None
+    return cdb.ljust(want, b"\0") if want else cdb
+
+
 @dataclass
 class Stats:
     """What a drive's handler did; ``seconds`` is time spent in the model and ring."""
@@ -149,7 +164,7 @@ class RingServer:
             self.ring.respond(command, CHECK_CONDITION, _ABORTED, None)
             return True
         started = time.monotonic()
-        cdb = command.cdb
+        cdb = full_cdb(self.device, command.cdb)
         if is_data_out(self.device, cdb):
             data_out, data_in_len = self.ring.read_data(command), 0
         else:

@@ -51,6 +51,9 @@ KEYS = ("state", "image")
 class TsstDrive(FlashHoldingDrive):
     """An SH-D163C holding ``flash``; see the module docstring for its behaviour."""
 
+    data_out_opcodes = VendorDownload.data_out_opcodes
+    vendor_cdb_lengths = VendorDownload.vendor_cdb_lengths
+
     def __init__(self, *, flash: bytes, **common: object) -> None:
         self.download = VendorDownload(TSST_SIZE, CHUNK, (END_256K,))
         super().__init__(
