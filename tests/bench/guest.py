@@ -73,7 +73,18 @@ def show_scan(r: dict) -> None:
         )
 
 
-SHOW = {"scan": show_scan, "tur": show_tur, "flash": show_flash}
+def show_scan_tcmu(r: dict) -> None:
+    mib = r["bytes"] / (1 << 20)
+    t = r["blocks"]["32"]
+    verdict = "within" if t["rescue"] / t["dd"] <= SCAN_TARGET else "OUTSIDE"
+    print(
+        f"scan {mib:.0f} MiB of a TCMU DVD drive (reads at the model's 16x CAV speed), 64 KiB "
+        f"per READ: rescue {t['rescue']:.2f} s, dd {t['dd']:.2f} s, "
+        f"{_ratio(t['rescue'], t['dd'])} ({verdict} the {SCAN_TARGET:.2f}x target)"
+    )
+
+
+SHOW = {"scan": show_scan, "scan_tcmu": show_scan_tcmu, "tur": show_tur, "flash": show_flash}
 
 
 def main() -> None:

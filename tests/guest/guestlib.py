@@ -94,10 +94,14 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 
 
 def make_image(family: str, revision: str, path: Path) -> Path:
-    """A demo image from `python -m rescue.emulator.images` (the model reads the same maker)."""
+    """A demo image from the makers behind `python -m rescue.emulator.images`.
+
+    Silent: background threads make images while run_cli holds stdout.
+    """
     from rescue.emulator import images
 
-    assert images.main([family, revision, "-o", str(path)]) == 0
+    make = images.make_btc_image if family == "btc" else images.OTHER_MAKERS[family][0]
+    path.write_bytes(make(revision))
     return path
 
 
@@ -130,9 +134,10 @@ def _emulate_rows(lines: list[str]) -> list[dict[str, str]] | None:
     return rows
 
 
-def emulate_command(specs: list[str], journal: Path) -> BridgeProcess:
-    """The real CLI, `rescue emulate --journal JOURNAL SPEC...`, in its own process."""
-    command = [sys.executable, "-m", "rescue.cli", "emulate", "--journal", str(journal), *specs]
+def emulate_command(specs: list[str], journal: Path | None) -> BridgeProcess:
+    """The real CLI, `rescue emulate [--journal JOURNAL] SPEC...`, in its own process."""
+    recording = ["--journal", str(journal)] if journal is not None else []
+    command = [sys.executable, "-m", "rescue.cli", "emulate", *recording, *specs]
     return BridgeProcess(command, _emulate_rows)
 
 

@@ -56,7 +56,9 @@ def _check_backup(case: FamilyCase, run: Scenario, start: str) -> None:
 
 
 def _report(run: Scenario) -> dict[str, object]:
-    (path,) = Path(run.files["reports"]).glob("flash-*.json")
+    (path,) = (
+        p for p in Path(run.files["reports"]).glob("flash-*.json") if ".backup" not in p.name
+    )
     return json.loads(path.read_text())
 
 
