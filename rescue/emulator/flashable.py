@@ -12,9 +12,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rescue.emulator.images import (
-    FlashIdentity,
-)
+from rescue.emulator.base import Reply
+from rescue.emulator.images import FlashIdentity
 from rescue.emulator.mmc import (
     INQUIRY,
     REQUEST_SENSE,
@@ -138,15 +137,7 @@ class FlashHoldingDrive(MmcDrive):
 
 
 class VendorDownload:
-    """The receive side of MediaTek's ``FF 00 01 00 00 SS`` download (TSST and MT1939).
-
-    A model that takes it tells the TCMU bridge (rescue.emulator.tcmu) what
-    the kernel's ring does not: the command carries data to the drive
-    (``data_out_opcodes``) in a 12-byte CDB (``vendor_cdb_lengths``).
-    """
-
-    data_out_opcodes = frozenset({VENDOR_FLASH})
-    vendor_cdb_lengths = {VENDOR_FLASH: 12}
+    """The receive side of MediaTek's ``FF 00 01 00 00 SS`` download (TSST and MT1939)."""
 
     def __init__(self, size: int, chunk: int, end_states: tuple[int, ...]) -> None:
         self.size, self.chunk, self.end_states = size, chunk, end_states
@@ -175,6 +166,58 @@ class VendorDownload:
         if len(image) != self.size:
             raise CheckCondition(COMMAND_SEQUENCE_ERROR)
         return image
+
+
+class VendorDownloadDrive(FlashHoldingDrive):
+    """A flash-holding drive updated through the MediaTek vendor download.
+
+    Subclasses name the drive and the download's geometry as class
+    attributes and say what a complete image does (``accept_download``).
+    ``data_out_opcodes`` and ``vendor_cdb_lengths`` tell the TCMU bridge
+    (rescue.emulator.tcmu) what the kernel's ring does not: the command
+    carries data to the drive, in a 12-byte CDB.
+    """
+
+    data_out_opcodes = frozenset({VENDOR_FLASH})
+    vendor_cdb_lengths = {VENDOR_FLASH: 12}
+    vendor: str
+    product: str
+    profiles: tuple[int, ...]
+    flash_size: int
+    chunk: int
+    end_states: tuple[int, ...]
+    identify_flash: Callable[[bytes], FlashIdentity | None]
+    seconds_per_mib = 0.0  # model time a chunk costs inside its command
+
+    def __init__(self, *, flash: bytes, **common: object) -> None:
+        self.download = VendorDownload(self.flash_size, self.chunk, self.end_states)
+        super().__init__(
+            flash=flash,
+            identify=type(self).identify_flash,
+            vendor=self.vendor,
+            product=self.product,
+            profiles=self.profiles,
+            flash_handlers={VENDOR_FLASH: self._vendor_flash, **self.more_handlers()},
+            **common,  # type: ignore[arg-type]
+        )
+
+    def more_handlers(self) -> dict[int, Handler]:
+        """Further commands the drive takes in its boot loader too (e.g. READ BUFFER)."""
+        return {}
+
+    def accept_download(self, image: bytes) -> None:
+        raise NotImplementedError
+
+    def power_on_reset(self) -> None:
+        self.download.data = None
+        super().power_on_reset()
+
+    def _vendor_flash(self, cdb: bytes, data_out: bytes | None) -> Reply:
+        stall = self.seconds_per_mib * len(data_out or b"") / 0x100000
+        image = self.download.take(cdb, data_out)
+        if image is not None:
+            self.accept_download(image)
+        return Reply(busy_seconds=stall)
 
 
 def load_flash(options: Options, size: int, make: Callable[[str], bytes], default: str) -> bytes:

@@ -32,12 +32,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rescue.emulator.base import Reply
 from rescue.emulator.flashable import (
     READ_BUFFER,
-    VENDOR_FLASH,
-    FlashHoldingDrive,
-    VendorDownload,
+    VendorDownloadDrive,
     common_args,
     load_flash,
     persist_new,
@@ -51,6 +48,7 @@ from rescue.emulator.images import (
 from rescue.emulator.mmc import (
     PROFILE_CD_ROM,
     PROFILE_DVD_ROM,
+    Handler,
 )
 from rescue.emulator.sense import (
     INVALID_FIELD_IN_CDB,
@@ -72,36 +70,21 @@ PROFILES = (0x0043, 0x0041, 0x0040, 0x001A, 0x0011, PROFILE_DVD_ROM, 0x000A, PRO
 KEYS = ("state", "image")
 
 
-class Mt1939Drive(FlashHoldingDrive):
+class Mt1939Drive(VendorDownloadDrive):
     """An SE-506CB holding ``flash``; see the module docstring for its behaviour."""
 
-    data_out_opcodes = VendorDownload.data_out_opcodes
-    vendor_cdb_lengths = VendorDownload.vendor_cdb_lengths
+    vendor, product, profiles = VENDOR, PRODUCT, PROFILES
+    flash_size, chunk, end_states = MT1939_SIZE, CHUNK, (END_STATE,)
+    identify_flash = staticmethod(read_mt1939_identity)
+    seconds_per_mib = SECONDS_PER_MIB
 
-    def __init__(self, *, flash: bytes, **common: object) -> None:
-        self.download = VendorDownload(MT1939_SIZE, CHUNK, (END_STATE,))
-        super().__init__(
-            flash=flash,
-            identify=read_mt1939_identity,
-            vendor=VENDOR,
-            product=PRODUCT,
-            profiles=PROFILES,
-            flash_handlers={VENDOR_FLASH: self._vendor_flash, READ_BUFFER: self._read_buffer},
-            **common,  # type: ignore[arg-type]
-        )
+    def more_handlers(self) -> dict[int, Handler]:
+        return {READ_BUFFER: self._read_buffer}
 
-    def power_on_reset(self) -> None:
-        self.download.data = None
-        super().power_on_reset()
-
-    def _vendor_flash(self, cdb: bytes, data_out: bytes | None) -> Reply:
-        stall = SECONDS_PER_MIB * len(data_out or b"") / 0x100000
-        image = self.download.take(cdb, data_out)
-        if image is not None:
-            if read_mt1939_identity(image) is None:
-                raise CheckCondition(INVALID_FIELD_IN_PARAMETERS)
-            self.start_burn(self.flash[:MT1939_LOADER] + image[MT1939_LOADER:], COME_BACK_SECONDS)
-        return Reply(busy_seconds=stall)
+    def accept_download(self, image: bytes) -> None:
+        if read_mt1939_identity(image) is None:
+            raise CheckCondition(INVALID_FIELD_IN_PARAMETERS)
+        self.start_burn(self.flash[:MT1939_LOADER] + image[MT1939_LOADER:], COME_BACK_SECONDS)
 
     def _read_buffer(self, cdb: bytes, data_out: bytes | None) -> bytes:
         mode, buffer_id = cdb[1] & 0x1F, cdb[2]

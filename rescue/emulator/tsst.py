@@ -26,9 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rescue.emulator.flashable import (
-    VENDOR_FLASH,
-    FlashHoldingDrive,
-    VendorDownload,
+    VendorDownloadDrive,
     common_args,
     load_flash,
     persist_new,
@@ -48,33 +46,15 @@ PROFILES = (PROFILE_DVD_ROM, PROFILE_CD_ROM)
 KEYS = ("state", "image")
 
 
-class TsstDrive(FlashHoldingDrive):
+class TsstDrive(VendorDownloadDrive):
     """An SH-D163C holding ``flash``; see the module docstring for its behaviour."""
 
-    data_out_opcodes = VendorDownload.data_out_opcodes
-    vendor_cdb_lengths = VendorDownload.vendor_cdb_lengths
+    vendor, product, profiles = VENDOR, PRODUCT, PROFILES
+    flash_size, chunk, end_states = TSST_SIZE, CHUNK, (END_256K,)
+    identify_flash = staticmethod(read_tsst_identity)
 
-    def __init__(self, *, flash: bytes, **common: object) -> None:
-        self.download = VendorDownload(TSST_SIZE, CHUNK, (END_256K,))
-        super().__init__(
-            flash=flash,
-            identify=read_tsst_identity,
-            vendor=VENDOR,
-            product=PRODUCT,
-            profiles=PROFILES,
-            flash_handlers={VENDOR_FLASH: self._vendor_flash},
-            **common,  # type: ignore[arg-type]
-        )
-
-    def power_on_reset(self) -> None:
-        self.download.data = None
-        super().power_on_reset()
-
-    def _vendor_flash(self, cdb: bytes, data_out: bytes | None) -> bytes:
-        image = self.download.take(cdb, data_out)
-        if image is not None:
-            self.start_burn(image, BURN_SECONDS)
-        return b""
+    def accept_download(self, image: bytes) -> None:
+        self.start_burn(image, BURN_SECONDS)
 
 
 def build(info: ModelInfo, options: Options) -> Device:
