@@ -11,6 +11,9 @@ Issue 6 asks two things of the scan that in-process models cannot prove:
   `ddrescue -n` resuming from it copies the good areas and never touches the
   bad one (a ddrescue that tried it again would leave it non-scraped '/'
   under -n, not bad '-').
+A third case needs READ CD with C2 pointers, which neither QEMU drive nor
+scsi_debug offers: our CD model served through TCMU, with weak and
+unreadable sectors at chosen LBAs, scanned through /dev/sgN.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import sdebug
-from guestlib import ScsiNode, node_by_vendor
+from guestlib import ScsiNode, emulate_command, node_by_vendor
 
 from rescue.diagnostics import mapfile as mf
 from rescue.drive import Drive
@@ -34,6 +37,7 @@ SECTOR = 2048
 RESCUE = [sys.executable, "-m", "rescue.cli"]
 # Crosses a 32-sector block boundary (the scan's default block) at an odd LBA.
 BAD_FIRST, BAD_COUNT = 318, 5
+WEAK_CD = "generic-cd,sectors=4096,c2=100-103;2000,bad=500-509"
 
 
 def _scan(node: ScsiNode, tmp: Path, *extra: str) -> tuple[int, dict]:
@@ -153,3 +157,20 @@ def _scan_and_rescue(node: ScsiNode, tmp: Path, sectors: int, pattern: bytes) ->
     for first, stop in good:
         assert copied[first * SECTOR : stop * SECTOR] == pattern[first * SECTOR : stop * SECTOR]
     assert copied[bad.start * SECTOR : bad.stop * SECTOR] == bytes(len(bad) * SECTOR)
+
+
+def test_scan_of_a_cd_tells_weak_from_unreadable_through_the_kernel(tmp_path: Path) -> None:
+    with emulate_command([WEAK_CD], None) as bridge:
+        (row,) = bridge.drives
+        node = ScsiNode(sg=row["sg"], sr=row["sr"], vendor="", model="", rev="", type=5)
+        code, body = _scan(node, tmp_path, "--mapfile", str(tmp_path / "cd.map"))
+    assert code == ExitCode.MEDIUM_ERROR, body
+    assert body["read_method"] == "READ CD with C2 error pointers" and not body["fallback"], body
+    assert [(r["first"], r["last"]) for r in body["weak"]] == [(100, 103), (2000, 2000)]
+    assert [(r["first"], r["last"], r["detail"]) for r in body["bad"]] == [(500, 509, "3/11/00")]
+    bad = [
+        (e.pos // SECTOR, e.size // SECTOR)
+        for e in mf.parse_mapfile((tmp_path / "cd.map").read_text(), "cd.map").blocks
+        if e.status == mf.BAD_SECTOR
+    ]
+    assert bad == [(500, 10)]  # weak sectors are copyable: '+' for ddrescue
