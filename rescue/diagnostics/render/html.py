@@ -66,7 +66,7 @@ def _dl(rows: Rows) -> str:
 
 def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], numeric: int = 0) -> str:
     """A table; the first ``numeric`` columns are right-aligned numbers."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    head = "".join(f"<th{_NUM if i < numeric else ''}>{_e(h)}</th>" for i, h in enumerate(headers))
     body = "".join(
         "<tr>"
         + "".join(f"<td{_NUM if i < numeric else ''}>{_e(cell)}</td>" for i, cell in enumerate(row))
