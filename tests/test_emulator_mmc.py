@@ -194,11 +194,23 @@ def test_mode_sense_capabilities_page() -> None:
     assert page[0] & 0x3F == 0x2A and page[1] == len(page) - 2
     assert page[2] & 0x08  # reads DVD-ROM
     assert page[6] >> 5 == 1  # tray
+    assert struct.unpack(">H", page[8:10])[0] == 16 * 1385  # 16x DVD, in kB/s
+    assert struct.unpack(">H", page[14:16])[0] == 16 * 1385  # the DVD in it, at full speed
     assert sense_of(drive.submit(bytes([0x5A, 0, 0x01, 0, 0, 0, 0, 0, 255, 0]), None, 255)) == (
         5,
         0x24,
         0,
     )
+
+
+def test_capabilities_page_speeds_follow_the_drive_and_the_disc() -> None:
+    def speeds(spec: str) -> tuple[int, int]:
+        page = ready(spec).submit(bytes([0x5A, 0, 0x2A, 0, 0, 0, 0, 0, 255, 0]), None, 255).data[8:]
+        return struct.unpack(">H", page[8:10])[0], struct.unpack(">H", page[14:16])[0]
+
+    assert speeds("generic-dvd,media=cd,speed=24") == (16 * 1385, round(24 * 176.4))
+    assert speeds("generic-cd") == (round(48 * 176.4),) * 2
+    assert speeds("generic-dvd,disc=none") == (16 * 1385,) * 2
 
 
 def test_read_capacity_and_pattern_reads() -> None:

@@ -33,6 +33,14 @@ WEAK_C2_BASE = 8  # a weak sector flags 8..23 bytes, varying with its LBA (see c
 HUB_MM, RIM_MM = 25.0, 58.0  # program area radii (ECMA-130, ECMA-267)
 ONE_X = {"cd": 75 * SECTOR, "dvd": 1_385_000}  # bytes/s at 1x (user data)
 TOP_SPEED = {"cd": 48, "dvd": 16}  # a typical writer's CAV read maximum, in x
+#: 1x in the kB/s (1000 bytes) of mode page 2Ah's speed fields: MMC counts CD speed as
+#: the 176.4 kB/s of audio (2352-byte sectors), DVD as 1385 kB/s.
+PAGE_ONE_X_KBPS = {"cd": 176.4, "dvd": 1385.0}
+
+
+def page_speed_kbps(kind: str, speed: float) -> int:
+    """A speed in x of medium KIND as page 2Ah's 16-bit kB/s field holds it."""
+    return min(0xFFFF, round(PAGE_ONE_X_KBPS[kind] * speed))
 
 
 class MediaKind(StrEnum):
@@ -91,9 +99,14 @@ class Disc:
         retries = max((s for r, s in self.slow if r.start < end and r.stop > lba), default=0)
         return self.transfer_seconds(lba, count) + retries
 
+    @property
+    def speed(self) -> float:
+        """Top read speed in x of this medium (0: reads take no time)."""
+        return TOP_SPEED[self.kind] if self.top_speed is None else self.top_speed
+
     def transfer_seconds(self, lba: int, count: int) -> float:
         """Time to read ``count`` sectors at ``lba``'s radius at the CAV rate there."""
-        top = TOP_SPEED[self.kind] if self.top_speed is None else self.top_speed
+        top = self.speed
         if not top:
             return 0.0
         filled = min(1.0, (lba + count / 2) / max(1, self.sectors))

@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rescue.emulator.base import BUSY, CHECK_CONDITION, Clock, Reply
-from rescue.emulator.disc import RAW_SECTOR, SECTOR, Disc, MediaKind
+from rescue.emulator.disc import (
+    RAW_SECTOR,
+    SECTOR,
+    TOP_SPEED,
+    Disc,
+    MediaKind,
+    page_speed_kbps,
+)
 from rescue.emulator.faults import Action, Fault, FaultPlan
 from rescue.emulator.sense import (
     ILLEGAL_MODE_FOR_TRACK,
@@ -413,7 +420,12 @@ class MmcDrive:
             page[2] = 0x03 | (0x08 if PROFILE_DVD_ROM in self.profiles else 0)  # CD-R/RW, DVD-ROM
             page[5] = 0x10 if self.c2_pointers else 0  # C2 pointers supported
             page[6] = LOADING_TRAY | 0x09 | (0x02 if self.locked else 0)  # eject, lock, state
+            best = MediaKind.DVD if PROFILE_DVD_ROM in self.profiles else MediaKind.CD
+            top = page_speed_kbps(best, TOP_SPEED[best])
+            now = page_speed_kbps(self.disc.kind, self.disc.speed) if self.disc else top
+            page[8:10] = top.to_bytes(2, "big")  # maximum read speed, kB/s
             page[12:14] = (512).to_bytes(2, "big")  # buffer size, KB
+            page[14:16] = now.to_bytes(2, "big")  # current read speed, kB/s
         return bytes(page)
 
     # ------------------------------------------------------ reading

@@ -11,7 +11,7 @@
 
 # bootopt CMDLINE NAME: print NAME's value; status 1 when the option is absent.
 bootopt() {
-    line=" $(printf '%s' "$1" | sed 's/"\(rescue\.[a-z]*=\)/\1"/g')"
+    line=$(printf ' %s' "$1" | sed 's/ "\(rescue\.[a-z][a-z]*=\)/ \1"/g')
     case $line in
         *" $2="*) ;;
         *) return 1 ;;
