@@ -86,3 +86,18 @@ def test_sector_conversion_round_trip_and_alignment() -> None:
     assert mf.from_sectors(b"++-", 2048, 3).current_status == "+"
     with pytest.raises(BadInput, match="aligned"):
         mf.to_sectors(mf.parse_mapfile("0x0 ? 1\n0x0 0x400 +\n"), 2048, 4)
+
+
+@given(st.dictionaries(st.integers(0, 10**7), st.integers(1, 2352), max_size=40))
+def test_weak_sector_comments_round_trip_and_ddrescue_format_ignores_them(
+    c2: dict[int, int],
+) -> None:
+    text = mf.write_mapfile(mf.Mapfile(0, "+", 1), mf.c2_comments(c2))
+    assert mf.read_c2_comments(text) == c2
+    assert mf.parse_mapfile(text) == mf.Mapfile(0, "+", 1)
+
+
+@pytest.mark.parametrize("pair", ["100", "x:1", "1:-2", "1:"])
+def test_a_broken_weak_sector_comment_is_bad_input(pair: str) -> None:
+    with pytest.raises(BadInput, match="LBA:BYTES"):
+        mf.read_c2_comments(f"# rescue-c2 {pair}\n0x0 +\n")

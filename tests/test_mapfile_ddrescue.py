@@ -39,3 +39,16 @@ def test_ddrescue_resumes_from_an_interrupted_scan(capsys, tmp_path: Path) -> No
     assert copied[finished:] == data[finished:]  # the rest: copied, and correctly
     theirs = mf.parse_mapfile(mapfile.read_text())  # ddrescue's own rewrite parses too
     assert theirs.blocks == (mf.Block(0, SECTORS * 2048, "+"),)
+
+
+def test_ddrescue_reads_a_mapfile_carrying_weak_sector_comments(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    mapfile = tmp_path / "cd.map"
+    device = "emu:generic-cd,sectors=256,c2=10-11,bad=50-59"
+    argv = ["scan", device, "--mapfile", str(mapfile), "--reports", str(tmp_path)]
+    assert main(argv) == ExitCode.MEDIUM_ERROR
+    capsys.readouterr()
+    assert "# rescue-c2 10:" in mapfile.read_text()
+    listed = subprocess.run(
+        ["ddrescuelog", "-l-", "-b2048", str(mapfile)], check=True, capture_output=True, text=True
+    )
+    assert [int(n) for n in listed.stdout.split()] == list(range(50, 60))

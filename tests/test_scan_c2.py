@@ -74,6 +74,18 @@ def test_weak_and_unreadable_ranges_are_reported_apart(capsys, tmp_path: Path) -
     assert {lba for op, lba in reads if op == READ_10} == flagged
 
 
+def test_a_resumed_scan_still_lists_the_weak_sectors_it_read_before(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    mapfile = tmp_path / "cd.map"
+    _, first = _scan(capsys, tmp_path, WEAK_CD, "--mapfile", str(mapfile), "--end", "2500")
+    assert "# rescue-c2 100:" in mapfile.read_text()  # ddrescue skips comment lines
+    _, second = _scan(capsys, tmp_path, WEAK_CD, "--mapfile", str(mapfile))
+    assert second["sectors_read_now"] == 4096 - 2500
+    assert second["weak"][0] == first["weak"][0]  # 100..103, read in the first run only
+    assert [(r["first"], r["last"]) for r in second["weak"]] == [(100, 103), (2000, 2000)]
+
+
 def test_human_output_names_the_weak_range(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     assert main(["scan", WEAK_CD, "--reports", str(tmp_path)]) == ExitCode.MEDIUM_ERROR
     out = " ".join(capsys.readouterr().out.split())

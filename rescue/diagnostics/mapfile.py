@@ -6,6 +6,11 @@ status line ``current_pos current_status [current_pass]``; every further
 line is ``pos size status`` with pos/size in bytes (written in hex with a
 ``0x`` prefix) and the blocks contiguous. Writing the same format lets a
 user carry on imaging with ``ddrescue`` from where ``rescue scan`` stopped.
+
+The format has no status for a sector that reads only with C2 errors (a
+"weak" sector: '+' to ddrescue, since it copies). rescue keeps those in
+comment lines of its own, ``# rescue-c2 LBA:BYTES ...``, which ddrescue
+ignores and a resumed scan reads back.
 """
 
 from __future__ import annotations
@@ -54,6 +59,34 @@ def write_mapfile(mapfile: Mapfile, comments: tuple[str, ...] = ()) -> str:
     lines.append("#      pos        size  status")
     lines += [f"0x{b.pos:08X}  0x{b.size:08X}  {b.status}" for b in mapfile.blocks]
     return "\n".join(lines) + "\n"
+
+
+C2_TAG = "rescue-c2"
+C2_PER_LINE = 12
+
+
+def c2_comments(c2: dict[int, int]) -> tuple[str, ...]:
+    """Comment lines (without '# ') holding weak LBAs and the bytes their C2 pointers flagged."""
+    pairs = [f"{lba}:{count}" for lba, count in sorted(c2.items())]
+    return tuple(
+        f"{C2_TAG} {' '.join(pairs[i : i + C2_PER_LINE])}"
+        for i in range(0, len(pairs), C2_PER_LINE)
+    )
+
+
+def read_c2_comments(text: str, name: str = "mapfile") -> dict[int, int]:
+    """The weak sectors an earlier scan wrote into the mapfile's comments."""
+    c2: dict[int, int] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        words = line.lstrip().removeprefix("#").split()
+        if not words or words[0] != C2_TAG:
+            continue
+        for pair in words[1:]:
+            lba, sep, count = pair.partition(":")
+            if not (sep and lba.isdigit() and count.isdigit()):
+                raise BadInput(f"{name} line {n}: {pair!r} is not LBA:BYTES")
+            c2[int(lba)] = int(count)
+    return c2
 
 
 def _number(token: str, where: str) -> int:

@@ -104,19 +104,23 @@ def _check_args(args: argparse.Namespace, sectors: int) -> tuple[int, int]:
     return args.start, end
 
 
-def _load_status(path: str | None, sectors: int) -> bytearray:
+def _resumed(path: str | None, start: int, end: int, sectors: int) -> ScanResult:
+    """A scan of [start, end) that knows what the mapfile at PATH (if any) already says."""
     if path is None or not os.path.exists(path):
-        return bytearray(mf.NON_TRIED.encode() * sectors)
+        return ScanResult(start, end, bytearray(mf.NON_TRIED.encode() * sectors))
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise BadInput(f"{path}: cannot read the mapfile ({err})") from None
-    return mf.to_sectors(mf.parse_mapfile(text, path), SECTOR, sectors)
+    status = mf.to_sectors(mf.parse_mapfile(text, path), SECTOR, sectors)
+    weak = {lba: n for lba, n in mf.read_c2_comments(text, path).items() if lba < sectors}
+    return ScanResult(start, end, status, c2=weak)
 
 
 def _save_mapfile(path: str, result: ScanResult, device: str) -> None:
     """Write beside the target and rename, so a crash never leaves half a mapfile."""
-    text = mf.write_mapfile(result.mapfile(), (f"Mapfile written by rescue scan {device}",))
+    comments = (f"Mapfile written by rescue scan {device}", *mf.c2_comments(result.c2))
+    text = mf.write_mapfile(result.mapfile(), comments)
     tmp = f"{path}.tmp"
     try:
         Path(tmp).write_text(text, encoding="utf-8")
@@ -162,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         found = drive.identity  # asked before the scan: a drive may drop off the bus during it
         sectors = drive.read_capacity().blocks  # no disc: a SenseError saying so
         start, end = _check_args(args, sectors)
-        result = ScanResult(start, end, _load_status(args.mapfile, sectors))
+        result = _resumed(args.mapfile, start, end, sectors)
         _scan(args, drive, result)
     identity = {"vendor": found.vendor, "product": found.product, "revision": found.revision}
     body = result.to_dict() | {"mapfile": args.mapfile, "sectors": sectors, "identity": identity}
