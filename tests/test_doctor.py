@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from rescue.cli import main
+from rescue.diagnostics import doctor
+from rescue.emulator.registry import create
 from rescue.errors import ExitCode
 
 BTC_0043 = "emu:btc-drw1004im,rev=0043,quirk=dvdread"
@@ -73,3 +75,33 @@ def test_unwritable_report_folder_is_bad_input(capsys, tmp_path: Path) -> None: 
     blocker.write_text("")
     assert main(["doctor", BTC_0043, "--reports", str(blocker)]) == ExitCode.BAD_INPUT
     assert "cannot write a report" in capsys.readouterr().err
+
+
+def test_weak_spots_on_a_cd_are_named_from_the_c2_pointers(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    spec = "generic-cd,c2=0-3;4090"
+    disc = create(spec).disc  # type: ignore[attr-defined]
+    code, body = _doctor(capsys, tmp_path, f"emu:{spec}")
+    assert code == 0 and body["status"] == "ok"  # it reads: a warning, not a failure
+    flagged = [p["c2_bytes"] for p in body["probes"]]
+    starts = [p["lba"] for p in body["probes"]]
+    assert flagged == [sum(disc.c2_errors(n) for n in range(s, s + 16)) for s in starts]
+    assert flagged[0] and flagged[1] and not flagged[2]
+    assert f"flagged {sum(flagged)} bytes" in body["verdict"] and "copy it soon" in body["verdict"]
+    assert any("rescue scan" in s and "weak" in s for s in body["next_steps"])
+
+
+def test_no_c2_pass_on_a_dvd(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    journal = tmp_path / "dvd.jsonl"
+    argv = ["doctor", "emu:generic-dvd", "--journal", str(journal), "--reports", str(tmp_path)]
+    assert main(argv) == 0
+    opcodes = {json.loads(line)["cdb"][:2] for line in journal.read_text().splitlines()}
+    assert "28" in opcodes and "be" not in opcodes  # READ(10), never READ CD
+
+
+def test_no_c2_pass_where_read_cd_ignores_the_error_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(doctor, "layout_holds", lambda *args: False)  # QEMU's ATAPI CD does this
+    code, body = _doctor(capsys, tmp_path, "emu:generic-cd,c2=0-3")
+    assert code == 0 and [p["c2_bytes"] for p in body["probes"]] == [0, 0, 0]
+    assert body["verdict"].startswith("reads this CD fine")

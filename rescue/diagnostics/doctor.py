@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rescue.diagnostics.readmethod import ReadMethod, choose
-from rescue.diagnostics.scan import Scanner, ScanResult
+from rescue.diagnostics.readmethod import ReadMethod, choose, layout_holds, read_sectors
+from rescue.diagnostics.scan import LAYOUT_PROBE_LBA, Scanner, ScanResult
 from rescue.drive import Drive
-from rescue.errors import RescueError
+from rescue.errors import ParseError, RescueError
 from rescue.firmware.catalog import find_drive
 from rescue.firmware.plan import revision_key
 from rescue.scsi.sense import Sense, SenseError
@@ -46,6 +46,7 @@ class Probe:
     failed_at: int | None = None
     triple: str | None = None
     sense_name: str = ""  # the ASC/ASCQ name, so the verdict reads in words
+    c2_bytes: int = 0  # bytes the C2 pointers flagged (CDs in drives that report them)
 
 
 @dataclass
@@ -84,7 +85,10 @@ def _profile(drive: Drive) -> str | None:
         return None
 
 
-def _probe(drive: Drive, lba: int, count: int) -> Probe:
+C2Reader = Callable[[int, int], int]  # (lba, count) -> bytes the C2 pointers flagged
+
+
+def _probe(drive: Drive, lba: int, count: int, c2: C2Reader | None) -> Probe:
     try:
         drive.read10(lba, count)
     except SenseError as err:
@@ -92,14 +96,37 @@ def _probe(drive: Drive, lba: int, count: int) -> Probe:
         where = info if info is not None and lba <= info < lba + count else lba
         name = err.sense.asc_name if err.sense else ""
         return Probe(lba, count, where, err.triple or "no sense", name)
-    return Probe(lba, count)
+    if c2 is None:
+        return Probe(lba, count)
+    try:
+        return Probe(lba, count, c2_bytes=c2(lba, count))
+    except (SenseError, ParseError):  # READ CD is only a bonus here: READ(10) read it
+        return Probe(lba, count)
+
+
+def _c2_reader(drive: Drive, sectors: int) -> C2Reader | None:
+    """C2-flagged bytes of a range, when the disc is a CD and the drive really reports them.
+
+    The same choice and layout check as a scan (rescue.diagnostics.readmethod):
+    a drive that ignores READ CD's Error Field would make user data read as errors.
+    """
+    if choose(drive, ReadMethod.AUTO)[0] is not ReadMethod.CD:
+        return None
+    lba = LAYOUT_PROBE_LBA if sectors >= LAYOUT_PROBE_LBA + 2 else 0
+    try:
+        if not layout_holds(drive, lba, min(2, sectors)):
+            return None
+    except (SenseError, ParseError):
+        return None
+    return lambda lba, count: sum(read_sectors(drive, ReadMethod.CD, lba, count))
 
 
 def read_test(drive: Drive, sectors: int) -> list[Probe]:
     """Read a few blocks at the first, middle and last LBAs of the disc."""
     count = min(PROBE_SECTORS, sectors)
     starts = sorted({0, max(0, sectors // 2 - count // 2), sectors - count})
-    return [_probe(drive, lba, count) for lba in starts]
+    c2 = _c2_reader(drive, sectors)
+    return [_probe(drive, lba, count, c2) for lba in starts]
 
 
 def examine(drive: Drive, device: str) -> Diagnosis:
@@ -236,6 +263,14 @@ def conclude(d: Diagnosis, sense: Sense | None) -> None:
                 "firmware is suspect"
             )
             d.next_steps.append(f"`rescue scan {d.device}` maps every unreadable sector")
+        elif flagged := sum(p.c2_bytes for p in d.probes):
+            d.verdict = (
+                f"reads this {kind}, but its C2 error pointers flagged {flagged} bytes in "
+                "the test reads: the disc is starting to fail; copy it soon"
+            )
+            d.next_steps.append(
+                f"`rescue scan {d.device}` lists every weak sector (read only with C2 errors)"
+            )
         else:
             d.verdict = f"reads this {kind} fine (start, middle and end)"
     if d.newest_revision and plan not in d.next_steps:

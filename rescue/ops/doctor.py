@@ -59,6 +59,8 @@ def show(d: Diagnosis, report: str) -> None:
         )
     for p in d.probes:
         result = "ok" if p.failed_at is None else f"FAILED at {p.failed_at} ({p.triple})"
+        if p.c2_bytes:
+            result += f" (C2 pointers flagged {p.c2_bytes} bytes)"
         console.print(f"  read LBA {p.lba}..{p.lba + p.count - 1}: {result}")
     colour = "red" if d.status == PROBLEM else "green"
     console.print(f"[bold {colour}]verdict:[/] {escape(d.verdict)}")

@@ -226,6 +226,7 @@ class ProbeView:
     count: int
     failed_at: int | None
     triple: str | None
+    c2_bytes: int  # 0 also for reports written before doctor read C2 pointers
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,11 @@ class ReadTest:
     def read(cls, f: Fields) -> ReadTest:
         probes = tuple(
             ProbeView(
-                p.count("lba"), p.count("count"), p.opt_count("failed_at"), p.opt_text("triple")
+                p.count("lba"),
+                p.count("count"),
+                p.opt_count("failed_at"),
+                p.opt_text("triple"),
+                p.opt_count("c2_bytes") or 0,
             )
             for p in f.objects("probes")
         )
@@ -251,6 +256,8 @@ class ReadTest:
         rows = []
         for p in self.probes:
             result = "read fine"
+            if p.c2_bytes:
+                result += f", but C2 pointers flagged {p.c2_bytes:,} bytes (a weak spot)"
             if p.failed_at is not None:
                 words = sense_words(p.triple)
                 result = f"failed at LBA {p.failed_at:,}: {words.triple} {words.name}, " + (
