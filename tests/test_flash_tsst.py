@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from flash_cli import flash_and_journal
 
 from rescue.cli import main
 from rescue.emulator.images import make_tsst_image
@@ -20,13 +21,7 @@ def spec(tmp: Path) -> str:
 
 
 def flash(tmp: Path, image: bytes, *extra: str) -> tuple[int, list[bytes]]:
-    path = tmp / "fw.bin"
-    path.write_bytes(image)
-    journal = tmp / "journal.jsonl"
-    argv = ["flash", spec(tmp), str(path), "--yes", "--no-backup", "--journal", str(journal)]
-    code = main([*argv, "--reports", str(tmp / "reports"), *extra])
-    sent = [bytes.fromhex(json.loads(line)["cdb"]) for line in journal.read_text().splitlines()]
-    return code, sent
+    return flash_and_journal(spec(tmp), tmp, image, *extra)
 
 
 def test_flash_sb02_end_to_end(bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
