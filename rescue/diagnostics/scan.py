@@ -51,44 +51,40 @@ _PENDING_RUN = re.compile(b"[^" + re.escape(_TRIED) + b"]+")
 
 
 @dataclass(frozen=True)
-class SectorRange:
+class LbaRun:
+    """Consecutive sectors, reported by their first and last LBA."""
+
     first: int
     count: int
-    detail: str | None  # the sense triple of a bad range (None: known from an earlier run)
-    seconds: float = 0.0  # drive time spent reading it (slow ranges)
 
     @property
     def last(self) -> int:
         return self.first + self.count - 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "first": self.first,
-            "last": self.last,
-            "count": self.count,
-            "detail": self.detail,
-            "seconds": self.seconds,
-        }
+        return {"first": self.first, "last": self.last, "count": self.count}
 
 
 @dataclass(frozen=True)
-class WeakRange:
+class SectorRange(LbaRun):
+    """A bad range with its sense, or a slow one with the drive time it took."""
+
+    detail: str | None  # the sense triple of a bad range (None: known from an earlier run)
+    seconds: float = 0.0  # drive time spent reading it (slow ranges)
+
+    def to_dict(self) -> dict[str, Any]:
+        return super().to_dict() | {"detail": self.detail, "seconds": self.seconds}
+
+
+@dataclass(frozen=True)
+class WeakRange(LbaRun):
     """Consecutive sectors that read, but only with C2 errors."""
 
-    first: int
-    count: int
     c2_bytes: int  # flagged bytes over the whole range
     worst: int  # the most flagged bytes in one sector
 
-    @property
-    def last(self) -> int:
-        return self.first + self.count - 1
-
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "first": self.first,
-            "last": self.last,
-            "count": self.count,
+        return super().to_dict() | {
             "c2_bytes": self.c2_bytes,
             "worst_sector_c2_bytes": self.worst,
         }
