@@ -78,6 +78,7 @@ from rescue.emulator.sense import (
 
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
+    from rescue.emulator.mmc import Handler
     from rescue.emulator.registry import ModelInfo, Options
 
 WRITE_BUFFER = 0x3B
@@ -120,6 +121,9 @@ def btc_identity(flash: bytes) -> FlashIdentity | None:
 class BtcDrive(FlashHoldingDrive):
     """An MT1x08 drive holding ``flash``; see the module docstring for its behaviour."""
 
+    vendor, product, profiles = VENDOR, PRODUCT, PROFILES
+    identify_flash = staticmethod(btc_identity)
+
     def __init__(
         self,
         *,
@@ -131,15 +135,10 @@ class BtcDrive(FlashHoldingDrive):
         self.quirks = quirks
         self.commit_fault = commit_fault
         self._discard_download()
-        super().__init__(
-            flash=flash,
-            identify=btc_identity,
-            vendor=VENDOR,
-            product=PRODUCT,
-            profiles=PROFILES,
-            flash_handlers={WRITE_BUFFER: self._write_buffer},
-            **common,  # type: ignore[arg-type]
-        )
+        super().__init__(flash=flash, **common)  # type: ignore[arg-type]
+
+    def flash_handlers(self) -> dict[int, Handler]:
+        return {WRITE_BUFFER: self._write_buffer}
 
     def _discard_download(self) -> None:
         self._download = bytearray(b"\xff" * (HEADER_SIZE + FLASH_SIZE))

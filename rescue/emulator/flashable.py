@@ -50,54 +50,58 @@ class FlashHoldingDrive(MmcDrive):
 
     The part every flashable model shares: which firmware runs (main or boot
     loader), the not-ready burn, the unit attentions after it, and the
-    ``state=`` file. Subclasses give ``identify`` and their flash opcodes.
+    ``state=`` file. Subclasses name the drive as class attributes (what its
+    boot loader reports, its profiles, how its flash identifies itself) and
+    give their flash commands in ``flash_handlers``.
     """
 
     #: What INQUIRY reports while the loader runs (Pioneer's kernel mode says "0000").
     recovery_revision = RECOVERY_REVISION
+    vendor: str
+    product: str
+    profiles: tuple[int, ...]
+    identify_flash: Callable[[bytes], FlashIdentity | None]  # a staticmethod
+    microcode_upgrade = False  # whether GET CONFIGURATION claims feature 0104h
 
     def __init__(
         self,
         *,
         flash: bytes,
-        identify: Callable[[bytes], FlashIdentity | None],
-        vendor: str,
-        product: str,
-        profiles: tuple[int, ...],
-        flash_handlers: dict[int, Handler],
         state_path: str | None,
         serial: str,
         clock: Clock,
         disc: Disc | None = None,
         tray_open: bool = False,
         faults: list[Fault] | None = None,
-        microcode_upgrade: bool = False,
     ) -> None:
         super().__init__(
-            identity=Identity(vendor, product, self.recovery_revision, serial),
-            profiles=profiles,
+            identity=Identity(self.vendor, self.product, self.recovery_revision, serial),
+            profiles=self.profiles,
             clock=clock,
             disc=disc,
             tray_open=tray_open,
             faults=faults,
-            microcode_upgrade=microcode_upgrade,
+            microcode_upgrade=self.microcode_upgrade,
         )
-        self.identify = identify
         self.state_path = state_path
-        self.loader_name = (vendor, product)
+        flash_handlers = self.flash_handlers()
         self._normal_handlers = {**self.handlers, **flash_handlers}
         kept = (TEST_UNIT_READY, REQUEST_SENSE, INQUIRY, *flash_handlers)
         self._recovery_handlers = {op: self._normal_handlers[op] for op in kept}
         self._burn: tuple[float, bytes] | None = None
         self.boot(flash)
 
+    def flash_handlers(self) -> dict[int, Handler]:
+        """The family's flash (and dump) commands; the boot loader takes them too."""
+        raise NotImplementedError
+
     def boot(self, flash: bytes) -> None:
         """Start the main firmware in ``flash`` when it identifies itself, else the loader."""
         self.flash = flash
-        found = self.identify(flash)
+        found = self.identify_flash(flash)
         self.recovery = found is None
         if found is None:
-            self.identity.vendor, self.identity.product = self.loader_name
+            self.identity.vendor, self.identity.product = self.vendor, self.product
             self.identity.revision = self.recovery_revision
             self.handlers = self._recovery_handlers
         else:
@@ -171,39 +175,26 @@ class VendorDownload:
 class VendorDownloadDrive(FlashHoldingDrive):
     """A flash-holding drive updated through the MediaTek vendor download.
 
-    Subclasses name the drive and the download's geometry as class
-    attributes and say what a complete image does (``accept_download``).
-    ``data_out_opcodes`` and ``vendor_cdb_lengths`` tell the TCMU bridge
-    (rescue.emulator.tcmu) what the kernel's ring does not: the command
-    carries data to the drive, in a 12-byte CDB.
+    Subclasses add the download's geometry to the class attributes and say
+    what a complete image does (``accept_download``). ``data_out_opcodes``
+    and ``vendor_cdb_lengths`` tell the TCMU bridge (rescue.emulator.tcmu)
+    what the kernel's ring does not: the command carries data to the drive,
+    in a 12-byte CDB.
     """
 
     data_out_opcodes = frozenset({VENDOR_FLASH})
     vendor_cdb_lengths = {VENDOR_FLASH: 12}
-    vendor: str
-    product: str
-    profiles: tuple[int, ...]
     flash_size: int
     chunk: int
     end_states: tuple[int, ...]
-    identify_flash: Callable[[bytes], FlashIdentity | None]
     seconds_per_mib = 0.0  # model time a chunk costs inside its command
 
     def __init__(self, *, flash: bytes, **common: object) -> None:
         self.download = VendorDownload(self.flash_size, self.chunk, self.end_states)
-        super().__init__(
-            flash=flash,
-            identify=type(self).identify_flash,
-            vendor=self.vendor,
-            product=self.product,
-            profiles=self.profiles,
-            flash_handlers={VENDOR_FLASH: self._vendor_flash, **self.more_handlers()},
-            **common,  # type: ignore[arg-type]
-        )
+        super().__init__(flash=flash, **common)  # type: ignore[arg-type]
 
-    def more_handlers(self) -> dict[int, Handler]:
-        """Further commands the drive takes in its boot loader too (e.g. READ BUFFER)."""
-        return {}
+    def flash_handlers(self) -> dict[int, Handler]:
+        return {VENDOR_FLASH: self._vendor_flash}
 
     def accept_download(self, image: bytes) -> None:
         raise NotImplementedError

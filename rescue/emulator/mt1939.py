@@ -78,8 +78,8 @@ class Mt1939Drive(VendorDownloadDrive):
     identify_flash = staticmethod(read_mt1939_identity)
     seconds_per_mib = SECONDS_PER_MIB
 
-    def more_handlers(self) -> dict[int, Handler]:
-        return {READ_BUFFER: self._read_buffer}
+    def flash_handlers(self) -> dict[int, Handler]:
+        return {**super().flash_handlers(), READ_BUFFER: self._read_buffer}
 
     def accept_download(self, image: bytes) -> None:
         if read_mt1939_identity(image) is None:

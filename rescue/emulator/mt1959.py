@@ -54,6 +54,7 @@ from rescue.emulator.sense import (
 
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
+    from rescue.emulator.mmc import Handler
     from rescue.emulator.registry import ModelInfo, Options
 
 VENDOR, PRODUCT = "ASUS", "BW-16D1HT"
@@ -68,17 +69,15 @@ KEYS = ("state", "image")
 class Mt1959Drive(FlashHoldingDrive):
     """A BW-16D1HT holding ``flash``; see the module docstring for its behaviour."""
 
+    vendor, product, profiles = VENDOR, PRODUCT, PROFILES
+    identify_flash = staticmethod(read_mt1959_identity)
+
     def __init__(self, *, flash: bytes, **common: object) -> None:
         self.download: OrderedDownload | None = None
-        super().__init__(
-            flash=flash,
-            identify=read_mt1959_identity,
-            vendor=VENDOR,
-            product=PRODUCT,
-            profiles=PROFILES,
-            flash_handlers={WRITE_BUFFER: self._write_buffer, READ_BUFFER: self._read_buffer},
-            **common,  # type: ignore[arg-type]
-        )
+        super().__init__(flash=flash, **common)  # type: ignore[arg-type]
+
+    def flash_handlers(self) -> dict[int, Handler]:
+        return {WRITE_BUFFER: self._write_buffer, READ_BUFFER: self._read_buffer}
 
     def power_on_reset(self) -> None:
         self.download = None

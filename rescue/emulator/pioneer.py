@@ -57,6 +57,7 @@ from rescue.emulator.sense import (
 
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
+    from rescue.emulator.mmc import Handler
     from rescue.emulator.registry import ModelInfo, Options
 
 VENDOR, PRODUCT = "PIONEER", "DVD-RW  DVR-108"
@@ -80,19 +81,17 @@ def _identify(flash: bytes) -> FlashIdentity | None:
 class PioneerDrive(FlashHoldingDrive):
     """A DVR-108 holding its Normal part; see the module docstring for its behaviour."""
 
+    vendor, product, profiles = VENDOR, PRODUCT, PROFILES
+    identify_flash = staticmethod(_identify)
+
     recovery_revision = KERNEL_REVISION
 
     def __init__(self, *, flash: bytes, **common: object) -> None:
         self._drop()
-        super().__init__(
-            flash=flash,
-            identify=_identify,
-            vendor=VENDOR,
-            product=PRODUCT,
-            profiles=PROFILES,
-            flash_handlers={WRITE_BUFFER: self._write_buffer, READ_BUFFER: self._read_buffer},
-            **common,  # type: ignore[arg-type]
-        )
+        super().__init__(flash=flash, **common)  # type: ignore[arg-type]
+
+    def flash_handlers(self) -> dict[int, Handler]:
+        return {WRITE_BUFFER: self._write_buffer, READ_BUFFER: self._read_buffer}
 
     def _drop(self) -> None:
         self._normal = bytearray(PIONEER_SIZE)

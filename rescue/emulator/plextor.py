@@ -50,6 +50,7 @@ from rescue.emulator.sense import (
 
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
+    from rescue.emulator.mmc import Handler
     from rescue.emulator.registry import ModelInfo, Options
 
 WRITE_BUFFER = 0x3B
@@ -94,17 +95,15 @@ class OrderedDownload:
 class PlextorDrive(FlashHoldingDrive):
     """A PX-716A holding ``flash``; see the module docstring for its behaviour."""
 
+    vendor, product, profiles = VENDOR, PRODUCT, PROFILES
+    identify_flash = staticmethod(read_plextor_identity)
+
     def __init__(self, *, flash: bytes, **common: object) -> None:
         self.download = OrderedDownload(PLEXTOR_SIZE, CHUNK)
-        super().__init__(
-            flash=flash,
-            identify=read_plextor_identity,
-            vendor=VENDOR,
-            product=PRODUCT,
-            profiles=PROFILES,
-            flash_handlers={WRITE_BUFFER: self._write_buffer},
-            **common,  # type: ignore[arg-type]
-        )
+        super().__init__(flash=flash, **common)  # type: ignore[arg-type]
+
+    def flash_handlers(self) -> dict[int, Handler]:
+        return {WRITE_BUFFER: self._write_buffer}
 
     def power_on_reset(self) -> None:
         self.download.drop()

@@ -45,6 +45,7 @@ from rescue.emulator.sense import (
 
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
+    from rescue.emulator.mmc import Handler
     from rescue.emulator.registry import ModelInfo, Options
 
 VENDOR, PRODUCT = "RESCUE", "EMU SPC DVD"
@@ -58,18 +59,16 @@ KEYS = ("state", "image")
 class SpcDrive(FlashHoldingDrive):
     """The emulator's SPC microcode drive; see the module docstring for its behaviour."""
 
+    vendor, product, profiles = VENDOR, PRODUCT, PROFILES
+    identify_flash = staticmethod(read_spc_identity)
+    microcode_upgrade = True
+
     def __init__(self, *, flash: bytes, **common: object) -> None:
         self._drop()
-        super().__init__(
-            flash=flash,
-            identify=read_spc_identity,
-            vendor=VENDOR,
-            product=PRODUCT,
-            profiles=PROFILES,
-            flash_handlers={WRITE_BUFFER: self._write_buffer, READ_BUFFER: self._read_buffer},
-            microcode_upgrade=True,
-            **common,  # type: ignore[arg-type]
-        )
+        super().__init__(flash=flash, **common)  # type: ignore[arg-type]
+
+    def flash_handlers(self) -> dict[int, Handler]:
+        return {WRITE_BUFFER: self._write_buffer, READ_BUFFER: self._read_buffer}
 
     def _drop(self) -> None:
         self._deferred = bytearray(SPC_SIZE)
