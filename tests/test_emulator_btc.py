@@ -5,7 +5,8 @@ from __future__ import annotations
 import struct
 
 import pytest
-from raw_cdb import INQUIRY, TUR, sense_of, write_buffer
+from raw_cdb import INQUIRY, TUR, powered_on, sense_of, write_buffer
+from raw_cdb import inquiry_revision as revision
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
 from rescue.emulator.btc import BURN_SECONDS, BtcDrive
@@ -18,16 +19,7 @@ CHUNK = 0x1000
 
 
 def drive(spec: str = "btc-drw1004im,disc=none") -> BtcDrive:
-    d = create(spec)
-    assert isinstance(d, BtcDrive)
-    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
-    return d
-
-
-def revision(d: BtcDrive) -> bytes:
-    reply = d.submit(INQUIRY, None, 96)
-    assert reply.status == GOOD
-    return reply.data[32:36]
+    return powered_on(spec, BtcDrive)
 
 
 def download(d: BtcDrive, image: bytes, checksum: int | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from raw_cdb import INQUIRY, TUR, sense_of
+from raw_cdb import INQUIRY, TUR, powered_on, sense_of
 
 from rescue.emulator.base import GOOD, Reply
 from rescue.emulator.disc import SECTOR, pattern_sector
@@ -21,11 +21,7 @@ def info_field(reply: Reply) -> int:
 
 
 def ready(spec: str = "generic-dvd") -> MmcDrive:
-    """A drive whose power-on unit attention has been consumed."""
-    drive = create(spec)
-    assert isinstance(drive, MmcDrive)
-    assert sense_of(drive.submit(TUR, None, 0)) == (6, 0x29, 0x00)
-    return drive
+    return powered_on(spec, MmcDrive)
 
 
 def read10(lba: int, count: int) -> bytes:

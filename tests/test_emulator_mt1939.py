@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from raw_cdb import INQUIRY, TUR, sense_of
+from raw_cdb import INQUIRY, TUR, powered_on, sense_of
+from raw_cdb import inquiry_revision as revision
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply
 from rescue.emulator.images import (
@@ -31,16 +32,7 @@ def read_buffer(address: int, length: int, mode: int = 6) -> bytes:
 
 
 def drive(spec: str = "tsst-se506cb,disc=none") -> Mt1939Drive:
-    d = create(spec)
-    assert isinstance(d, Mt1939Drive)
-    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
-    return d
-
-
-def revision(d: Mt1939Drive) -> bytes:
-    reply = d.submit(INQUIRY, None, 96)
-    assert reply.status == GOOD
-    return reply.data[32:36]
+    return powered_on(spec, Mt1939Drive)
 
 
 def send(d: Mt1939Drive, image: bytes) -> list[Reply]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from raw_cdb import INQUIRY, TUR, sense_of
+from raw_cdb import TUR, powered_on, sense_of
+from raw_cdb import inquiry_revision as revision
 
 from rescue.emulator.base import GOOD, Reply
 from rescue.emulator.images import (
@@ -13,7 +14,6 @@ from rescue.emulator.images import (
     make_mt1959_image,
 )
 from rescue.emulator.mt1959 import BURN_SECONDS, CHUNK, Mt1959Drive
-from rescue.emulator.registry import create
 
 
 def buffer_cdb(op: int, mode: int, offset: int, length: int, buffer_id: int = 0) -> bytes:
@@ -23,16 +23,7 @@ def buffer_cdb(op: int, mode: int, offset: int, length: int, buffer_id: int = 0)
 
 
 def drive() -> Mt1959Drive:
-    d = create("asus-bw16d1ht,disc=none")
-    assert isinstance(d, Mt1959Drive)
-    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
-    return d
-
-
-def revision(d: Mt1959Drive) -> bytes:
-    reply = d.submit(INQUIRY, None, 96)
-    assert reply.status == GOOD
-    return reply.data[32:36]
+    return powered_on("asus-bw16d1ht,disc=none", Mt1959Drive)
 
 
 def prepared(d: Mt1959Drive, revision_text: str) -> bytes:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from raw_cdb import INQUIRY, TUR, sense_of
+from raw_cdb import INQUIRY, TUR, powered_on, sense_of
 
 from rescue.emulator.base import GOOD
 from rescue.emulator.images import PIONEER_GENERATION_AT, make_pioneer_image
 from rescue.emulator.pioneer import CHUNK, KEY_BLOCK, SAVE_SECONDS, PioneerDrive
-from rescue.emulator.registry import create
 
 
 def buffer_cdb(op: int, mode: int, buffer_id: int, offset: int, length: int) -> bytes:
@@ -22,10 +21,7 @@ SAVE = buffer_cdb(0x3B, 5, 0xFF, 0, 0x100)
 
 
 def drive() -> PioneerDrive:
-    d = create("pioneer-dvr108,disc=none")
-    assert isinstance(d, PioneerDrive)
-    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
-    return d
+    return powered_on("pioneer-dvr108,disc=none", PioneerDrive)
 
 
 def inquiry(d: PioneerDrive) -> bytes:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from raw_cdb import INQUIRY, TUR, sense_of, write_buffer
+from raw_cdb import INQUIRY, TUR, powered_on, sense_of, write_buffer
+from raw_cdb import inquiry_revision as revision
 
 from rescue.emulator.base import GOOD, Reply
 from rescue.emulator.images import (
@@ -15,20 +16,10 @@ from rescue.emulator.images import (
     read_plextor_identity,
 )
 from rescue.emulator.plextor import BURN_SECONDS, CHUNK, PlextorDrive
-from rescue.emulator.registry import create
 
 
 def drive(spec: str = "plextor-px716a,disc=none") -> PlextorDrive:
-    d = create(spec)
-    assert isinstance(d, PlextorDrive)
-    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
-    return d
-
-
-def revision(d: PlextorDrive) -> bytes:
-    reply = d.submit(INQUIRY, None, 96)
-    assert reply.status == GOOD
-    return reply.data[32:36]
+    return powered_on(spec, PlextorDrive)
 
 
 def send(d: PlextorDrive, image: bytes) -> list[Reply]:

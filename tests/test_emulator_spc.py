@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from raw_cdb import INQUIRY, TUR, sense_of
+from raw_cdb import TUR, powered_on, sense_of
+from raw_cdb import inquiry_revision as revision
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD
 from rescue.emulator.images import SPC_SIZE, make_spc_image
-from rescue.emulator.registry import create
 from rescue.emulator.spc import ACTIVATE_SECONDS, SpcDrive
 
 CHUNK = 0x1000
@@ -23,16 +23,7 @@ ACTIVATE = buffer_cdb(0x3B, 0x0F, 0, 0)
 
 
 def drive() -> SpcDrive:
-    d = create("generic-spc,disc=none")
-    assert isinstance(d, SpcDrive)
-    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
-    return d
-
-
-def revision(d: SpcDrive) -> bytes:
-    reply = d.submit(INQUIRY, None, 96)
-    assert reply.status == GOOD
-    return reply.data[32:36]
+    return powered_on("generic-spc,disc=none", SpcDrive)
 
 
 def download(d: SpcDrive, image: bytes, order: range | None = None) -> None:

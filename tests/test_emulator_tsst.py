@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from raw_cdb import INQUIRY, TUR, sense_of
+from raw_cdb import INQUIRY, TUR, powered_on, sense_of
+from raw_cdb import inquiry_revision as revision
 
 from rescue.emulator.base import GOOD, Reply
 from rescue.emulator.images import TSST_SIZE, make_tsst_image
-from rescue.emulator.registry import create
 from rescue.emulator.tsst import BURN_SECONDS, CHUNK, TsstDrive
 
 
@@ -16,16 +16,7 @@ def vendor(state: int) -> bytes:
 
 
 def drive(spec: str = "tsst-shd163c,disc=none") -> TsstDrive:
-    d = create(spec)
-    assert isinstance(d, TsstDrive)
-    assert sense_of(d.submit(TUR, None, 0)) == (6, 0x29, 0)
-    return d
-
-
-def revision(d: TsstDrive) -> bytes:
-    reply = d.submit(INQUIRY, None, 96)
-    assert reply.status == GOOD
-    return reply.data[32:36]
+    return powered_on(spec, TsstDrive)
 
 
 def send(d: TsstDrive, image: bytes, end: int = 0x04) -> list[Reply]:
