@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.vm import harness
@@ -52,36 +53,39 @@ def show_tur(r: dict) -> None:
         )
 
 
-def show_scan(r: dict) -> None:
+def _rate(seconds: float, mib: float) -> str:
+    return f"{seconds:.2f} s ({mib / seconds:.0f} MiB/s)"
+
+
+def _scan_vs_dd(r: dict, device: str, details: Callable[[dict, float], None] | None = None) -> None:
+    """rescue scan vs dd on DEVICE, a line per block size, each followed by its DETAILS."""
     mib = r["bytes"] / (1 << 20)
-
-    def rate(seconds: float) -> str:
-        return f"{seconds:.2f} s ({mib / seconds:.0f} MiB/s)"
-
     for block, t in r["blocks"].items():
         verdict = "within" if t["rescue"] / t["dd"] <= SCAN_TARGET else "OUTSIDE"
         print(
-            f"scan {mib:.0f} MiB of scsi_debug, {int(block) * 2} KiB per READ: "
-            f"rescue {rate(t['rescue'])}, dd {rate(t['dd'])}, "
+            f"scan {mib:.0f} MiB of {device}, {int(block) * 2} KiB per READ: "
+            f"rescue {_rate(t['rescue'], mib)}, dd {_rate(t['dd'], mib)}, "
             f"{_ratio(t['rescue'], t['dd'])} ({verdict} the {SCAN_TARGET:.2f}x target)"
         )
-        print(f"  same reads with sg_dd: {rate(t['sg_dd'])}; {_ratio(t['rescue'], t['sg_dd'])}")
-        print(
-            f"  where rescue's {t['rescue']:.2f} s go: bare py_sg reads {t['py_sg']:.2f} s, "
-            f"+ rescue's command stack (Drive.read10 loop) {t['read10_loop'] - t['py_sg']:.2f} s, "
-            f"+ scan engine, report {t['rescue'] - t['read10_loop']:.2f} s"
-        )
+        if details:
+            details(t, mib)
+
+
+def _scsi_debug_details(t: dict, mib: float) -> None:
+    print(f"  same reads with sg_dd: {_rate(t['sg_dd'], mib)}; {_ratio(t['rescue'], t['sg_dd'])}")
+    print(
+        f"  where rescue's {t['rescue']:.2f} s go: bare py_sg reads {t['py_sg']:.2f} s, "
+        f"+ rescue's command stack (Drive.read10 loop) {t['read10_loop'] - t['py_sg']:.2f} s, "
+        f"+ scan engine, report {t['rescue'] - t['read10_loop']:.2f} s"
+    )
+
+
+def show_scan(r: dict) -> None:
+    _scan_vs_dd(r, "scsi_debug", _scsi_debug_details)
 
 
 def show_scan_tcmu(r: dict) -> None:
-    mib = r["bytes"] / (1 << 20)
-    t = r["blocks"]["32"]
-    verdict = "within" if t["rescue"] / t["dd"] <= SCAN_TARGET else "OUTSIDE"
-    print(
-        f"scan {mib:.0f} MiB of a TCMU DVD drive (reads at the model's 16x CAV speed), 64 KiB "
-        f"per READ: rescue {t['rescue']:.2f} s, dd {t['dd']:.2f} s, "
-        f"{_ratio(t['rescue'], t['dd'])} ({verdict} the {SCAN_TARGET:.2f}x target)"
-    )
+    _scan_vs_dd(r, "a TCMU DVD drive (reads at the model's 16x CAV speed)")
 
 
 SHOW = {"scan": show_scan, "scan_tcmu": show_scan_tcmu, "tur": show_tur, "flash": show_flash}

@@ -60,7 +60,8 @@ DVD = "generic-dvd"
 TUR_COUNT = {"tcmu": 200, "scsi_debug": 2000}
 SCAN_SECTORS = 131072  # 256 MiB of 2048-byte sectors
 SCAN_BLOCKS = (32, 512)  # sectors per READ: rescue scan's default (64 KiB), and 1 MiB
-TCMU_DVD = "generic-dvd,sectors=16384"  # 32 MiB read at the model's 16x CAV speed
+TCMU_SECTORS = 16384  # 32 MiB, read at the model's 16x CAV speed
+TCMU_DVD = f"generic-dvd,sectors={TCMU_SECTORS}"
 REPEATS = 2
 WRITE_BUFFER = "3b"
 
@@ -224,43 +225,38 @@ def _py_sg_reads(node: ScsiNode, block: int) -> float:
         return time.perf_counter() - started
 
 
-def _scan_runs(node: ScsiNode, sectors: int, block: int, reports: Path) -> dict[str, float]:
-    """rescue scan vs dd over the first SECTORS of NODE, BLOCK sectors per READ."""
+def _dd_and_rescue(
+    node: ScsiNode, sectors: int, block: int, reports: Path
+) -> dict[str, Callable[[], float]]:
+    """`dd` of the block node and `rescue scan` of the sg node: the same first SECTORS."""
     chunk = block * 2048
     dd = [
         "dd", f"if={node.sr}", "of=/dev/null", f"bs={chunk}", f"count={sectors * 2048 // chunk}",
         "iflag=direct",
     ]  # fmt: skip
-    return _best_in_turn(
-        {
-            "dd": lambda: _timed(dd, timeout=300)[0],
-            "rescue": lambda: _rescue_scan(node, block, reports, sectors),
-        }
-    )
+    return {
+        "dd": lambda: _timed(dd, timeout=300)[0],
+        "rescue": lambda: _rescue_scan(node, block, reports, sectors),
+    }
 
 
 def bench_scan_tcmu(tmp: Path) -> dict[str, object]:
+    block = SCAN_BLOCKS[0]
     with emulate_command([TCMU_DVD], None) as bridge:
         row = _drive(bridge, TCMU_DVD)
         node = ScsiNode(sg=row["sg"], sr=row["sr"], vendor="", model="", rev="", type=5)
-        sectors = 16384
-        return {"bytes": sectors * 2048, "blocks": {"32": _scan_runs(node, sectors, 32, tmp)}}
+        runs = _best_in_turn(_dd_and_rescue(node, TCMU_SECTORS, block, tmp))
+    return {"bytes": TCMU_SECTORS * 2048, "blocks": {str(block): runs}}
 
 
 def _scan_all(node: ScsiNode, block: int, reports: Path) -> dict[str, float]:
-    chunk = block * 2048
-    dd = [
-        "dd", f"if={node.sr}", "of=/dev/null", f"bs={chunk}",
-        f"count={SCAN_SECTORS * 2048 // chunk}", "iflag=direct",
-    ]  # fmt: skip
     sg_dd = [
         "sg_dd", f"if={node.sg}", "of=/dev/null", "bs=2048", f"bpt={block}",
         f"count={SCAN_SECTORS}",
     ]  # fmt: skip
     return _best_in_turn(
         {
-            "dd": lambda: _timed(dd, timeout=300)[0],
-            "rescue": lambda: _rescue_scan(node, block, reports),
+            **_dd_and_rescue(node, SCAN_SECTORS, block, reports),
             "sg_dd": lambda: _timed(sg_dd, timeout=300)[0],
             "read10_loop": lambda: _read10_loop(node, block),
             "py_sg": lambda: _py_sg_reads(node, block),
