@@ -27,7 +27,7 @@ SHIPPED = resources.files("rescue") / "data" / "catalog.json"
 
 
 def btc_1004() -> CatalogDrive:
-    drive = find_drive("BTC     ", "DRW-1004IM      ")
+    drive = find_drive("BTC     ", "DVDRW IDE1004   ")
     assert drive is not None
     return drive
 
@@ -55,7 +55,7 @@ def test_find_drive_normalises_inquiry_padding() -> None:
     px = find_drive("PLEXTOR ", "CD-R   PREMIUM2 ")
     assert px is not None and px.family == "plextor"
     assert find_drive("BTC", "DRW-9999") is None
-    assert find_drive("LITEON", "DRW-1004IM") is None
+    assert find_drive("LITEON", "DVDRW IDE1004") is None
 
 
 def test_plan_0043_to_0151_goes_through_0050() -> None:

@@ -55,7 +55,7 @@ def test_identity_comes_from_the_flash_image() -> None:
     data = create("btc-drw1004im,rev=0040").submit(INQUIRY, None, 96).data
     assert len(data) == 96
     assert data[:8] == bytes([0x05, 0x80, 0x00, 0x32, 0x5B, 0, 0, 0])
-    assert data[8:36] == b"BTC     DRW-1004IM      0040"
+    assert data[8:36] == b"BTC     DVDRW IDE1004   0040"
     assert data[36:52] == b"2006/02/14 10:00"
 
 

@@ -19,7 +19,7 @@ def test_layout() -> None:
     assert len(image) == FLASH_SIZE
     assert all(image[b] in (0x02, 0x80) for b in range(0, FLASH_SIZE, 0x10000))
     assert image[0x40B4:0x40BC] == bytes([0x05, 0x80, 0x00, 0x32, 0x5B, 0, 0, 0])
-    assert image[0x40BC:0x40D8] == b"BTC     DRW-1004IM      0050"
+    assert image[0x40BC:0x40D8] == b"BTC     DVDRW IDE1004   0050"
     assert image[0x40D8:0x40E8] == b"2006/02/14 10:00"
     ident = read_identity(image)
     assert ident is not None and (ident.vendor, ident.revision) == ("BTC", "0050")

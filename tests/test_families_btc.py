@@ -28,7 +28,7 @@ def decode_write_buffer(cdb: bytes) -> tuple[int, int, int, int]:
     return cdb[1] & 0x1F, cdb[2], int.from_bytes(cdb[3:6], "big"), int.from_bytes(cdb[6:9], "big")
 
 
-DRIVE = Ident("BTC", "DRW-1004IM", "0043")
+DRIVE = Ident("BTC", "DVDRW IDE1004", "0043")
 
 
 def test_btc_sequence_is_btcflash_sequence() -> None:
@@ -66,10 +66,10 @@ def test_btc_timing_follows_btcflash() -> None:
 
 
 def test_family_table_picks_btc_by_identity_only() -> None:
-    assert family_for(Ident("BTC     ", "DRW-1004IM      ", "0043")).name == "btc"
-    assert family_for(Ident("BTC", "DRW-1008IM", "BOOT")).name == "btc"  # recovery mode
+    assert family_for(Ident("BTC     ", "DVDRW IDE1004   ", "0043")).name == "btc"
+    assert family_for(Ident("BTC", "DVD-RW IDE1008", "BOOT")).name == "btc"  # recovery mode
     assert family_for(Ident("BTC", "DRW-2000", "0001")) is None
-    assert family_for(Ident("ACME", "DRW-1004IM", "0043")) is None
+    assert family_for(Ident("ACME", "DVDRW IDE1004", "0043")) is None
 
 
 def test_describe_names_cdb_data_and_timeout() -> None:

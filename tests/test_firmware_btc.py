@@ -39,7 +39,7 @@ def test_valid_bin_reports_identity_checksum_and_digest(tmp_path: Path, image: b
     fw = load_firmware(write(tmp_path, "V0050.bin", image))
     assert (fw.family, fw.format, fw.size) == ("btc", "bin", MIB)
     assert fw.identity.vendor == "BTC"
-    assert fw.identity.product == "DRW-1004IM"
+    assert fw.identity.product == "DVDRW IDE1004"
     assert fw.identity.revision == "0050"
     assert fw.identity.date == "2005/03/14 10:00"
     assert fw.checksum.value == sum(image) & 0xFFFF

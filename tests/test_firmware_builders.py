@@ -21,7 +21,7 @@ def pad(text: str, width: int) -> bytes:
 
 def btc_image(
     vendor: str = "BTC",
-    product: str = "DRW-1004IM",
+    product: str = "DVDRW IDE1004",
     revision: str = "0050",
     date: str = "2005/03/14 10:00",
     block_at: int = 0x40B4,

@@ -31,7 +31,7 @@ class Bench:
         spec = f"emu:btc-drw1004im,rev=0043{disc},state={self.state}"
         return spec + ("," + extra if extra else "")
 
-    def image(self, revision: str, product: str = "DRW-1004IM") -> Path:
+    def image(self, revision: str, product: str = "DVDRW IDE1004") -> Path:
         path = self.tmp / f"V{revision}-{product}.bin"
         path.write_bytes(make_btc_image(revision, product=product))
         return path

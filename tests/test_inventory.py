@@ -36,7 +36,7 @@ def test_info_json_reports_identity_profiles_and_capabilities(capsys) -> None:  
 def test_info_human_output_names_the_drive(capsys) -> None:  # noqa: ANN001
     assert main(["info", "emu:btc-drw1004im,rev=0043,disc=none"]) == 0
     out = capsys.readouterr().out
-    assert "BTC DRW-1004IM revision 0043" in out
+    assert "BTC DVDRW IDE1004 revision 0043" in out
     assert "2/3A/01" in out  # not ready: no disc, said in words next to the triple
 
 

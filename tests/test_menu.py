@@ -37,7 +37,7 @@ class Session:
     def btc(self) -> str:
         return f"emu:btc-drw1004im,rev=0043,disc=none,state={self.state}"
 
-    def add_image(self, revision: str, product: str = "DRW-1004IM") -> Path:
+    def add_image(self, revision: str, product: str = "DVDRW IDE1004") -> Path:
         path = self.firmware / f"V{revision}-{product}.bin"
         path.write_bytes(make_btc_image(revision, product=product))
         return path
@@ -64,8 +64,8 @@ def test_pick_the_btc_drive_see_info_flash_0050_and_see_the_new_revision(session
     assert code == 0
     info_before, rest = out.split("$ rescue flash", 1)
     assert "revision 0043" in info_before
-    assert "DRW-1004IM now runs 0050" in rest
-    assert "Drive: BTC DRW-1004IM 0050" in rest  # the screen after the flash is redrawn
+    assert "DVDRW IDE1004 now runs 0050" in rest
+    assert "Drive: BTC DVDRW IDE1004 0050" in rest  # the screen after the flash is redrawn
     assert "revision 0050" in rest.split("$ rescue info", 1)[1]  # info asks the drive again
     assert "Leaving the menu (end of input)" in out
 
@@ -112,7 +112,7 @@ def test_bad_keys_are_refused_and_the_menu_asks_again(session: Session):
     code, out = session.run(["x", "9", "0", "-1", "", "1", "q"])
     assert code == 0
     assert out.count("is not on this screen: type 1, r, e, q") == 5
-    assert "Drive: BTC DRW-1004IM 0043" in out
+    assert "Drive: BTC DVDRW IDE1004 0043" in out
     assert "Leaving the menu (quit)" in out
 
 

@@ -23,7 +23,7 @@ def test_plan_for_0043_to_0151_goes_through_0050(capsys: pytest.CaptureFixture[s
     code, out = run(capsys, "plan", BTC + ",rev=0043", "--to", "0151")
     assert code == 0
     lines = [line.strip() for line in out.splitlines()]
-    assert lines[0] == "BTC DRW-1004IM on 0043 -> 0151:"
+    assert lines[0] == "BTC DVDRW IDE1004 (BTC DRW-1004IM) on 0043 -> 0151:"
     assert lines[1].startswith("1. flash 0050") and "5/20/0" in lines[1]
     assert lines[2].startswith("2. flash 0151")
 
@@ -56,7 +56,7 @@ def test_recovery_mode_drive_is_told_to_flash_the_target(
 def test_upgrade_plan_helpers_say_why_no_plan_applies() -> None:
     from rescue.firmware.catalog import load_catalog
 
-    entry = load_catalog().find_drive("BTC", "DRW-1004IM")
+    entry = load_catalog().find_drive("BTC", "DVDRW IDE1004")
     plan, why = upgrade_plan(entry, "0043", "0151")
     assert plan is not None and why == "" and plan_text(plan) == "0043 -> 0050 -> 0151"
     assert "not in the catalog" in upgrade_plan(None, "0043", "0151")[1]

@@ -109,7 +109,7 @@ def test_the_page_loads_nothing_and_runs_nothing(tmp_path: Path) -> None:
 def test_doctor_page_has_identity_verdict_probes_and_next_steps(tmp_path: Path) -> None:
     report = run_report(tmp_path, "doctor", BTC_0043)
     text = _plain(report.with_suffix(".html").read_text(encoding="utf-8"))
-    assert "BTC DRW-1004IM" in text and "0043" in text
+    assert "BTC DVDRW IDE1004" in text and "0043" in text
     assert "DVD reads fail at LBA 4096" in text
     assert "failed at LBA 4,096: 3/11/00 UNRECOVERED READ ERROR" in text
     assert "rescue plan" in text and "--to 0151" in text

@@ -35,6 +35,8 @@ INQUIRY_SIGNATURES = tuple(
 )
 VENDOR_AT, PRODUCT_AT, REVISION_AT, DATE_AT = 0x40BC, 0x40C4, 0x40D4, 0x40D8
 IDENTITY_END = DATE_AT + 16
+#: The product a real BTC DRW-1004IM reports and its images carry at 0x40C4 (docs/drives.md).
+PRODUCT_1004 = "DVDRW IDE1004"
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def _field(value: str, width: int, name: str) -> bytes:
 def make_btc_image(
     revision: str,
     vendor: str = "BTC",
-    product: str = "DRW-1004IM",
+    product: str = PRODUCT_1004,
     date: str = "2006/02/14 10:00",
 ) -> bytes:
     """A valid-looking 1 MiB image that reports ``vendor``/``product``/``revision``."""
@@ -362,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     btc.add_argument("revision", help="4-character revision, e.g. 0050")
     btc.add_argument("-o", "--output", required=True, help="file to write")
     btc.add_argument("--vendor", default="BTC")
-    btc.add_argument("--product", default="DRW-1004IM")
+    btc.add_argument("--product", default=PRODUCT_1004)
     btc.add_argument("--date", default="2006/02/14 10:00")
     for family, (_, help_text) in OTHER_MAKERS.items():
         other = sub.add_parser(family, help=help_text)

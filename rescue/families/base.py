@@ -85,12 +85,20 @@ class Step:
 
 @dataclass(frozen=True)
 class DrivePattern:
-    """One line of families.json: glob patterns on the INQUIRY strings (see ``squeeze``)."""
+    """One line of families.json: glob patterns on the INQUIRY strings (see ``squeeze``).
+
+    Only ``vendor``/``product``/``revision`` are matched: they are what a drive
+    reports (docs/drives.md). ``aliases`` are the names people know the drive
+    by (the box's model name), shown, never matched; ``source`` says where the
+    reported strings were read.
+    """
 
     vendor: str
     product: str
     revision: str = "*"
     params: dict[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    source: str = ""
 
     def matches(self, identity: Identity) -> bool:
         return (

@@ -58,7 +58,10 @@ class UpgradeRule:
 
 @dataclass(frozen=True)
 class CatalogDrive:
+    """A known drive; ``name`` is what people call it, ``products`` what it reports."""
+
     id: str
+    name: str
     vendor: str
     products: tuple[str, ...]
     family: str
@@ -172,6 +175,7 @@ def _drive(obj: Any, where: str) -> CatalogDrive:
             raise CatalogError(f"{where}: rule names unlisted revisions {sorted(unknown)}")
     return CatalogDrive(
         id=_field(obj, "id", str, where),
+        name=_optional_text(obj, "name", where) or _field(obj, "id", str, where),
         vendor=_field(obj, "vendor", str, where),
         products=_text_list(obj, "products", where),
         family=family,

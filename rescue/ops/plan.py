@@ -82,10 +82,16 @@ def run(args: argparse.Namespace) -> int:
         steps = [{"from": s.from_rev, "to": s.to_rev, "why": s.why} for s in plan.steps]
         notes = list(plan.notes)
     if args.json:
-        doc = {"drive": have, "catalog_id": entry.id, "target": target, "steps": steps}
+        doc = {
+            "drive": have,
+            "catalog_id": entry.id,
+            "catalog_name": entry.name,
+            "target": target,
+            "steps": steps,
+        }
         print(json.dumps(doc | {"notes": notes}, indent=2))
         return 0
-    print(f"{have['vendor']} {have['product']} on {have['revision']} -> {target}:")
+    print(f"{have['vendor']} {have['product']} ({entry.name}) on {have['revision']} -> {target}:")
     for number, step in enumerate(steps, 1):
         print(f"  {number}. flash {step['to']}  ({step['why']})")
     for note in notes:

@@ -39,7 +39,7 @@ def test_btcflash_takes_the_emulated_drive_from_0043_to_0050(tmp_path: Path) -> 
             timeout=240,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
-        assert f"Drive is now:           [BTC     ][DRW-1004IM      ][{TARGET_REV}]" in done.stdout
+        assert f"Drive is now:           [BTC     ][DVDRW IDE1004   ][{TARGET_REV}]" in done.stdout
         inq = subprocess.run(["sg_inq", sr], capture_output=True, text=True, check=True).stdout
         assert f"Product revision level: {TARGET_REV}" in inq
     writes = [
