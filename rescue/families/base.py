@@ -14,13 +14,10 @@ needs (a configuration block, a backup, a read-back).
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rescue.errors import CommandTimeout, Refused, RescueError
@@ -90,7 +87,8 @@ class DrivePattern:
     Only ``vendor``/``product``/``revision`` are matched: they are what a drive
     reports (docs/drives.md). ``aliases`` are the names people know the drive
     by (the box's model name), shown, never matched; ``source`` says where the
-    reported strings were read.
+    reported strings were read. ``origin`` is the user's table file a row came
+    from (``rescue.families.table``); None for a row of the shipped table.
     """
 
     vendor: str
@@ -99,6 +97,7 @@ class DrivePattern:
     params: dict[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     source: str = ""
+    origin: str | None = None
 
     def matches(self, identity: Identity) -> bool:
         return (
@@ -113,12 +112,11 @@ def squeeze(text: str) -> str:
     return " ".join(text.split()).upper()
 
 
-@cache
 def family_table() -> dict[str, dict[str, Any]]:
-    """The shipped drive table, keyed by family name."""
-    text = resources.files("rescue").joinpath("data", "families.json").read_text("utf-8")
-    table: dict[str, dict[str, Any]] = json.loads(text)["families"]
-    return table
+    """The shipped drive table, keyed by family name (``rescue.families.table`` loads it)."""
+    from rescue.families.table import shipped_table
+
+    return shipped_table()
 
 
 class Family(ABC):
@@ -140,8 +138,9 @@ class Family(ABC):
     poll_interval: ClassVar[float] = 2.0
 
     def __init__(self) -> None:
-        entry = family_table()[self.name]
-        self.patterns = [DrivePattern(**p) for p in entry.get("drives", [])]
+        from rescue.families.table import rows_for
+
+        self.patterns = rows_for(self.name)  # shipped rows first, then the user's
 
     # --- who ------------------------------------------------------------------------------
 
