@@ -49,9 +49,10 @@ def journal_commands(path: Path) -> list[Command]:
         if not line.strip():
             continue
         entry = json.loads(line)
-        commands.append(
-            Command(entry["cdb"], int(entry.get("out_len") or 0), entry.get("out_sha256"))
-        )
+        out_len = int(entry.get("out_len") or 0)
+        # No data is no data, whether the carrier journaled it as None or as b"".
+        sha = entry.get("out_sha256") if out_len else None
+        commands.append(Command(entry["cdb"], out_len, sha))
     return commands
 
 
