@@ -1,7 +1,9 @@
 """The `rescue` command line: one sub-command per use case in ``rescue.ops``.
 
 Each module listed in ``COMMANDS`` exposes ``register(subparsers, common)``
-and sets ``func(args) -> int`` on its parser. Every ``RescueError`` ends as
+and sets ``func(args) -> int`` on its parser. ``--drives FILE`` (before the
+command, or among its options) adds a user drive table for the command's
+duration (``rescue.families.table``). Every ``RescueError`` ends as
 one line on stderr and the exit code of its category (see ``rescue.errors``).
 """
 
@@ -18,6 +20,7 @@ from rich.markup import escape
 
 from rescue import __version__
 from rescue.errors import ExitCode, RescueError
+from rescue.families import table
 
 COMMANDS: list[str] = [
     "rescue.ops.inventory",
@@ -35,11 +38,24 @@ COMMANDS: list[str] = [
 ]
 
 
+#: Commands that match drives against the drive table: a bad drives.d file stops them
+#: before they send anything (an explicit --drives FILE is checked for every command).
+DRIVE_COMMANDS = {"info", "plan", "flash", "backup", "doctor", "probe", "scan", "menu"}
+DRIVES_HELP = (
+    "also use the drive table rows in FILE (the shape of rescue/data/families.json); "
+    "repeatable; drives.d/*.json on the stick's data partition (or $RESCUE_DRIVES_DIR) "
+    "is read too"
+)
+
+
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     common.add_argument(
         "--journal", metavar="FILE", help="record every command sent as JSON lines in FILE"
+    )
+    common.add_argument(
+        "--drives", metavar="FILE", action="append", dest="drives_here", help=DRIVES_HELP
     )
     return common
 
@@ -53,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "names them), or replay:JOURNAL.",
     )
     parser.add_argument("--version", action="version", version=f"rescue {__version__}")
+    parser.add_argument("--drives", metavar="FILE", action="append", help=DRIVES_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = common_options()
     for name in COMMANDS:
@@ -77,8 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return int(ExitCode.USAGE)
+    drives = [*(args.drives or ()), *(getattr(args, "drives_here", None) or ())]
     try:
-        return int(args.func(args))
+        with table.using(drives, check=bool(drives) or args.command in DRIVE_COMMANDS):
+            return int(args.func(args))
     except RescueError as err:
         return report_error(err, getattr(args, "json", False))
     except KeyboardInterrupt:

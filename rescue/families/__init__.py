@@ -65,6 +65,7 @@ class Match:
     family: Family
     row: DrivePattern | None = None
     via: str = "table"  # "table", "feature 0x0104" or "--family"
+    overridden: str = ""  # the table row --force family overrode (Match.describe())
 
     @property
     def chosen(self) -> bool:
@@ -95,6 +96,7 @@ class Match:
                 "source": row.source,
             },  # fmt: skip
             "user_file": None if row is None else row.origin,
+            "overridden": self.overridden or None,
         }
 
 
@@ -163,7 +165,8 @@ def resolve_family(drive: Drive, requested: str | None = None, *, force: bool = 
             hint=f"add a {requested} row for this drive with its params to a file and pass "
             "--drives FILE",
         )
-    return Match(chosen, via="--family")
+    overridden = match.describe() if match is not None and match.row is not None else ""
+    return Match(chosen, via="--family", overridden=overridden)
 
 
 def drive_family(drive: Drive) -> Family:

@@ -183,9 +183,9 @@ def evidence(
 class UnknownDrive(Refused):
     """No table row serves the drive and it does not advertise 0x0104: say what is known."""
 
-    def __init__(self, found: Evidence, device: str) -> None:
+    def __init__(self, found: Evidence, device: str, doing: str = "") -> None:
         super().__init__(
-            f"{found.who} is not in rescue's drive table: the drive reports "
+            f"{doing}{found.who} is not in rescue's drive table: the drive reports "
             f"{found.reports_text()}; {found.candidates_text()}; nothing was written to it",
             hint="; ".join(found.next_steps(device)),
         )

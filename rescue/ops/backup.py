@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
 from rescue.devices import open_device
 from rescue.errors import BadInput
-from rescue.families import Family, drive_family
+from rescue.families import Family, resolve_family
 from rescue.ops.safety import drive_key, exclusive_lock
 
 if TYPE_CHECKING:
@@ -40,6 +41,17 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     parser.add_argument("device", metavar="DEV", help="the drive (see `rescue --help`)")
     parser.add_argument("-o", "--output", required=True, metavar="FILE")
+    from rescue.ops.flash import add_family_option
+
+    add_family_option(parser, "back up")
+    parser.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        choices=("family",),
+        metavar="WHAT",
+        help="family: use --family even where the drive table names another protocol",
+    )
     parser.set_defaults(func=run)
 
 
@@ -49,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
     with open_device(args.device, args.journal, exclusive=True) as transport:
         drive = Drive(transport)
         drive.settle()  # a reset drive reports unit attentions before anything else
-        family = drive_family(drive)
+        match = resolve_family(drive, args.family, force="family" in args.force)
+        family = match.family
+        if match.chosen:
+            from rescue.ops.flash import chosen_risk
+
+            print(f"warning: {chosen_risk(match)}", file=sys.stderr)
         with exclusive_lock(drive_key(transport)):
             sidecar = take_backup(drive, family, Path(args.output), quiet=args.json)
     if args.json:

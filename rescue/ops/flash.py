@@ -43,7 +43,7 @@ from rescue.devices import open_device
 from rescue.diagnostics.doctor import OK, PROBLEM, read_test_after_flash
 from rescue.diagnostics.report import reports_dir, write_html_beside
 from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
-from rescue.families import Family, Step, drive_family
+from rescue.families import FAMILY_CLASSES, Family, Match, Step, resolve_family
 from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
 from rescue.ops.plan import catalog_entry, plan_text, upgrade_plan
 from rescue.ops.safety import (
@@ -58,7 +58,7 @@ from rescue.ops.safety import (
 if TYPE_CHECKING:
     from rescue.drive import Drive
 
-FORCE_CHOICES = ("identity", "plan")
+FORCE_CHOICES = ("identity", "plan", "family")
 INVALID_OPCODE = "5/20/00"
 SKIPPED = "skipped"
 
@@ -87,8 +87,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         default=[],
         choices=FORCE_CHOICES,
         metavar="WHAT",
-        help="override one named check: identity (cross-flash) or plan (unsafe jump)",
+        help="override one named check: identity (cross-flash), plan (unsafe jump) or "
+        "family (a --family other than the drive table's)",
     )
+    add_family_option(parser, "flash")
     parser.add_argument(
         "--read-test",
         action="store_true",
@@ -96,6 +98,28 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     parser.add_argument("--reports", metavar="DIR", help="where the report and journal go")
     parser.set_defaults(func=run)
+
+
+def add_family_option(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument(
+        "--family",
+        metavar="NAME",
+        choices=[cls.name for cls in FAMILY_CLASSES],
+        help=f"{verb} with this protocol ({', '.join(cls.name for cls in FAMILY_CLASSES)}) "
+        "when the drive is not in the drive table; a wrong one can leave the drive unusable",
+    )
+
+
+def chosen_risk(match: Match) -> str:
+    """What the user takes on by naming the protocol of a drive (``--family``)."""
+    table = (
+        f"the drive table serves this drive as {match.overridden}; you forced"
+        if match.overridden
+        else "this drive is not in rescue's table; you chose"
+    )
+    return (
+        f"{table} the {match.family.name} protocol; a wrong protocol can leave the drive unusable"
+    )
 
 
 @dataclass
@@ -112,6 +136,7 @@ class FlashReport:
     drive_before: dict[str, str] | None = None
     drive_after: dict[str, str] | None = None
     family: str | None = None
+    family_match: dict[str, object] | None = None  # the table row (and file), or --family
     image: dict[str, Any] | None = None
     preflight: Preflight = field(default_factory=Preflight)
     steps_total: int = 0
@@ -192,8 +217,11 @@ def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: C
             if attentions:
                 cleared = ", ".join(a.triple for a in attentions)
                 report.preflight.add("unit attentions", "ok", f"cleared {cleared}")
-            family = drive_family(drive)
+            match = resolve_family(drive, args.family, force="family" in args.force)
+            family = match.family
             report.family = family.name
+            report.family_match = match.to_dict()
+            _family_check(report, match, console, args.json)
             image = family.load_image(args.firmware)
             report.image = image.to_dict()
             data = _checked_image(args, report, drive, family, image)
@@ -209,8 +237,9 @@ def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: C
             with quiet_drive(transport, report.preflight):
                 if not args.json:
                     _print_summary(console, report, family, steps)
+                risk = f"Warning: {chosen_risk(match)}. " if match.chosen else ""
                 confirm(
-                    f"Flash {report.image['identity']['revision'] or 'this image'} onto "
+                    f"{risk}Flash {report.image['identity']['revision'] or 'this image'} onto "
                     f"{report.drive_before['product']} at {args.device}?",
                     args.yes,
                 )
@@ -225,6 +254,16 @@ def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: C
                     f"{after.get('revision')}"
                 )
             _read_test(args, report, drive, console)
+
+
+def _family_check(report: FlashReport, match: Match, console: Console, as_json: bool) -> None:
+    """Say which protocol was chosen and why; a --family choice is said as the risk it is."""
+    if not match.chosen:
+        report.preflight.add("family", "ok", match.describe())
+        return
+    report.preflight.add("family", "chosen", f"--family {match.family.name}: {chosen_risk(match)}")
+    if not as_json:
+        console.print(f"[bold yellow]warning:[/] {escape(chosen_risk(match))}")
 
 
 def _interactive(args: argparse.Namespace) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rescue.devices import open_device
@@ -148,8 +149,22 @@ def collect_info(drive: Any) -> dict[str, Any]:
     report["ready"] = sense is None
     report["ready_sense"] = None if sense is None else sense.to_dict()
     _attempt(report, errors, "ata_identify", lambda: drive.ata_identify().to_dict())
+    report["drive_table"] = drive_table(drive, [f["code"] for f in report.get("features", [])])
     report["errors"] = errors
     return report
+
+
+def drive_table(drive: Any, features: list[int]) -> dict[str, Any]:
+    """Which protocol serves the drive and which table row (and file) says so; for a drive
+    nothing serves, what it reports exactly, the candidate families and how to go on."""
+    from rescue.families import all_families, match_drive
+    from rescue.families.unknown import evidence, exact_fields
+
+    match = match_drive(drive.identity, features)
+    if match is not None:
+        return {"known": True} | match.to_dict()
+    found = evidence(exact_fields(drive), drive.identity, features, all_families())
+    return {"known": False} | found.to_dict(drive.name)
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -231,6 +246,40 @@ def show_info(report: dict[str, Any]) -> None:
     console.print(table)
     for key, message in report["errors"].items():
         console.print(f"  [dim]{key}: {message}[/]")
+    _show_drive_table(console, report.get("drive_table"))
+
+
+def _show_drive_table(console: Console, table: dict[str, Any] | None) -> None:
+    if not table:
+        return
+    if table["known"]:
+        row = table["row"]
+        where = f"user table {table['user_file']}" if table["user_file"] else "rescue's table"
+        why = (
+            f"row vendor {row['vendor']!r} product {row['product']!r} of {where}"
+            if row
+            else "it advertises Microcode Upgrade (feature 0104h)"
+        )
+        console.print(f"protocol: {table['family']} ({table['title']}): {why}", markup=False)
+        return
+    from rescue.families.unknown import quote
+
+    reports = table["reports"]
+    console.print(
+        "[bold yellow]not in rescue's drive table.[/] The drive reports "
+        + escape(", ".join(f"{k} {quote(reports[k])}" for k in ("vendor", "product", "revision")))
+    )
+    for candidate in table["candidates"]:
+        reasons = "; ".join(candidate["reasons"])
+        console.print(f"  could be {candidate['family']}: {reasons}", markup=False)
+    if not table["candidates"]:
+        console.print(
+            "  no evidence points at a family: no family serves its vendor or product, and it "
+            "does not advertise Microcode Upgrade (0104h)",
+            markup=False,
+        )
+    for step in table["next_steps"]:
+        console.print(f"[yellow]next:[/] {escape(step)}")
 
 
 def _sense_text(sense: dict[str, Any]) -> str:

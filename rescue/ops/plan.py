@@ -12,12 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, NoReturn
 
 from rescue.devices import open_device
 from rescue.errors import Refused
-from rescue.families import family_for
+from rescue.families import UnknownDrive, family_for, match_drive, unknown_evidence
 from rescue.firmware.catalog import CatalogDrive, load_catalog
 from rescue.firmware.plan import Plan, UnknownRevision, plan_upgrade
+
+if TYPE_CHECKING:
+    from rescue.drive import Drive
 
 
 def catalog_entry(identity: Mapping[str, str]) -> CatalogDrive | None:
@@ -44,6 +48,21 @@ def plan_text(plan: Plan) -> str:
     return " -> ".join([plan.steps[0].from_rev, *(step.to_rev for step in plan.steps)])
 
 
+NOT_IN_CATALOG = "the drive is not in the catalog, so no plan can be made; "
+
+
+def _not_in_catalog(drive: Drive, have: Mapping[str, str]) -> NoReturn:
+    """No plan without catalog rules; a drive no family serves also gets its evidence."""
+    match = match_drive(drive.identity) or match_drive(drive.identity, drive.features)
+    if match is None:
+        raise UnknownDrive(unknown_evidence(drive), drive.name, NOT_IN_CATALOG)
+    raise Refused(
+        f"{have['vendor']} {have['product']} is not in the catalog: no plan can be made "
+        f"(its protocol is {match.describe()})",
+        hint="check the vendor's release notes for required intermediate versions",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "plan",
@@ -60,18 +79,16 @@ def run(args: argparse.Namespace) -> int:
     from rescue.drive import Drive
 
     with open_device(args.device, args.journal) as transport:
-        identity = Drive(transport).identity
-    have = {
-        "vendor": identity.vendor.strip(),
-        "product": identity.product.strip(),
-        "revision": identity.revision.strip(),
-    }
-    entry = catalog_entry(have)
-    if entry is None:
-        raise Refused(
-            f"{have['vendor']} {have['product']} is not in the catalog: no plan can be made",
-            hint="check the vendor's release notes for required intermediate versions",
-        )
+        drive = Drive(transport)
+        identity = drive.identity
+        have = {
+            "vendor": identity.vendor.strip(),
+            "product": identity.product.strip(),
+            "revision": identity.revision.strip(),
+        }
+        entry = catalog_entry(have)
+        if entry is None:
+            _not_in_catalog(drive, have)
     target = args.to.strip()
     family = family_for(identity)
     if family is not None and family.in_recovery(identity):
