@@ -156,53 +156,6 @@ def test_spc_downloads_deferred_then_activates() -> None:
     assert family_for(Ident("ACME", "DVD", "1"), [0x0104]).name == "spc"
 
 
-def pioneer_info(generation: str, kernel_type: str) -> bytes:
-    return b"SERIAL0123456789" + b"ATA " + generation.encode() + kernel_type.encode().ljust(8)
-
-
-def pioneer_image(generation: str) -> bytes:
-    image = bytearray(os.urandom(0x100000))
-    image[0xB0:0xB8] = b"ATA " + generation.encode()
-    image[0x110:0x116] = b"Normal"
-    return bytes(image)
-
-
-def test_pioneer_enters_kernel_mode_sends_normal_part_and_saves() -> None:
-    drive = FakeDrive(Ident("PIONEER", "DVD-RW  DVR-108", "1.17"), pioneer_info("0008", "GENERAL"))
-    family = family_for(drive.identity)
-    assert family is not None and family.name == "pioneer"
-    image = pioneer_image("0008")
-    steps = family.flash_steps(family.prepare(drive, image), drive.identity)
-    assert drive.asked == [bytes([0x3C, 0x02, 0xF1, 0, 0, 0, 0, 0, 0x30, 0])]
-    enter, chunks, save = steps[0], steps[1:-1], steps[-1]
-    assert wb(enter.cdb) == (4, 0xFF, 0, 0x100)
-    assert enter.data[:16] == b"PIONEER  DVR-108" and enter.data[16:20] == bytes.fromhex("9A782361")
-    assert len(chunks) == 0x100000 // 0x8000
-    for index, step in enumerate(chunks):
-        assert wb(step.cdb) == (7, 0xF0, index * 0x8000, 0x8000) and step.pause_after == 0.1
-    assert wb(save.cdb) == (5, 0xFF, 0, 0x100) and save.data == enter.data and save.commit
-    assert joined(chunks) == image
-
-
-def test_pioneer_109_key_depends_on_kernel_type_and_kernel_mode_skips_entry() -> None:
-    drive = FakeDrive(Ident("PIONEER", "DVD-RW  DVR-109", "0000"), pioneer_info("0009", "PIO_ADV"))
-    family = family_named("pioneer")
-    steps = family.flash_steps(family.prepare(drive, pioneer_image("0009")), drive.identity)
-    assert wb(steps[0].cdb)[:2] == (7, 0xF0)  # already in kernel mode: no entry step
-    assert steps[-1].data[16:20] == bytes.fromhex("51B7DAC2")
-    assert family.in_recovery(drive.identity)
-
-
-def test_pioneer_refuses_unsupported_generation_and_foreign_hardware() -> None:
-    family = family_named("pioneer")
-    old = FakeDrive(Ident("PIONEER", "DVD-RW  DVR-104", "1.00"), pioneer_info("0003", "GENERAL"))
-    with pytest.raises(Refused, match="downgrade unlock"):
-        family.prepare(old, pioneer_image("0003"))
-    other = FakeDrive(Ident("PIONEER", "DVD-RW  DVR-108", "1.17"), pioneer_info("0008", "GENERAL"))
-    with pytest.raises(Refused, match="generation 7"):
-        family.prepare(other, pioneer_image("0007"))
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     st.sampled_from(["btc", "tsst", "mt1939", "mt1959", "spc"]),

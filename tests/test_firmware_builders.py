@@ -89,9 +89,15 @@ def plextor_image(
     return bytes(data)
 
 
-def pioneer_part(part: str = "Normal", size: int = MIB, product: str = "DVD-RW  DVR-108") -> bytes:
+def pioneer_part(
+    part: str = "Normal",
+    size: int = MIB,
+    product: str = "DVD-RW  DVR-108",
+    generation: str = "0008",
+) -> bytes:
     data = filler(size, seed=5)
     data[0x60:0x78] = pad("PIONEER", 8) + pad(product, 16)
+    data[0xB0:0xB9] = b"ATA " + generation.encode("ascii") + b"\0"
     data[0xD0:0xD8] = pad("GENERAL", 8)
     data[0x110:0x116] = part.encode("ascii")
     return bytes(data)

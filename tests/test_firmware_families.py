@@ -90,23 +90,37 @@ def test_plextor_wrong_size_and_unknown_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "part,size,ok",
+    "part,generation,size,ok",
     [
-        ("Kernel", 0x10000, True),
-        ("Kernel", 0x20000, True),
-        ("Kernel", 0x18000, False),
-        ("Normal", MIB, True),
-        ("Normal", 0x128000, True),
-        ("Normal", 0x110000, False),
+        ("Kernel", "0008", 0x10000, True),
+        ("Kernel", "0009", 0x20000, True),
+        ("Kernel", "0008", 0x20000, False),  # DVRFlash: Kernel file size mismatch
+        ("Kernel", "0009", 0x18000, False),
+        ("Normal", "0008", MIB, True),
+        ("Normal", "0009", 0x128000, True),
+        ("Normal", "0009", MIB, False),  # a DVR-109 Normal part is at least 0x128000
+        ("Normal", "0008", 0x128000, False),  # a DVR-108 Normal part is exactly 1 MiB
+        ("Normal", "0009", 0x200001, False),  # DVRFlash reads at most 2 MiB
     ],
 )
-def test_pioneer_parts(tmp_path: Path, part: str, size: int, ok: bool) -> None:
-    fw = load_firmware(write(tmp_path, pioneer_part(part, size)))
+def test_pioneer_parts(tmp_path: Path, part: str, generation: str, size: int, ok: bool) -> None:
+    fw = load_firmware(write(tmp_path, pioneer_part(part, size, generation=generation)))
     assert fw.family == "pioneer"
-    assert fw.identity.extra == {"part": part, "kernel_type": "GENERAL"}
+    assert fw.identity.extra == {
+        "part": part,
+        "generation": str(int(generation)),
+        "kernel_type": "GENERAL",
+    }
     assert (fw.identity.vendor, fw.identity.product) == ("PIONEER", "DVD-RW  DVR-108")
     assert fw.checksum.algorithm is None and fw.checksum.valid is None
     assert fw.usable is ok
+
+
+def test_pioneer_part_without_generation_digits_is_unusable(tmp_path: Path) -> None:
+    data = bytearray(pioneer_part())
+    data[0xB4:0xB8] = b"GEN8"  # DVRFlash's atoi reads 0: no drive has that generation
+    fw = load_firmware(write(tmp_path, bytes(data)))
+    assert not fw.usable and any("no generation digits" in p for p in fw.problems)
 
 
 def test_pioneer_one_mib_normal_is_not_btc(tmp_path: Path) -> None:

@@ -280,16 +280,21 @@ def make_spc_image(revision: str, vendor: str = "RESCUE", product: str = "EMU SP
 
 
 # --- Pioneer DVR-108 "Normal" firmware part --------------------------------------------
-# Public layout (PROTOCOLS.md; DVRFlash.cpp, read for facts): the part type "Normal" or
-# "Kernel" at 0x110; INQUIRY vendor+product (24 bytes) at 0x60; interface ("ATA ") at
-# 0xB0; generation (ASCII digits) at 0xB4; kernel type (8) at 0xD0; a DVR-108 normal part
-# is 1 MiB. DVRFlash prints text at 0x90 beside the name; that the revision is its first
-# 4 bytes is this project's modelling choice.
+# Public layout (DVRFlash 2.2b, rpc1dev/DVRFlash DVRFlash.cpp, main(), read for facts): the
+# part type "Normal" or "Kernel" at 0x110; the drive's INQUIRY vendor+product (24 bytes,
+# compared with strncmp) at 0x60; interface ("ATA ", 4 bytes) at 0xB0; generation as ASCII
+# digits at 0xB4 (DVRFlash reads it with atoi, so a digit may not follow it); kernel type at
+# 0xD0 (its first 7 characters are compared with the drive's); a DVR-108 normal part is
+# exactly 1 MiB. DVRFlash prints the C strings at 0x60 and 0x90 side by side when it reads a
+# file: the name ends with a NUL before 0x90, and 0x90 holds the firmware's version text.
+# That the revision is the first 4 bytes there, the NUL padding of the header fields and the
+# filler after 0x118 are this project's modelling choices.
 
 PIONEER_SIZE = 0x100000
 PIONEER_NAME_AT, PIONEER_REVISION_AT = 0x60, 0x90
 PIONEER_INTERFACE_AT, PIONEER_GENERATION_AT = 0xB0, 0xB4
 PIONEER_KERNEL_TYPE_AT, PIONEER_PART_AT = 0xD0, 0x110
+PIONEER_HEADER_END = 0x118
 
 
 @dataclass(frozen=True)
@@ -333,6 +338,7 @@ def make_pioneer_image(
     image = bytearray(
         hashlib.shake_256(b"rescue-pioneer-" + revision.encode()).digest(PIONEER_SIZE)
     )
+    image[PIONEER_NAME_AT:PIONEER_HEADER_END] = bytes(PIONEER_HEADER_END - PIONEER_NAME_AT)
     image[PIONEER_NAME_AT : PIONEER_NAME_AT + 24] = _field("PIONEER", 8, "vendor") + _field(
         product, 16, "product"
     )
@@ -355,6 +361,13 @@ OTHER_MAKERS: dict[str, tuple[Callable[[str], bytes], str]] = {
 }
 
 
+#: Keyword options of a maker the command line offers (``--kernel-type GENERAL``).
+MAKER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "plextor": ("product",),
+    "pioneer": ("product", "generation", "kernel_type"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rescue.emulator.images", description="Write a demo firmware image."
@@ -370,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         other = sub.add_parser(family, help=help_text)
         other.add_argument("revision", help="4-character revision")
         other.add_argument("-o", "--output", required=True, help="file to write")
+        for option in MAKER_OPTIONS.get(family, ()):
+            other.add_argument(f"--{option.replace('_', '-')}", dest=option)
     args = parser.parse_args(argv)
     try:
         if args.family == "btc":
@@ -377,7 +392,12 @@ def main(argv: list[str] | None = None) -> int:
             summary = f"{args.vendor} {args.product} {args.revision}, "
             summary += f"checksum {flash_checksum(image):04X}"
         else:
-            image = OTHER_MAKERS[args.family][0](args.revision)
+            options = {
+                name: getattr(args, name)
+                for name in MAKER_OPTIONS.get(args.family, ())
+                if getattr(args, name) is not None
+            }
+            image = OTHER_MAKERS[args.family][0](args.revision, **options)
             summary = f"{args.family} {args.revision}, {len(image)} bytes"
     except ValueError as err:
         parser.error(str(err))

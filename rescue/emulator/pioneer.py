@@ -1,9 +1,11 @@
 """The Pioneer DVR-108 DVD writer, flashed the way DVRFlash flashes its Normal part.
 
-Public facts (PROTOCOLS.md; ``rpc1dev/DVRFlash`` ``DVRFlash.cpp``, read for the
-order of commands): INQUIRY carries a date "mm/dd/yy" at byte 37 and the
-maker at byte 47; a drive in kernel mode answers revision "0000" and date
-"00/00/00". READ BUFFER mode 2, buffer 0xF1, 0x30 bytes: serial (16),
+Public facts (DVRFlash 2.2b, ``rpc1dev/DVRFlash`` @ 8ccb1b7, ``DVRFlash.cpp``
+``main()``, ``SetKern()``, ``getInquiry()``; docs/families/pioneer.md):
+INQUIRY of 0x60 bytes carries a date "mm/dd/yy" at byte 37 (DVRFlash stops
+unless bytes 39 and 42 are '/') and the maker at byte 47; a drive in kernel
+mode answers revision "0000" (DVRFlash's test after the key block).
+READ BUFFER mode 2, buffer 0xF1, 0x30 bytes: serial (16),
 interface (4, "ATA "), generation (4 ASCII digits, "0008" for the DVR-108),
 kernel type (8), normal type (8), kernel revision (4). WRITE BUFFER mode 4,
 buffer 0xFF, 0x100 bytes enters kernel mode: the name "PIONEER  DVR-108" and,
@@ -25,8 +27,14 @@ Modelled plausibly, not known from a source:
   in normal mode with the new revision (4 bytes at 0x90 in the emulator's
   images, ``rescue.emulator.images``).
 - A flash whose Normal part is unreadable starts in kernel mode.
+- ``kernel=stays``: the drive accepts the key block (GOOD) but does not
+  switch, so INQUIRY still shows its revision: the case DVRFlash checks for
+  after the key block ("Could not set drive to Kernel mode!") and stops.
+- Its date in kernel mode is "00/00/00" (what the drive's kernel reports is
+  not in a source; DVRFlash only prints it).
 
-Registry keys: ``state=PATH`` (the 1 MiB Normal part), ``image=PATH``.
+Registry keys: ``state=PATH`` (the 1 MiB Normal part), ``image=PATH``,
+``kernel=stays``.
 """
 
 from __future__ import annotations
@@ -70,7 +78,8 @@ MODE_DATA, MODE_DOWNLOAD, MODE_SAVE, MODE_OFFSETS_SAVE = 0x02, 0x04, 0x05, 0x07
 CHUNK = 0x8000
 SAVE_SECONDS = 8.0
 PROFILES = (0x001B, 0x001A, 0x0014, 0x0013, 0x0011, PROFILE_DVD_ROM, 0x000A, PROFILE_CD_ROM)
-KEYS = ("state", "image")
+KEYS = ("state", "image", "kernel")
+KERNEL_SWITCH_IGNORED = "stays"
 
 
 def _identify(flash: bytes) -> FlashIdentity | None:
@@ -86,8 +95,9 @@ class PioneerDrive(FlashHoldingDrive):
 
     recovery_revision = KERNEL_REVISION
 
-    def __init__(self, *, flash: bytes, **common: object) -> None:
+    def __init__(self, *, flash: bytes, kernel_switch: bool = True, **common: object) -> None:
         self._drop()
+        self.kernel_switch = kernel_switch
         super().__init__(flash=flash, **common)  # type: ignore[arg-type]
 
     def flash_handlers(self) -> dict[int, Handler]:
@@ -125,7 +135,8 @@ class PioneerDrive(FlashHoldingDrive):
         if (mode, buffer_id) == (MODE_DOWNLOAD, KEY_BUFFER):
             if data != KEY_BLOCK:
                 raise CheckCondition(INVALID_FIELD_IN_PARAMETERS)
-            self.enter_kernel()
+            if self.kernel_switch:
+                self.enter_kernel()
         elif (mode, buffer_id) == (MODE_OFFSETS_SAVE, NORMAL_BUFFER):
             if not self.recovery:
                 raise CheckCondition(COMMAND_SEQUENCE_ERROR)
@@ -160,4 +171,8 @@ class PioneerDrive(FlashHoldingDrive):
 def build(info: ModelInfo, options: Options) -> Device:
     """The registry's constructor for ``pioneer-dvr108``."""
     flash = load_flash(options, PIONEER_SIZE, make_pioneer_image, info.default_revision)
-    return persist_new(PioneerDrive(flash=flash, **common_args(options)))
+    kernel = options.extra.get("kernel")
+    if kernel not in (None, KERNEL_SWITCH_IGNORED):
+        raise ValueError(f"kernel={kernel}: the only value is {KERNEL_SWITCH_IGNORED!r}")
+    drive = PioneerDrive(flash=flash, kernel_switch=kernel is None, **common_args(options))
+    return persist_new(drive)

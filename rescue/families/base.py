@@ -50,7 +50,9 @@ class Step:
     Plextor's flasher does) whose CHECK CONDITION is expected and not fatal;
     every other step is write-class and is never retried. ``commit`` marks
     the step after which the drive rewrites its flash: a failure before it
-    leaves the old firmware in place.
+    leaves the old firmware in place. ``data_in`` bytes are read back and
+    handed to ``check``, which raises a ``RescueError`` to stop the sequence
+    right there (DVRFlash's INQUIRY after the key block must say "0000").
     """
 
     label: str
@@ -60,6 +62,8 @@ class Step:
     probe: bool = False
     commit: bool = False
     pause_after: float = 0.0
+    data_in: int = 0
+    check: Callable[[bytes], None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def payload(self) -> int:
@@ -254,7 +258,15 @@ def run_steps(
 
     for index, step in enumerate(steps):
         try:
-            drive.command(step.cdb, data_out=step.data, timeout=step.timeout, label=step.label)
+            result = drive.command(
+                step.cdb,
+                data_in=step.data_in,
+                data_out=step.data,
+                timeout=step.timeout,
+                label=step.label,
+            )
+            if step.check is not None:
+                step.check(result.data)
         except SenseError as err:
             if not step.probe:
                 raise StepFailed(step, index, len(steps), err) from err
