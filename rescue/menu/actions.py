@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from rescue.errors import EXIT_CODE_MEANINGS, ExitCode, RescueError
+from rescue.families.unknown import Evidence, quote
 from rescue.menu.drives import DriveEntry
 from rescue.menu.screen import MenuExit, Option, choose, numbered, say, yes_no
 
@@ -22,9 +23,15 @@ BACK = Option("b", "back")
 
 
 def run_command(argv: list[str]) -> int:
-    """Run one `rescue` command and say how it ended when it failed."""
-    from rescue.cli import main
+    """Run one `rescue` command and say how it ended when it failed.
 
+    The session's ``--drives`` files go to every command it runs, so they all
+    see the drive table the menu sees.
+    """
+    from rescue.cli import main
+    from rescue.families.table import explicit_files
+
+    argv = [arg for path in explicit_files() for arg in ("--drives", str(path))] + argv
     say("", "$ rescue " + shlex.join(argv))
     try:
         code = main(argv)
@@ -69,7 +76,12 @@ def flash(drive: DriveEntry, folder: Path | None) -> int | None:
     if picked == BACK.key:
         return None
     argv = ["flash", drive.device, str(files[int(picked) - 1])]
-    reason = _no_backup_reason(drive)
+    family = _family_for_flash(drive)
+    if family is None:
+        return None
+    if family:
+        argv += ["--family", family]
+    reason = _no_backup_reason(drive, family or None)
     if reason is None:
         return None
     if reason:
@@ -81,16 +93,61 @@ def flash(drive: DriveEntry, folder: Path | None) -> int | None:
     return run_command(argv)
 
 
-def _no_backup_reason(drive: DriveEntry) -> str | None:
+def _no_backup_reason(drive: DriveEntry, requested: str | None = None) -> str | None:
     """'' when the family backs up, its reason when it cannot, None when it has no protocol."""
     from rescue.devices import open_device
     from rescue.drive import Drive
-    from rescue.families import drive_family
+    from rescue.families import resolve_family
 
     try:
         with open_device(drive.device) as transport:
-            family = drive_family(Drive(transport))
+            family = resolve_family(Drive(transport), requested).family
     except RescueError as err:
         say(f"Cannot flash this drive: {err.message}")
         return None
     return "" if family.can_backup else family.no_backup_reason
+
+
+def unknown_drive(device: str) -> Evidence | None:
+    """The evidence about a drive no table row serves; None when one does (or it is gone)."""
+    from rescue.devices import open_device
+    from rescue.drive import Drive
+    from rescue.families import UnknownDrive, resolve_family
+
+    try:
+        with open_device(device) as transport:
+            resolve_family(Drive(transport))
+    except UnknownDrive as err:
+        return err.evidence
+    except RescueError:
+        return None
+    return None
+
+
+def explain_unknown(found: Evidence) -> None:
+    """What the drive screen says about a drive no table row serves."""
+    say("Not in rescue's drive table. The drive reports (INQUIRY, padding kept):")
+    for key, text in found.reports.items():
+        print(f"  {key:<8} {quote(text)}")
+    if not found.candidates:
+        say("No evidence points at a flashing protocol for it.")
+    for candidate in found.candidates:
+        say(f"  could be {candidate.text()}")
+
+
+def _family_for_flash(drive: DriveEntry) -> str | None:
+    """'' for a drive the table serves; the family the user picks for one it does not;
+    None when there is nothing to pick (the user is told how to add the drive)."""
+    found = unknown_drive(drive.device)
+    if found is None:
+        return ""
+    explain_unknown(found)
+    if not found.candidates:
+        say(found.next_steps(drive.device)[1])
+        return None
+    say("Pick the protocol only if you know it: a wrong protocol can leave the drive unusable.")
+    names = [c.family for c in found.candidates]
+    picked = choose("Flash with which protocol?", numbered(names), [BACK])
+    if picked == BACK.key:
+        return None
+    return names[int(picked) - 1]

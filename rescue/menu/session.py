@@ -80,6 +80,9 @@ def _drives_title(drives: list[DriveEntry]) -> str:
 def _drive_screen(device: str, devices: Sequence[str], folders: Folders) -> None:
     while True:
         drive = _current(device, devices)
+        found = actions.unknown_drive(device)
+        if found is not None:
+            actions.explain_unknown(found)
         picked = choose(f"Drive: {drive.label}", numbered(DRIVE_ACTIONS),
                         [EXPLAIN, BACK, QUIT])  # fmt: skip
         if picked == QUIT.key:

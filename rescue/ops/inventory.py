@@ -267,7 +267,8 @@ def _show_drive_table(console: Console, table: dict[str, Any] | None) -> None:
     reports = table["reports"]
     console.print(
         "[bold yellow]not in rescue's drive table.[/] The drive reports "
-        + escape(", ".join(f"{k} {quote(reports[k])}" for k in ("vendor", "product", "revision")))
+        + escape(", ".join(f"{k} {quote(reports[k])}" for k in ("vendor", "product", "revision"))),
+        soft_wrap=True,  # a line break inside a quoted, padded string would hide the padding
     )
     for candidate in table["candidates"]:
         reasons = "; ".join(candidate["reasons"])
