@@ -43,3 +43,18 @@ def test_cli_flash_end_to_end(bench: Path, capsys: pytest.CaptureFixture[str]) -
     argv = ["flash", spec(bench), str(path), "--yes", "--no-backup", "--force", "identity"]
     assert main([*argv, "--reports", str(bench / "reports")]) == 0, capsys.readouterr()
     assert (bench / "spc.state").read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("force", [(), ("--force", "identity")])
+def test_another_familys_image_is_refused_before_any_write(
+    bench: Path, force: tuple[str, ...]
+) -> None:
+    """A BTC image is not SPC microcode: refused with or without --force identity, and no
+    WRITE BUFFER goes out (the drive would otherwise take part of it before refusing)."""
+    from flash_cli import flash_and_journal
+
+    from rescue.emulator.images import make_btc_image
+
+    code, sent = flash_and_journal(spec(bench), bench, make_btc_image("0050"), *force)
+    assert code == 5
+    assert not any(cdb[0] == 0x3B for cdb in sent)

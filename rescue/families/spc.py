@@ -64,7 +64,24 @@ class SpcFamily(Family):
         )
 
     def validate(self, image: FirmwareImage) -> list[str]:
-        return [] if image.size else ["the file is empty"]
+        """SPC has no format of its own, so a valid image of another family that names its
+        drive is not SPC microcode: sent as plain WRITE BUFFER data it can only be refused
+        by the drive halfway, or worse, taken. A bare size proves nothing."""
+        from rescue.firmware.layouts import detect
+
+        if not image.size:
+            return ["the file is empty"]
+        other = detect(image.data)
+        if other is None:
+            return []
+        found = other.analyse(image.data)
+        named = " ".join(filter(None, (found.identity.vendor, found.identity.product)))
+        if found.problems or not named:  # a size alone proves nothing
+            return []
+        return [
+            f"the file is a valid {other.FAMILY} image for {named} ({other.TITLE}), not SPC "
+            "microcode: flash it onto a drive of that family"
+        ]
 
     def flash_steps(self, data: bytes, identity: Identity) -> list[Step]:
         chunks = write_buffer_chunks(

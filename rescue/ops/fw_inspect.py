@@ -75,8 +75,26 @@ def _with_catalog(image: FirmwareImage) -> FirmwareImage:
     return replace(image, notes=image.notes + notes, problems=image.problems + problems)
 
 
+def _with_family_rules(image: FirmwareImage) -> FirmwareImage:
+    """Add the family's own refusals (a size its protocol cannot send, say), so that
+    `fw inspect` and `flash` never disagree on whether a file is usable."""
+    from rescue.families import family_named
+
+    extra = [p for p in family_named(image.family).validate(image) if p not in image.problems]
+    return replace(image, problems=image.problems + extra) if extra else image
+
+
+def _load(path: str, family: str | None) -> FirmwareImage:
+    """Read the file as flash reads it: through the named family (SPC has no layout)."""
+    if family is None:
+        return load_firmware(path)
+    from rescue.families import family_named
+
+    return family_named(family).load_image(path)
+
+
 def run(args: argparse.Namespace) -> int:
-    image = _with_catalog(load_firmware(args.file, family=args.family))
+    image = _with_family_rules(_with_catalog(_load(args.file, args.family)))
     if args.json:
         print(json.dumps(image.to_dict(), indent=2))
     else:
@@ -98,7 +116,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     inspect.add_argument("file", metavar="FILE", help="firmware image (.bin) or BTC .HEX file")
     inspect.add_argument(
         "--family",
-        choices=sorted(BY_FAMILY),
+        choices=sorted([*BY_FAMILY, "spc"]),
         help="check against this family instead of detecting it (needed for mt1959)",
     )
     inspect.set_defaults(func=run)
