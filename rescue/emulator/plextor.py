@@ -5,9 +5,11 @@ Public facts (PROTOCOLS.md; redumper ``drive/flash_plextor.ixx``, QPxTool
 chunks, buffer ID 0, buffer offset and length those of the chunk, mode 4
 (download microcode) for every chunk but the last and mode 5 (download and
 save) for the last; 0x4000-byte chunks on the PX-716A; Plextor's flasher
-sends TEST UNIT READY before each chunk. pxfw checks that the image's size
-is the drive's firmware size, that its 16-bit sum matches and that the model
-it names is the drive's (``rescue.emulator.images`` has the layout).
+sends TEST UNIT READY before each chunk. pxfw (which sends 0x1000 chunks with
+nothing between them: tests/data/peers/pxfw-plextor.jsonl, captured against
+this model) checks that the image's size is the drive's firmware size, that
+its 16-bit sum matches and that the model it names is the drive's
+(``rescue.emulator.images`` has the layout).
 
 Modelled plausibly, not known from a source:
 - The drive makes pxfw's checks itself when the last chunk arrives: a wrong

@@ -1,12 +1,16 @@
 """Plextor drives: the image names its model in its first 24 bytes; a 16-bit sum guards it.
 
-Public source: QPxTool ``console/pxfw/pxfw.cpp`` (``speed47/qpxtool``), read for
-facts only. pxfw identifies an image by the INQUIRY vendor+product text at its
-start, sums the bytes before a model-specific offset (starting from 0x8000 for
-the CD-R PX-W4824A, PX-W5224A and PREMIUM, from 0 for the others), compares the
-result with the big-endian word stored at that offset, and requires the file
-size to equal the drive's firmware size. Revision and date are not read from
-the image by pxfw; their place is unknown here.
+Public source: pxfw 0.5, QPxTool ``speed47/qpxtool`` @ fc1cf4c8
+``console/pxfw/pxfw.cpp`` (``FW_convert_to_ID()``, ``PLEXTOR_convert_to_ID()``,
+``csum_init()``, ``main()``), read for facts only; docs/families/plextor.md.
+pxfw identifies an image by "PLEXTOR " and the product at its start
+(compared for 22 to 24 bytes, so "PX-716A " and "PX-716AL" differ), adds up
+every byte before the model's checksum offset starting from 0x8000 for the
+PX-W4824A, PX-W5224A and PREMIUM images and from 0 for the others, compares
+that 16-bit sum with the big-endian word stored at the offset, and requires
+the file size to equal the firmware size of the drive (which the image's
+model must serve: rescue.families.plextor checks that part). Revision and
+date are not read from the image by pxfw; their place is unknown here.
 """
 
 from __future__ import annotations
