@@ -124,7 +124,9 @@ def test_mt1959_prepares_the_image_with_the_drives_config_block() -> None:
     drive = FakeDrive(Ident("ASUS", "BW-16D1HT", "3.10"), config)
     family = family_for(drive.identity)
     assert family is not None and family.name == "mt1959"
-    image = os.urandom(0x100000)
+    image = bytearray(os.urandom(0x100000))
+    image[0x3000:0x3010] = b"MT1959 Boot JB8 "  # the file's id: the drive's must equal it
+    image = bytes(image)
     sent = family.prepare(drive, image)
     assert drive.asked == [bytes([0x3C, 0x06, 0, 0, 0x30, 0, 0, 0, 0x20, 0])]
     assert sent[:0x3000] == b"\xff" * 0x3000 and sent[0x3020:0x10000] == b"\xff" * 0xCFE0
@@ -138,8 +140,10 @@ def test_mt1959_prepares_the_image_with_the_drives_config_block() -> None:
 
 def test_mt1959_refuses_a_drive_with_another_config_block() -> None:
     drive = FakeDrive(Ident("ASUS", "BW-16D1HT", "3.10"), b"MT1959 Boot BU5 " + bytes(16))
-    with pytest.raises(Refused, match="configuration block"):
-        family_named("mt1959").prepare(drive, bytes(0x100000))
+    image = bytearray(0x100000)
+    image[0x3000:0x3010] = b"MT1959 Boot JB8 "
+    with pytest.raises(Refused, match="drive's configuration id is 'MT1959 Boot BU5 '"):
+        family_named("mt1959").prepare(drive, bytes(image))
 
 
 def test_spc_downloads_deferred_then_activates() -> None:

@@ -137,12 +137,13 @@ def test_tsst_by_size_with_unknowns_said(tmp_path: Path, size: int) -> None:
     assert any("not in a documented place" in n for n in fw.notes)
 
 
-def test_mt1959_only_when_named(tmp_path: Path) -> None:
+def test_mt1959_without_configuration_id_only_when_named(tmp_path: Path) -> None:
     path = write(tmp_path, bytes(filler(0x180000)))
     with pytest.raises(BadInput, match="no known firmware signature"):
         load_firmware(path)
     fw = load_firmware(path, family="mt1959")
-    assert fw.family == "mt1959" and fw.usable
+    assert fw.family == "mt1959" and not fw.usable  # more in test_firmware_mt1959.py
+    assert any("no configuration id at 0x3000" in p for p in fw.problems)
     tiny = load_firmware(write(tmp_path, bytes(filler(0x8000)), "tiny.bin"), family="mt1959")
     assert not tiny.usable
 

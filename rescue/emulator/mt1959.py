@@ -1,17 +1,22 @@
 """The ASUS BW-16D1HT Blu-ray writer (MediaTek MT1959), flashed the way redumper does it.
 
-Public facts (PROTOCOLS.md; redumper ``drive/flash_mt1959.ixx``, ``scsi/cmd.ixx``):
-READ BUFFER mode 6 at offset 0x3000, 0x20 bytes, returns the drive's own
-configuration block ("MT1959 Boot JB8 ..."); the flasher blanks the first
-0x10000 bytes of the image and copies that block in at 0x3000; then it sends
-WRITE BUFFER mode 1 (vendor specific) without data, then WRITE BUFFER mode 6
-chunks of 0x4000 bytes at their image offsets, then waits until the drive is
-ready.
+Public facts (redumper, ``superg/redumper`` ``drive/flash_mt1959.ixx``:
+``redumper_flash_mt1959``, ``read_mt1959_config``, ``flash_mt1959``; CDBs in
+``scsi/cmd.ixx``; docs/families/mt1959.md): READ BUFFER mode 6 at offset
+0x3000, 0x20 bytes, returns the drive's own configuration block, whose first
+16 bytes are its configuration id ("MT1959 Boot JB8 " for this drive in
+redumper's table); the flasher blanks the first 0x10000 bytes of the file and
+copies that block in at 0x3000; then it sends WRITE BUFFER mode 1 (vendor
+specific) without data, then WRITE BUFFER mode 6 chunks of 0x4000 bytes at
+their file offsets, and no commit; then it sends TEST UNIT READY once a
+second for up to 15 s until two succeed.
 
 Modelled plausibly, not known from a source:
 - The flash is 2 MiB; the emulator's images keep INQUIRY text at 0x1FFFD0
   (``rescue.emulator.images``); one without readable text there does not
-  boot (revision ``BOOT``).
+  boot (revision ``BOOT``). The configuration block at 0x3000 is a fact of
+  real images (redumper reads the file's id there); its last 16 bytes here
+  are filler.
 - READ BUFFER mode 6 serves only the configuration block's 0x20 bytes at
   0x3000; anything else answers 5/24/00 (no public backup path).
 - Mode 1 opens a download and writes nothing; mode 6 chunks without it
@@ -19,8 +24,9 @@ Modelled plausibly, not known from a source:
   (5/2C/00, 5/24/00). When 2 MiB have arrived the drive checks that the
   image carries its own configuration block at 0x3000 (5/26/00 if not, the
   download dropped) and burns all but its 64 KiB boot area, which it keeps.
-- The burn shows 2/04/07 for 30 s, then the drive comes back as from a power
-  on (6/29/00, 6/3F/01).
+- The burn shows 2/04/07 for 8 s, then the drive comes back as from a power
+  on (6/29/00, 6/3F/01). 8 s is chosen so that redumper's 15 s wait sees the
+  drive back (its author expects that much); no timing is published.
 
 Registry keys: ``state=PATH``, ``image=PATH`` as in ``rescue.emulator.mt1939``.
 """
@@ -61,7 +67,7 @@ VENDOR, PRODUCT = "ASUS", "BW-16D1HT"
 MODE_VENDOR, MODE_OFFSETS = 0x01, 0x06
 CHUNK = 0x4000
 CONFIG_SIZE = 0x20
-BURN_SECONDS = 30.0
+BURN_SECONDS = 8.0  # see the module docstring
 PROFILES = (0x0043, 0x0041, 0x0040, 0x001B, 0x001A, 0x0011, PROFILE_DVD_ROM, PROFILE_CD_ROM)
 KEYS = ("state", "image")
 

@@ -14,7 +14,10 @@ TSST's own updater), ``doc/bootloader.txt`` and ``flasher/checksum.py``
 - ``3C 06 00 aa aa aa ll ll ll`` (READ BUFFER mode 6) reads ARM memory at a
   24-bit address, flash included: the backup and read-back path.
 
-This project's choices: 64 KiB per READ BUFFER, the timeouts below.
+This project's choices: 64 KiB per READ BUFFER, the timeouts below. The full
+account is docs/families/mt1939.md. redumper has no MT1939 flasher (its
+``flash::mt1339`` serves the older TSST DVD-ROM chip), so no peer capture
+exists for this family; tests/test_flash_mt1939.py holds it to the trace.
 """
 
 from __future__ import annotations

@@ -5,12 +5,14 @@ Public source: ``rbdixon/coastermelt`` ``doc/update-ts01-notes.txt`` and
 write-protected bootloader; the 48-byte trailer at 0x1FFFD0 starts with the
 28-byte INQUIRY identity (vendor 8, product 16, revision 4); the checksum is the
 16-bit sum of [0x10000, 0x1E2000) stored big-endian at 0x1FFFFE. The trailer's
-remaining bytes have no public meaning and are left alone.
+remaining bytes have no public meaning and are left alone
+(docs/families/mt1939.md).
 """
 
 from __future__ import annotations
 
 from rescue.firmware.fields import be16, read_text_fields, sum16
+from rescue.firmware.layouts import mt1959
 from rescue.firmware.model import Analysis, Checksum, Identity
 
 FAMILY = "mt1939"
@@ -29,7 +31,9 @@ ALGORITHM = "sum16 of [0x10000, 0x1E2000), stored big-endian at 0x1FFFFE"
 
 
 def recognise(data: bytes) -> bool | None:
-    return len(data) == IMAGE_SIZE
+    """2 MiB, unless the MT1959 configuration id sits at 0x3000: that content
+    signature wins over the bare size (MT1959 images may be 2 MiB too)."""
+    return len(data) == IMAGE_SIZE and not mt1959.recognise(data)
 
 
 def compute_checksum(data: bytes) -> int:

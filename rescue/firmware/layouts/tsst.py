@@ -1,9 +1,12 @@
-"""TSST (Toshiba-Samsung) MediaTek-based DVD-ROM drives: 128 KiB or 256 KiB images.
+"""TSST (Toshiba-Samsung) MediaTek DVD-ROM drives and the Samsung SD-616: 256 / 128 KiB files.
 
-Public source: redumper ``drive/flash_tsst.ixx`` (facts in docs PROTOCOLS.md):
-the only facts are the two image sizes, which select the end-of-image state
-byte. No identity location and no checksum rule are public: both are reported
-as unknown rather than guessed.
+Public source: redumper, ``superg/redumper`` ``drive/flash_tsst.ixx``
+(``redumper_flash_tsst``: the end state it sends is named END_256KB) and
+``drive/flash_sd616.ixx`` (``redumper_flash_sd616``: refuses any file that is
+not exactly 0x20000 bytes). Those two sizes are the only facts; which one a
+drive takes is decided by the family (``rescue.families.tsst``) from the
+drive's identity. No identity location and no checksum rule are public: both
+are reported as unknown rather than guessed (docs/families/tsst.md).
 """
 
 from __future__ import annotations
