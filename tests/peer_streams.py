@@ -9,7 +9,8 @@ image was made, so rescue can be run against the same drive with the same
 image and held to the same bytes.
 
 The write phase is every command from the first write-class command (WRITE
-BUFFER 3Bh, or a vendor opcode C0h-FFh) to the last one, both included:
+BUFFER 3Bh, or a vendor opcode C0h-FFh that reads nothing back: pxfw's
+vendor EEPROM read F1h is a read) to the last one, both included:
 the part of a flash where a byte of difference can brick a drive. What a peer
 does before (its INQUIRY, its reads) and after (its polling) is its own
 business and is left out.
@@ -18,7 +19,7 @@ business and is left out.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PEERS = Path(__file__).resolve().parent / "data" / "peers"
@@ -33,14 +34,15 @@ class Command:
     cdb: str
     out_len: int
     out_sha256: str | None
+    in_len: int = field(default=0, compare=False)
 
     def describe(self) -> str:
         return f"{self.cdb} [{self.out_len} bytes out]"
 
 
-def is_write_class(cdb_hex: str) -> bool:
-    opcode = int(cdb_hex[:2], 16)
-    return opcode == WRITE_BUFFER or opcode in VENDOR_OPCODES
+def is_write_class(command: Command) -> bool:
+    opcode = int(command.cdb[:2], 16)
+    return opcode == WRITE_BUFFER or (opcode in VENDOR_OPCODES and not command.in_len)
 
 
 def journal_commands(path: Path) -> list[Command]:
@@ -52,13 +54,13 @@ def journal_commands(path: Path) -> list[Command]:
         out_len = int(entry.get("out_len") or 0)
         # No data is no data, whether the carrier journaled it as None or as b"".
         sha = entry.get("out_sha256") if out_len else None
-        commands.append(Command(entry["cdb"], out_len, sha))
+        commands.append(Command(entry["cdb"], out_len, sha, int(entry.get("in_len") or 0)))
     return commands
 
 
 def write_phase(commands: list[Command]) -> list[Command]:
     """The commands from the first to the last write-class one, inclusive."""
-    marks = [i for i, c in enumerate(commands) if is_write_class(c.cdb)]
+    marks = [i for i, c in enumerate(commands) if is_write_class(c)]
     if not marks:
         return []
     return commands[marks[0] : marks[-1] + 1]
