@@ -149,8 +149,10 @@ def test_family_other_than_the_tables_is_refused_unless_forced(run: Run) -> None
     code, _, err = run("flash", BTC, image, "--yes", "--no-backup", "--family", "spc")
     assert code == 6 and "is a btc drive" in err and "--force family" in err
     assert run.nothing_written()
+    raw = run.tmp / "microcode.bin"  # what an SPC download takes: any file, no identity
+    raw.write_bytes(bytes(range(256)) * 16)
     code, out, err = run(
-        "flash", BTC, image, "--yes", "--no-backup", "--family", "spc", "--force", "family"
+        "flash", BTC, str(raw), "--yes", "--no-backup", "--family", "spc", "--force", "family"
     )
     assert "the drive table serves this drive as btc" in out
     assert "you forced the spc protocol" in out

@@ -182,7 +182,8 @@ def _load_file(path: str, mtime_ns: int, size: int) -> dict[str, list[DrivePatte
 def _row(path: str, where: str, family: str, row: object) -> DrivePattern:
     if not isinstance(row, dict):
         _bad(path, f"{where}: a row is an object with vendor, product, ...")
-    named = " ".join(str(row[k]) for k in ("vendor", "product") if isinstance(row.get(k), str))
+    named = " ".join(row[k].strip() for k in ("vendor", "product") if isinstance(row.get(k), str))
+    named = named.strip()
     if named:
         where += f" ({named})"
     keys = row_keys()
