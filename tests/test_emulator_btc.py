@@ -64,9 +64,11 @@ def test_full_flash_burn_and_unit_attentions() -> None:
     new = make_btc_image("0050", date="2006/06/01 12:00")
     download(d, new)
     assert commit(d).status == GOOD
-    # Burning: everything but REQUEST SENSE says "operation in progress".
+    # Burning: everything but INQUIRY and REQUEST SENSE says "operation in progress";
+    # INQUIRY still answers (SPC-4), with the revision that is running until the restart.
     assert sense_of(d.submit(TUR, None, 0)) == (2, 0x04, 0x07)
-    assert sense_of(d.submit(INQUIRY, None, 96)) == (2, 0x04, 0x07)
+    busy_inquiry = d.submit(INQUIRY, None, 96)
+    assert busy_inquiry.status == GOOD and busy_inquiry.data[32:36] == b"0043"
     rs = d.submit(bytes([0x03, 0, 0, 0, 18, 0]), None, 18)
     assert rs.status == GOOD and (rs.data[2], rs.data[12], rs.data[13]) == (2, 0x04, 0x07)
     d.clock.sleep(BURN_SECONDS - 1)

@@ -77,6 +77,9 @@ READ_CD = 0xBE
 
 #: Commands that neither report nor clear a pending unit attention (SPC-4 5.14, MMC-6 GESN).
 UA_EXEMPT = frozenset({INQUIRY, REQUEST_SENSE, GET_EVENT_STATUS})
+#: Answered while the drive is busy (2/04/xx): SPC-4 has INQUIRY and REQUEST SENSE
+#: work whatever the unit's state, and pxfw asks INQUIRY right after its last chunk.
+NOT_READY_EXEMPT = frozenset({INQUIRY, REQUEST_SENSE})
 
 #: CDB length by opcode group (SPC-4 4.2.5.1); vendor groups 3, 6, 7 are checked by their handler.
 CDB_LENGTH = {0: 6, 1: 10, 2: 10, 4: 16, 5: 12}
@@ -213,7 +216,7 @@ class MmcDrive:
                 raise CheckCondition(INVALID_OPCODE)
             if len(cdb) < CDB_LENGTH.get(opcode >> 5, 0):
                 raise CheckCondition(INVALID_FIELD_IN_CDB)
-            if opcode != REQUEST_SENSE and (busy := self.unit_not_ready()) is not None:
+            if opcode not in NOT_READY_EXEMPT and (busy := self.unit_not_ready()) is not None:
                 raise CheckCondition(busy)
             result = handler(cdb, data_out)
         except CheckCondition as cc:
