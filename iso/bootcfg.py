@@ -22,7 +22,15 @@ BASE_ARGS = ["quiet", "block.events_dfl_poll_msecs=0"]
 # The last console= becomes /dev/console, the one that shows the boot.
 SCREEN_ARGS = ["console=ttyS0,115200", "console=tty0"]
 SERIAL_ARGS = ["console=tty0", "console=ttyS0,115200", "rescue.tty=ttyS0"]
-TIMEOUT_S = 3
+# Long enough to read the hint and type 'serial'; either way the other console
+# gets a root shell that says how to start the menu there (the session script).
+TIMEOUT_S = 5
+# ISOLINUX's SAY and DISPLAY run while the configuration is parsed, before the
+# serial port is handed to COM32 output, so they reach the screen only (seen
+# under SeaBIOS with -serial file:). The hint is printed instead by cat.c32 as
+# the UI, which writes to screen and serial alike; the UI returns to the boot:
+# prompt, whose timeout then boots ONTIMEOUT (a UI would otherwise be re-run).
+HINT_FILE = "/isolinux/hint.txt"
 UNSAFE = "\"'\\\n"
 
 
@@ -64,13 +72,25 @@ def grub_arg(arg: str) -> str:
     return arg if plain else f"'{arg}'"  # entries() has refused quotes
 
 
+def hint(extra: list[str]) -> str:
+    """What the BIOS boot prompt shows on screen and serial line (CRLF: cat.c32 writes raw)."""
+    first, *others = entries(extra)
+    lines = [
+        f"rescue: {first.title} starts in {TIMEOUT_S} s (or type '{first.label}' and Enter);",
+        *(f"rescue: type '{e.label}' and Enter for {e.title}." for e in others),
+    ]
+    return "".join(f"{line}\r\n" for line in lines)
+
+
 def isolinux_cfg(extra: list[str]) -> str:
+    first = entries(extra)[0]
     lines = [
         "SERIAL 0 115200",
+        f"UI cat.c32 {HINT_FILE}",
         "PROMPT 1",
         f"TIMEOUT {TIMEOUT_S * 10}",
-        "DEFAULT rescue",
-        "SAY rescue: press Enter, or type 'serial' for a serial-console boot",
+        f"ONTIMEOUT {first.label}",
+        f"DEFAULT {first.label}",
     ]
     for entry in entries(extra):
         append = " ".join(isolinux_arg(a) for a in entry.args)
@@ -84,10 +104,12 @@ def isolinux_cfg(extra: list[str]) -> str:
 
 
 def grub_cfg(extra: list[str]) -> str:
+    # GRUB runs under UEFI only (isolinux serves BIOS), where the firmware's own
+    # console already reaches the serial line when the machine redirects it
+    # (OVMF does): GRUB's serial terminal on top drew every menu twice there.
     lines = [
-        "serial --unit=0 --speed=115200",
-        "terminal_input console serial",
-        "terminal_output console serial",
+        "terminal_input console",
+        "terminal_output console",
         f"set timeout={TIMEOUT_S}",
         "set default=0",
     ]

@@ -29,7 +29,13 @@ from pathlib import Path
 
 from iso import bootcfg
 
-ISOLINUX_FILES = ["/usr/lib/ISOLINUX/isolinux.bin", "/usr/lib/syslinux/modules/bios/ldlinux.c32"]
+ISOLINUX_FILES = [
+    "/usr/lib/ISOLINUX/isolinux.bin",
+    "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+    # The boot hint on screen and serial line (iso.bootcfg.HINT_FILE).
+    "/usr/lib/syslinux/modules/bios/cat.c32",
+    "/usr/lib/syslinux/modules/bios/libcom32.c32",
+]
 ISOHYBRID_MBR = "/usr/lib/ISOLINUX/isohdpfx.bin"
 EFI_FILES = {
     "BOOTX64.EFI": "/usr/lib/shim/shimx64.efi.signed",
@@ -50,6 +56,17 @@ EFI_PARTITION = 2
 DATA_PARTITION = 3
 ESP_TYPE = 0xEF  # EFI System Partition
 FAT32_LBA_TYPE = 0x0C
+# RESCUEDATA is FAT32, as its partition type says: Windows (every version since 98), macOS
+# and Linux mount it, and FAT32 is what they expect on a stick. FAT32 needs at least
+# 65525 clusters (Microsoft's FAT specification, "FAT type determination"); with
+# 512-byte clusters that is 32 MiB of clusters plus the FATs, so mformat refuses less
+# than 34 MiB, and so does data_image, in one line.
+DATA_MIN_MIB = 34
+SECTOR = 512
+# Where the BIOS Parameter Block keeps the hidden-sector count (sectors before the
+# file system on its disk, BPB_HiddSec) and where FAT32 keeps its backup boot sector.
+BPB_HIDDEN_SECTORS = 28
+FAT32_BACKUP_BOOT_SECTOR = 6
 # Room in the EFI FAT beyond its files: the FAT tables, directories and a part-used
 # cluster per file take a few KiB; a quarter MiB leaves a wide margin.
 EFI_SLACK = 256 * 1024
@@ -70,12 +87,16 @@ def run(cmd: list[str], epoch: int, cwd: Path | None = None) -> None:
         raise ImageError(f"`{' '.join(cmd[:3])} ...` failed: {last}")
 
 
-def fat_image(out: Path, size: int, label: str, serial: str, epoch: int) -> None:
-    """An empty FAT file system of SIZE bytes (a whole number of MiB)."""
+def fat_image(
+    out: Path, size: int, label: str, serial: str, epoch: int, fat32: bool = False
+) -> None:
+    """An empty FAT file system of SIZE bytes (a whole number of MiB); mformat picks
+    FAT12/16 by size unless FAT32 is asked for."""
     out.unlink(missing_ok=True)
     with out.open("wb") as fh:
         fh.truncate(size)
-    run(["mformat", "-i", str(out), "-N", serial, "-v", label, "::"], epoch)
+    run(["mformat", "-i", str(out), *(["-F"] if fat32 else []), "-N", serial, "-v", label, "::"],
+        epoch)  # fmt: skip
 
 
 def fat_put(image: Path, files: dict[str, Path], epoch: int) -> None:
@@ -103,8 +124,16 @@ def efi_image(out: Path, staging: Path, epoch: int) -> None:
 
 
 def data_image(out: Path, size_mib: int, epoch: int) -> None:
-    """The RESCUEDATA partition of the USB image: empty firmware/ and reports/ folders."""
-    fat_image(out, size_mib * MIB, DATA_LABEL, DATA_SERIAL, epoch)
+    """The RESCUEDATA partition of the USB image (FAT32): empty firmware/ and reports/.
+
+    Its hidden-sector count is set once the partition has its place on the disk
+    (set_hidden_sectors, called by xorriso_iso).
+    """
+    if size_mib < DATA_MIN_MIB:
+        raise ImageError(
+            f"RESCUEDATA must be at least {DATA_MIN_MIB} MiB to be FAT32, not {size_mib}"
+        )
+    fat_image(out, size_mib * MIB, DATA_LABEL, DATA_SERIAL, epoch, fat32=True)
     for folder in DATA_FOLDERS:
         run(["mmd", "-i", str(out), f"::/{folder}"], epoch)
 
@@ -119,6 +148,7 @@ def iso_tree(tree: Path, vmlinuz: Path, initrd: Path, extra_args: list[str], lab
     for source in ISOLINUX_FILES:
         shutil.copyfile(source, tree / "isolinux" / Path(source).name)
     (tree / "isolinux/isolinux.cfg").write_text(bootcfg.isolinux_cfg(extra_args))
+    (tree / bootcfg.HINT_FILE.lstrip("/")).write_text(bootcfg.hint(extra_args), newline="")
     (tree / "boot/grub/grub.cfg").write_text(bootcfg.grub_cfg(extra_args))
     (tree / ".disk/info").write_text(f"{label}\n")  # how the signed GRUB finds this disc
 
@@ -172,3 +202,34 @@ def xorriso_iso(tree: Path, efi: Path, out: Path, epoch: int, append: Path | Non
     if append is not None:
         cmd += ["-append_partition", str(DATA_PARTITION), f"{FAT32_LBA_TYPE:#04x}", str(append)]
     run([*cmd, str(tree)], epoch)
+    if append is not None:
+        set_hidden_sectors(out, DATA_PARTITION)
+
+
+def partition_start(disk: Path, number: int) -> int:
+    """First sector (LBA) of MBR partition NUMBER, from the partition table."""
+    with disk.open("rb") as fh:
+        mbr = fh.read(SECTOR)
+    if mbr[510:512] != b"\x55\xaa":
+        raise ImageError(f"{disk.name} has no MBR signature")
+    entry = 446 + 16 * (number - 1)
+    return int.from_bytes(mbr[entry + 8 : entry + 12], "little")
+
+
+def set_hidden_sectors(disk: Path, number: int) -> None:
+    """Write partition NUMBER's start into its FAT boot sector(s) as the hidden-sector count.
+
+    mformat writes 0 there, since it formats a file, not a disk; DOS, Windows'
+    chkdsk and fsck.fat expect the partition's start (the BPB's BPB_HiddSec).
+    Both the boot sector and FAT32's backup copy (sector 6) get it.
+    """
+    start = partition_start(disk, number)
+    with disk.open("r+b") as fh:
+        fh.seek(start * SECTOR)
+        boot = fh.read(SECTOR)
+        if boot[510:512] != b"\x55\xaa":
+            raise ImageError(f"partition {number} of {disk.name} has no FAT boot sector")
+        fat32 = boot[22:24] == b"\0\0"  # BPB_FATSz16 is 0 on FAT32 only
+        for sector in (0, FAT32_BACKUP_BOOT_SECTOR) if fat32 else (0,):
+            fh.seek((start + sector) * SECTOR + BPB_HIDDEN_SECTORS)
+            fh.write(start.to_bytes(4, "little"))

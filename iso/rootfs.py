@@ -7,8 +7,11 @@ is usr-merged like Debian (/bin, /sbin, /lib, /lib64 are links into /usr), so
 paths baked into udev rules and ELF interpreters resolve unchanged.
 
 What goes in, and why:
-- busybox-static: init, shell and the small tools (applets only where no
-  real program of the same name is installed);
+- busybox-static: init, shell, acpid and the small tools (applets only where no
+  real program of the same name is installed; poweroff, reboot and halt are
+  the overlay's wrappers, which release /data first);
+- dash: the serial consoles' shell, since busybox ash asks the terminal for
+  its cursor position (ESC[6n) at every prompt;
 - kmod: modprobe for udev and for the kernel's own requests (iso9660, udf);
 - udev (udevadm doubles as systemd-udevd) with its ID helpers and the rules
   that name drives; cdrom_id's tray lock is overridden in the overlay;
@@ -43,6 +46,7 @@ EMPTY_DIRS = ["dev", "proc", "sys", "run", "tmp", "data", "root", "mnt"]
 # Single programs, by their path on the build host.
 PROGRAMS = [
     "/usr/bin/busybox",
+    "/usr/bin/dash",
     "/usr/bin/kmod",
     "/usr/bin/udevadm",
     "/usr/lib/udev/cdrom_id",
@@ -88,6 +92,8 @@ MODULES = [
     "virtio_blk",
     "usbhid",
     "hid_generic",
+    "button",  # the ACPI power button, read by acpid (sysinit)
+    "evdev",
 ]
 # All libata host drivers (old IDE/SATA chipsets carry old drives) and all
 # usb-storage bridge quirk drivers (drives in USB enclosures).

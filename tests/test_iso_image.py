@@ -62,7 +62,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     efi = work / "efiboot.img"
     image.efi_image(efi, work / "efi", EPOCH)
     data = work / "data.img"
-    image.data_image(data, 2, EPOCH)
+    image.data_image(data, image.DATA_MIN_MIB, EPOCH)
     iso = work / "t.iso"
     usb = work / "t-usb.img"
     image.xorriso_iso(tree, efi, iso, EPOCH)
@@ -103,6 +103,28 @@ def test_the_usb_image_adds_a_fat32_data_partition_after_the_esp(built: dict[str
         check=True,
     )
     assert image.DATA_LABEL in label.stdout
+
+
+def test_the_data_partition_is_fat32_and_knows_where_it_starts(built: dict[str, Path]):
+    """FAT32 as the 0x0C type says, its boot sector and FAT32's backup copy (sector 6)
+    counting the sectors before the partition, as DOS, Windows and fsck.fat expect."""
+    _, start, _ = mbr_partitions(built["usb"])[image.DATA_PARTITION - 1]
+    disk = built["usb"].read_bytes()
+    for sector in (0, 6):
+        boot = disk[(start + sector) * SECTOR : (start + sector + 1) * SECTOR]
+        assert boot[82:90] == b"FAT32   " and boot[22:24] == b"\0\0", boot[:90]
+        assert struct.unpack_from("<I", boot, 28)[0] == start
+        assert boot[65] == 0, "the file system must leave the build clean"
+    base = start * SECTOR
+    per_cluster, reserved, fats = struct.unpack_from("<BHB", disk, base + 13)
+    total, fat_sectors = struct.unpack_from("<II", disk, base + 32)
+    clusters = (total - reserved - fats * fat_sectors) // per_cluster
+    assert clusters >= 65525, f"FAT32 needs at least 65525 clusters, has {clusters}"
+
+
+def test_a_data_partition_too_small_for_fat32_is_refused(tmp_path: Path):
+    with pytest.raises(image.ImageError, match="at least"):
+        image.data_image(tmp_path / "d.img", image.DATA_MIN_MIB - 1, EPOCH)
 
 
 def test_the_efi_fat_holds_shim_grub_and_mokmanager(built: dict[str, Path]):

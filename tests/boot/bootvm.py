@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import struct
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +49,27 @@ def scsi_cd(tmp: Path) -> list[str]:
 
 # QEMU's ATAPI drive, empty, for boots that do not come from the CD.
 EMPTY_ATAPI = ["-drive", "if=ide,media=cdrom"]
+
+
+def usb_media(disk: Path) -> list[str]:
+    """DISK as a USB stick (xHCI, first boot device), plus the empty ATAPI drive."""
+    return [
+        "-device", "qemu-xhci",
+        "-drive", f"if=none,id=stick,format=raw,file={disk}",
+        "-device", "usb-storage,drive=stick,bootindex=0",
+        *EMPTY_ATAPI,
+    ]  # fmt: skip
+
+
+def data_partition_offset(disk: Path) -> int:
+    """Byte offset of MBR partition 3 (RESCUEDATA), from the partition table itself."""
+    with disk.open("rb") as fh:
+        mbr = fh.read(512)
+    assert mbr[510:512] == b"\x55\xaa", "no MBR signature"
+    entry = mbr[446 + 2 * 16 : 446 + 3 * 16]
+    assert entry[4] == 0x0C, f"partition 3 has type {entry[4]:#x}, expected FAT32 LBA"
+    (start_lba,) = struct.unpack_from("<I", entry, 8)
+    return start_lba * 512
 
 
 def serial_args(script: str) -> list[str]:
@@ -97,19 +121,53 @@ class GuestRun:
         raise AssertionError(f"no '{what}' line in the serial log")
 
 
-def run_guest(media: list[str], firmware: str, tmp: Path) -> GuestRun:
+@dataclass(frozen=True)
+class Press:
+    """What the operator does once the serial log shows WHEN: an HMP monitor command,
+    e.g. `system_powerdown` (the ACPI power button) or `sendkey ctrl-alt-delete`."""
+
+    when: str
+    command: str
+
+
+def _log_text(log: Path) -> str:
+    return log.read_text(errors="replace") if log.exists() else ""
+
+
+def _press(proc: subprocess.Popen, log: Path, monitor: Path, press: Press, deadline: float) -> None:
+    while press.when not in _log_text(log).replace("\r", ""):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return  # the caller reports the log
+        time.sleep(0.5)
+    time.sleep(1)  # let the shell settle at its prompt
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(monitor))
+        sock.sendall(f"{press.command}\n".encode())
+        time.sleep(1)
+
+
+def run_guest(media: list[str], firmware: str, tmp: Path, press: Press | None = None) -> GuestRun:
+    """Boot until the guest powers off (or reboots: -no-reboot ends QEMU then too)."""
     log = tmp / "serial.log"
+    monitor = tmp / "monitor.sock"
     cmd = [
         "qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-smp", "1",
         "-nodefaults", "-display", "none", "-no-reboot", "-net", "none",
         "-serial", f"file:{log}",
+        "-monitor", f"unix:{monitor},server=on,wait=off",
         *firmware_args(firmware, tmp), *media, *scsi_cd(tmp),
     ]  # fmt: skip
+    deadline = time.monotonic() + BOOT_TIMEOUT_S
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S)
+        if press is not None:
+            _press(proc, log, monitor, press, deadline)
+        _, stderr = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        tail = log.read_text(errors="replace")[-4000:] if log.exists() else "(no output)"
+        proc.kill()
+        proc.communicate()
+        tail = _log_text(log)[-4000:] or "(no output)"
         pytest.fail(f"guest did not power off within {BOOT_TIMEOUT_S} s; serial log:\n{tail}")
-    text = log.read_text(errors="replace").replace("\r", "")
-    assert done.returncode == 0, f"qemu failed: {done.stderr}\nserial log:\n{text[-3000:]}"
+    text = _log_text(log).replace("\r", "")
+    assert proc.returncode == 0, f"qemu failed: {stderr}\nserial log:\n{text[-3000:]}"
     return GuestRun(text)

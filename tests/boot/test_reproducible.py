@@ -48,6 +48,6 @@ def test_a_second_build_is_byte_identical(boot_files: build.BootFiles, tmp_path:
     for name, boot in (("first", boot_files), ("second", second)):
         work = tmp_path / name
         iso = build.make_iso(boot, work / "rescue.iso", work, [])
-        usb = build.make_usb(boot, work / "rescue-usb.img", work, [], 32)
+        usb = build.make_usb(boot, work / "rescue-usb.img", work, [], build.DATA_MIB)
         digests[name] = (sha256(iso), sha256(usb))
     assert digests["first"] == digests["second"]
