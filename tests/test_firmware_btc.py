@@ -220,10 +220,10 @@ def test_path_through_a_file(tmp_path: Path) -> None:
 def test_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "locked.bin", b"x")
 
-    def deny(self: Path, *args: object, **kwargs: object) -> None:
+    def deny(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "open", deny)
+    monkeypatch.setattr("rescue.inputs.os.open", deny)
     err = _expect_bad(path, "permission denied")
     assert err.hint
 

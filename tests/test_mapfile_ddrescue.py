@@ -22,7 +22,7 @@ def test_ddrescue_resumes_from_an_interrupted_scan(capsys, tmp_path: Path) -> No
     image = tmp_path / "disc.iso"
     image.write_bytes(os.urandom(SECTORS * 2048))
     mapfile, copy = tmp_path / "disc.map", tmp_path / "copy.img"
-    device = f"emu:generic-dvd,disc={image},bad=50-59,fault=gone@28.5"  # dies mid-trim
+    device = f"emu:generic-dvd,disc={image},bad=50-59,fault=gone@28.6"  # READ 1: fingerprint
     argv = ["scan", device, "--mapfile", str(mapfile), "--reports", str(tmp_path)]
     assert main(argv) == ExitCode.NO_DEVICE
     capsys.readouterr()

@@ -65,7 +65,8 @@ def test_resume_reads_only_what_the_mapfile_left(capsys, tmp_path: Path) -> None
         capsys, tmp_path, BAD_DISC, "--mapfile", str(mapfile), "--journal", str(journal)
     )
     assert code == 0  # the bad sectors lie in the part an earlier run finished
-    reads = _read_lbas(journal)
+    fingerprint, *reads = _read_lbas(journal)
+    assert fingerprint == (0, 16)  # the disc's first sectors: is this the disc the map is of?
     assert min(lba for lba, _ in reads) == 6000
     assert sum(n for _, n in reads) == 2192 == body["sectors_read_now"]
     assert mf.parse_mapfile(mapfile.read_text()).blocks == (mf.Block(0, 8192 * 2048, "+"),)
@@ -138,7 +139,7 @@ def test_corrupt_mapfile_is_bad_input(capsys, tmp_path: Path) -> None:  # noqa: 
 
 def test_disc_gone_mid_scan_stops_without_marking_sectors_bad(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     mapfile = tmp_path / "disc.map"
-    gone = "emu:generic-dvd,sectors=1024,fault=sense:2/3A/00@28.5-9999"
+    gone = "emu:generic-dvd,sectors=1024,fault=sense:2/3A/00@28.6-9999"  # READ 1: fingerprint
     code, body = _scan(capsys, tmp_path, gone, "--mapfile", str(mapfile))
     assert code == ExitCode.NOT_READY
     assert body["complete"] is False and body["stopped_at"] == 128 and body["bad"] == []
@@ -154,7 +155,7 @@ def test_disc_gone_mid_scan_stops_without_marking_sectors_bad(capsys, tmp_path: 
 
 def test_drive_dropping_off_the_bus_still_leaves_the_mapfile(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     mapfile = tmp_path / "disc.map"
-    argv = ["scan", "emu:generic-dvd,sectors=1024,fault=gone@28.5", "--mapfile", str(mapfile)]
+    argv = ["scan", "emu:generic-dvd,sectors=1024,fault=gone@28.6", "--mapfile", str(mapfile)]
     assert main([*argv, "--reports", str(tmp_path)]) == ExitCode.NO_DEVICE
     assert "vanished" in capsys.readouterr().err
     blocks = mf.parse_mapfile(mapfile.read_text()).blocks

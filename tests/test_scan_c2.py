@@ -69,8 +69,9 @@ def test_weak_and_unreadable_ranges_are_reported_apart(capsys, tmp_path: Path) -
     ]
     reads = _reads(journal)
     assert {op for op, _ in reads} == {READ_CD, READ_10}
-    # READ(10) only asks about sectors READ CD flagged, and LBA 16 for the layout check
-    flagged = {16, *range(100, 104), 2000, *range(500, 510)}
+    # READ(10) only asks about sectors READ CD flagged, LBA 16 for the layout check,
+    # and LBA 0 (16 sectors) for the disc's fingerprint in the mapfile
+    flagged = {0, 16, *range(100, 104), 2000, *range(500, 510)}
     assert {lba for op, lba in reads if op == READ_10} == flagged
 
 

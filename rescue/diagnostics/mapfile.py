@@ -11,6 +11,11 @@ The format has no status for a sector that reads only with C2 errors (a
 "weak" sector: '+' to ddrescue, since it copies). rescue keeps those in
 comment lines of its own, ``# rescue-c2 LBA:BYTES ...``, which ddrescue
 ignores and a resumed scan reads back.
+
+A mapfile also says which disc it maps, in one more comment line,
+``# rescue-disc sectors=N sha256=HEX`` (HEX: the sha256 of the disc's first
+sectors, or ``unreadable``), so a resume on another disc is refused instead of
+mixing two discs' maps.
 """
 
 from __future__ import annotations
@@ -87,6 +92,43 @@ def read_c2_comments(text: str, name: str = "mapfile") -> dict[int, int]:
                 raise BadInput(f"{name} line {n}: {pair!r} is not LBA:BYTES")
             c2[int(lba)] = int(count)
     return c2
+
+
+DISC_TAG = "rescue-disc"
+
+
+@dataclass(frozen=True)
+class DiscId:
+    """Which disc a mapfile maps: its size and a fingerprint of its first sectors."""
+
+    sectors: int
+    sha256: str | None  # None: the first sectors could not be read
+
+    def comment(self) -> str:
+        return f"{DISC_TAG} sectors={self.sectors} sha256={self.sha256 or 'unreadable'}"
+
+    def differs(self, other: DiscId) -> str | None:
+        """Why ``other`` is not this disc, or None when nothing says so."""
+        if self.sectors != other.sectors:
+            return f"{self.sectors} sectors, this disc has {other.sectors}"
+        if self.sha256 and other.sha256 and self.sha256 != other.sha256:
+            return "same size, but its first sectors hold other data"
+        return None
+
+
+def read_disc_comment(text: str, name: str = "mapfile") -> DiscId | None:
+    """The ``# rescue-disc`` line of a mapfile; None when it has none (ddrescue's own)."""
+    for n, line in enumerate(text.splitlines(), 1):
+        words = line.lstrip().removeprefix("#").split()
+        if not words or words[0] != DISC_TAG:
+            continue
+        fields = dict(w.partition("=")[::2] for w in words[1:])
+        sectors, digest = fields.get("sectors", ""), fields.get("sha256", "")
+        valid = len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+        if not sectors.isdigit() or not (valid or digest == "unreadable"):
+            raise BadInput(f"{name} line {n}: want '# {DISC_TAG} sectors=N sha256=HEX'")
+        return DiscId(int(sectors), digest if valid else None)
+    return None
 
 
 def _number(token: str, where: str) -> int:

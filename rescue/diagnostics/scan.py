@@ -33,7 +33,7 @@ from rescue.diagnostics.readmethod import (
     read_sectors,
 )
 from rescue.drive import Drive
-from rescue.errors import ParseError
+from rescue.errors import ParseError, RescueError
 from rescue.scsi.sense import SenseError
 
 SECTOR = 2048
@@ -127,6 +127,16 @@ class ScanResult:
     method: ReadMethod = ReadMethod.READ10  # what the scan read with (after any fallback)
     method_why: str = ""  # why that method was chosen
     fallback: str | None = None  # why READ CD was given up for READ(10)
+    disc: mf.DiscId | None = None  # which disc this is (kept in the mapfile)
+    save_error: RescueError | None = None  # the last mapfile save failed (the command says so)
+    mapfile_kept: str | None = None  # where the map went instead (the temp folder)
+
+    @property
+    def percent(self) -> float:
+        """How far the scan got through ``[start, end)``, in percent of the range."""
+        span = self.end - self.start
+        done = min(max(self.position - self.start, 0), span)
+        return 100.0 if span <= 0 else round(100.0 * done / span, 1)
 
     @property
     def bad(self) -> list[SectorRange]:
@@ -162,6 +172,7 @@ class ScanResult:
             "sector_size": SECTOR,
             "complete": not self.interrupted,
             "stopped_at": self.position,
+            "percent": self.percent,
             "stopped_by": self.stopped_by,
             "sectors_read_now": self.sectors_read_now,
             "read_method": LABELS[self.method],

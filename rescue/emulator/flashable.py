@@ -215,6 +215,8 @@ def load_flash(options: Options, size: int, make: Callable[[str], bytes], defaul
     """The flash a model starts with: ``state=`` if it exists, else ``image=``, else a made one."""
     extra = options.extra
     state = extra.get("state")
+    if state is not None:
+        _check_state(state)
     if state is not None and os.path.exists(state):
         return read_flash(state, "state", size)
     if "image" in extra:
@@ -224,12 +226,27 @@ def load_flash(options: Options, size: int, make: Callable[[str], bytes], defaul
     return make(options.revision or default)
 
 
-def read_flash(path: str, key: str, size: int) -> bytes:
+def _check_state(path: str) -> None:
+    """``state=`` is written later: a regular file (or a new one) in an existing folder."""
+    from rescue.errors import RescueError
+    from rescue.outputs import Existing, check_file
+
     try:
-        with open(path, "rb") as f:
-            flash = f.read(size + 1)
-    except OSError as err:
-        raise ValueError(f"{key}={path}: cannot read it ({err.strerror})") from None
+        check_file(path, "state", existing=Existing.UPDATE)
+    except RescueError as err:
+        raise ValueError(err.message.replace("state ", "state=", 1)) from None
+
+
+def read_flash(path: str, key: str, size: int) -> bytes:
+    from rescue.errors import RescueError
+    from rescue.inputs import read_user_file
+
+    try:  # never a device node, a FIFO or a /proc file (rescue.inputs)
+        flash = read_user_file(path, f"{key} file", size + 1)
+    except RescueError as err:
+        raise ValueError(
+            f"{key}={path}: cannot read it ({err.message.removeprefix(path + ': ')})"
+        ) from None
     if len(flash) != size:
         raise ValueError(f"{key}={path}: not a {size}-byte flash image ({len(flash)} bytes)")
     return flash

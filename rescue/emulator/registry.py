@@ -9,7 +9,8 @@ Keys every model takes:
   ``disc=pattern|none|PATH``  a generated disc (default), an empty drive, or
                               an image file read as 2048-byte sectors
   ``media=cd|dvd``            what kind of disc is in it (default: the model's best)
-  ``sectors=N``               length of the generated disc (default 8192 = 16 MiB)
+  ``sectors=N``               length of the generated disc (default 8192 = 16 MiB,
+                              at most 2^27: more than the largest optical disc holds)
   ``bad=LIST``                unreadable sectors, LIST := ITEM (";" ITEM)*,
                               ITEM := LBA | FIRST-LAST (inclusive, decimal)
   ``slow=LIST``               slow sectors, ITEM := (LBA | FIRST-LAST)[":" SECONDS]
@@ -51,6 +52,9 @@ from rescue.emulator.mmc import (
     Identity,
     MmcDrive,
 )
+
+#: The largest generated disc: 2^27 sectors (256 GiB) is more than a 128 GB BDXL holds.
+MAX_SECTORS = 1 << 27
 
 COMMON_KEYS = (
     "disc",
@@ -255,6 +259,8 @@ def _disc(info: ModelInfo, values: dict[str, str]) -> Disc | None:
         raise ValueError("sectors= applies to the generated disc only, not to an image file")
     elif not os.path.isfile(source):
         raise ValueError(f"disc={source!r}: no such image file (or use disc=pattern|none)")
+    elif (special := _not_an_image(source)) is not None:
+        raise ValueError(f"disc={source!r}: {special}")
     else:
         disc = Disc.from_image(source, kind)
     disc.unreadable = [r for r, _ in _ranges(values.get("bad", ""), "bad", timed=False)]
@@ -277,11 +283,23 @@ def _speed(text: str) -> float:
     return speed
 
 
+def _not_an_image(path: str) -> str | None:
+    """Why ``path`` cannot be a disc image (a /proc file, say), or None."""
+    from rescue.errors import RescueError
+    from rescue.inputs import check_regular
+
+    try:
+        check_regular(path, "disc image")
+    except RescueError as err:
+        return err.message.removeprefix(f"{path}: ")
+    return None
+
+
 def _count(text: str | None, default: int) -> int:
     if text is None:
         return default
-    if not text.isdigit() or int(text) == 0:
-        raise ValueError(f"sectors={text!r}: want a positive whole number")
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_SECTORS:
+        raise ValueError(f"sectors={text!r}: want a positive whole number, at most {MAX_SECTORS}")
     return int(text)
 
 

@@ -7,34 +7,31 @@ wrong path to a disc image should not fill memory.
 
 from __future__ import annotations
 
-import errno
 from pathlib import Path
 
-from rescue.errors import BadInput
+from rescue.errors import BadInput, PermissionDenied
+from rescue.inputs import read_user_file
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 
 
 def read_source(path: Path) -> bytes:
-    """The file's bytes, or BadInput naming the file and what is wrong with it."""
+    """The file's bytes, or BadInput naming the file and what is wrong with it.
+
+    Special files (``/dev/zero``, a FIFO, ``/proc`` files, folders) are refused
+    before a byte is read (``rescue.inputs``), so nothing hangs or fills memory.
+    """
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not a firmware file") from None
-    except PermissionError:
-        raise BadInput(
-            f"{path}: not readable (permission denied)", hint="check the file's permissions"
-        ) from None
-    except OSError as err:
-        reason = err.strerror or errno.errorcode.get(err.errno or 0, "I/O error")
-        raise BadInput(f"{path}: cannot be read: {reason}") from None
+        data = read_user_file(path, "firmware file", MAX_FILE_BYTES)
+    except PermissionDenied as err:  # a firmware file the user cannot read is bad input
+        raise BadInput(err.message, hint=err.hint) from None
+    except BadInput as err:
+        if "too big" in err.message or "grows past" in err.message:
+            raise BadInput(
+                f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, "
+                "not a drive firmware file"
+            ) from None
+        raise
     if not data:
         raise BadInput(f"{path}: file is empty")
-    if len(data) > MAX_FILE_BYTES:
-        raise BadInput(
-            f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, not a drive firmware file"
-        )
     return data

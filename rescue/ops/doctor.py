@@ -2,7 +2,10 @@
 
 The checks live in ``rescue.diagnostics.doctor``; this module prints them and
 saves the JSON report. Exit code 0 when nothing is wrong or there is simply no
-disc to test, 1 (failure) when the drive is not ready or a read fails.
+disc to test, 1 (failure) when the drive is not ready or a read fails. The
+reports folder is checked before the drive is opened; if the report still
+cannot be written, the verdict is printed anyway, the report kept in the
+temporary folder the message names, and the exit code is the write error's.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import json
 from rich.console import Console
 from rich.markup import escape
 
+from rescue import outputs
 from rescue.devices import open_device
 from rescue.diagnostics.doctor import PROBLEM, Diagnosis, examine
-from rescue.diagnostics.report import write_report
+from rescue.diagnostics.report import reports_dir, save_report
 from rescue.drive import Drive
 from rescue.errors import ExitCode
 
@@ -32,14 +36,18 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
+    reports_dir(args.reports)  # before the drive is touched
     with open_device(args.device, args.journal) as transport:
         diagnosis = examine(Drive(transport), args.device)
     body = diagnosis.to_dict()
-    report = write_report("doctor", args.device, {"doctor": body}, args.reports)
+    report, errors = save_report("doctor", args.device, {"doctor": body}, args.reports)
     if args.json:
-        print(json.dumps(body | {"report": str(report)}, indent=2, sort_keys=True))
+        extra = {"errors": [e.to_dict() for e in errors]} if errors else {}
+        print(json.dumps(body | {"report": str(report)} | extra, indent=2, sort_keys=True))
     else:
         show(diagnosis, str(report))
+    if errors:  # the verdict is shown above; the report is kept where the message says
+        return outputs.tell(errors)
     return int(ExitCode.FAILURE) if diagnosis.status == PROBLEM else 0
 
 

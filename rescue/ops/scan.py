@@ -9,17 +9,22 @@ in a drive with C2 pointers, ``auto`` reads with READ CD and lists weak
 sectors (read, but with C2 errors) apart from unreadable ones.
 Exit code 0: every sector read (weak ones included); 8 (medium error): bad
 sectors were found; 7 (not ready): the disc went away mid-scan; 130:
-interrupted by Ctrl-C.
+interrupted by Ctrl-C (the output says at which LBA, and how far in percent).
+Output paths are checked before the drive is opened (``rescue.outputs``); a
+mapfile of another disc is refused and left as it is (``# rescue-disc``). If
+the mapfile or the report still cannot be written at the end, the results
+are printed anyway, kept in the temporary folder, and the exit code is that
+of the write error (4 or 5).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -30,10 +35,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from rescue import outputs
 from rescue.devices import open_device
 from rescue.diagnostics import mapfile as mf
 from rescue.diagnostics.readmethod import ReadMethod, choose
-from rescue.diagnostics.report import write_report
+from rescue.diagnostics.report import reports_dir, save_report
 from rescue.diagnostics.scan import (
     CTRL_C,
     DEFAULT_BLOCK,
@@ -43,10 +49,14 @@ from rescue.diagnostics.scan import (
     ScanResult,
 )
 from rescue.drive import Drive
-from rescue.errors import BadInput, ExitCode, UsageError
+from rescue.errors import BadInput, ExitCode, RescueError, TransportError, UsageError
+from rescue.inputs import read_user_text
+from rescue.scsi.sense import SenseError
 
 INTERRUPTED = 130
 CHECKPOINT_SECONDS = 30.0  # wall time between mapfile saves during a scan
+MAX_DISC_SECTORS = 1 << 27  # 256 GiB: more than a 128 GB BDXL, the largest optical disc
+MAPFILE_LIMIT = 64 * 1024 * 1024  # a mapfile of a badly damaged BD is a few MiB
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -91,6 +101,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _check_args(args: argparse.Namespace, sectors: int) -> tuple[int, int]:
+    if sectors > MAX_DISC_SECTORS:  # one status byte per sector: refuse before allocating
+        raise TransportError(
+            f"the drive reports {sectors} sectors, more than any optical disc holds "
+            f"(at most {MAX_DISC_SECTORS})",
+            hint="eject and reinsert the disc; a drive that keeps saying so is faulty",
+        )
     if args.block < 1 or args.block > 0xFFFF:
         raise UsageError(f"--block {args.block}: want 1..65535 sectors")
     if args.retries < 0:
@@ -104,29 +120,72 @@ def _check_args(args: argparse.Namespace, sectors: int) -> tuple[int, int]:
     return args.start, end
 
 
-def _resumed(path: str | None, start: int, end: int, sectors: int) -> ScanResult:
-    """A scan of [start, end) that knows what the mapfile at PATH (if any) already says."""
-    if path is None or not os.path.exists(path):
-        return ScanResult(start, end, bytearray(mf.NON_TRIED.encode() * sectors))
+FINGERPRINT_SECTORS = 16  # the disc's first sectors, hashed to tell one disc from another
+
+
+def _preflight(args: argparse.Namespace) -> None:
+    """Before the drive is opened: the mapfile and the reports folder can be written."""
+    if args.mapfile is not None:
+        path = outputs.check_file(args.mapfile, "--mapfile", existing=outputs.Existing.UPDATE)
+        if path.exists():
+            mf.parse_mapfile(_read_mapfile(args.mapfile), args.mapfile)  # else never replaced
+    reports_dir(args.reports)
+
+
+def _read_mapfile(path: str) -> str:
+    return read_user_text(path, "ddrescue mapfile", MAPFILE_LIMIT)
+
+
+def disc_id(drive: Drive, sectors: int) -> mf.DiscId:
+    """The disc's size and the sha256 of its first sectors (None when they do not read)."""
+    count = min(FINGERPRINT_SECTORS, sectors)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise BadInput(f"{path}: cannot read the mapfile ({err})") from None
-    status = mf.to_sectors(mf.parse_mapfile(text, path), SECTOR, sectors)
+        data = drive.read10(0, count)
+    except SenseError as err:
+        if err.sense is not None and err.sense.key == 0x2:  # not ready: no disc to name
+            raise
+        return mf.DiscId(sectors, None)
+    return mf.DiscId(sectors, hashlib.sha256(data).hexdigest())
+
+
+def _resumed(
+    path: str | None, start: int, end: int, sectors: int, disc: mf.DiscId | None = None
+) -> ScanResult:
+    """A scan of [start, end) that knows what the mapfile at PATH (if any) already says.
+
+    A mapfile of another disc (its ``# rescue-disc`` line, or blocks past this
+    disc's end) is refused, and left as it is.
+    """
+    if path is None or not os.path.lexists(path):
+        return ScanResult(start, end, bytearray(mf.NON_TRIED.encode() * sectors), disc=disc)
+    text = _read_mapfile(path)
+    parsed = mf.parse_mapfile(text, path)
+    hint = "put the disc it maps back in, or give this disc its own --mapfile"
+    mapped = mf.read_disc_comment(text, path)
+    if disc is not None and mapped is not None and (why := mapped.differs(disc)):
+        raise BadInput(f"{path}: maps another disc ({why}); left unchanged", hint=hint)
+    extent = parsed.blocks[-1].end if parsed.blocks else 0
+    if extent > sectors * SECTOR:
+        raise BadInput(
+            f"{path}: maps {extent // SECTOR} sectors, this disc has {sectors}; left unchanged",
+            hint=hint,
+        )
+    status = mf.to_sectors(parsed, SECTOR, sectors)
     weak = {lba: n for lba, n in mf.read_c2_comments(text, path).items() if lba < sectors}
-    return ScanResult(start, end, status, c2=weak)
+    return ScanResult(start, end, status, c2=weak, disc=disc)
+
+
+def _mapfile_text(result: ScanResult, device: str) -> str:
+    comments = [f"Mapfile written by rescue scan {device}"]
+    if result.disc is not None:
+        comments.append(result.disc.comment())
+    return mf.write_mapfile(result.mapfile(), (*comments, *mf.c2_comments(result.c2)))
 
 
 def _save_mapfile(path: str, result: ScanResult, device: str) -> None:
     """Write beside the target and rename, so a crash never leaves half a mapfile."""
-    comments = (f"Mapfile written by rescue scan {device}", *mf.c2_comments(result.c2))
-    text = mf.write_mapfile(result.mapfile(), comments)
-    tmp = f"{path}.tmp"
-    try:
-        Path(tmp).write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as err:
-        raise BadInput(f"{path}: cannot write the mapfile ({err.strerror})") from None
+    text = _mapfile_text(result, device)
+    outputs.write_atomic(path, text, "--mapfile", existing=outputs.Existing.UPDATE)
 
 
 def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult) -> None:
@@ -156,25 +215,45 @@ def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult) -> None:
             scanner.run(result, on_block)
     finally:
         if args.mapfile:
-            _save_mapfile(args.mapfile, result, args.device)
+            _final_save(args, result)
+
+
+def _final_save(args: argparse.Namespace, result: ScanResult) -> None:
+    """The last mapfile save; when it fails, the map is kept in the temp folder and said so."""
+    try:
+        _save_mapfile(args.mapfile, result, args.device)
+    except RescueError as err:
+        kept = outputs.keep_fallback("scan", _mapfile_text(result, args.device), ".map")
+        where = f"the map is kept in {kept}" if kept else "the map could not be kept anywhere"
+        result.save_error = type(err)(f"{err.message}; {where}", hint=err.hint)
+        result.mapfile_kept = str(kept) if kept else None
 
 
 def run(args: argparse.Namespace) -> int:
+    _preflight(args)
     with open_device(args.device, args.journal) as transport:
         drive = Drive(transport)
         drive.settle()
         found = drive.identity  # asked before the scan: a drive may drop off the bus during it
         sectors = drive.read_capacity().blocks  # no disc: a SenseError saying so
         start, end = _check_args(args, sectors)
-        result = _resumed(args.mapfile, start, end, sectors)
+        disc = disc_id(drive, sectors) if args.mapfile else None
+        result = _resumed(args.mapfile, start, end, sectors, disc)
         _scan(args, drive, result)
     identity = {"vendor": found.vendor, "product": found.product, "revision": found.revision}
     body = result.to_dict() | {"mapfile": args.mapfile, "sectors": sectors, "identity": identity}
-    report = write_report("scan", args.device, {"scan": body}, args.reports)
+    if result.mapfile_kept:
+        body["mapfile_kept"] = result.mapfile_kept
+    report, errors = save_report("scan", args.device, {"scan": body}, args.reports)
+    if result.save_error is not None:
+        errors.insert(0, result.save_error)
     if args.json:
-        print(json.dumps(body | {"report": str(report)}, indent=2, sort_keys=True))
+        extra = {"errors": [e.to_dict() for e in errors]} if errors else {}
+        print(json.dumps(body | {"report": str(report)} | extra, indent=2, sort_keys=True))
     else:
         _show(body, str(report))
+    if errors:
+        return outputs.tell(errors)
     if result.interrupted:
         return INTERRUPTED if result.stopped_by == CTRL_C else int(ExitCode.NOT_READY)
     return int(ExitCode.MEDIUM_ERROR) if body["bad"] else 0
@@ -207,11 +286,19 @@ def _show(body: dict, report: str) -> None:
     if any(speeds):
         shown = " ".join("-" if v is None else f"{v:.0f}" for v in speeds)
         console.print(f"  read speed per zone, start to end (KiB/s): {shown}")
-    if not body["bad"]:
+    if body["complete"] and not body["bad"]:
         console.print("  [green]every sector read[/]")
+    elif not body["complete"]:
+        console.print(
+            f"  [yellow]not finished:[/] stopped at LBA {body['stopped_at']} of "
+            f"{body['start']}..{body['end']} ({body['percent']:.1f}% of the range scanned); "
+            "sectors past it were not read"
+        )
     if body["weak"]:
         console.print("  weak sectors still read, but the disc is degrading: copy it soon")
-    if body["mapfile"]:
+    if body.get("mapfile_kept"):
+        console.print(f"mapfile: kept in {body['mapfile_kept']} ({body['mapfile']} failed)")
+    elif body["mapfile"]:
         console.print(f"mapfile: {body['mapfile']}")
     if body["stopped_by"]:
         resume = "run the same command to resume" if body["mapfile"] else "use --mapfile to resume"

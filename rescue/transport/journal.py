@@ -7,9 +7,11 @@ status, sense and duration; or the error the carrier raised.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -22,6 +24,10 @@ from rescue.transport.base import direction_of
 
 #: Data up to this size is kept verbatim (one BTC chunk is 4 KiB).
 KEEP_DATA_BYTES = 4096
+#: A journal's first line is one command record: far below this.
+FIRST_LINE_BYTES = 64 * 1024
+#: The largest journal ``read_journal`` loads (a 2 MiB flash with its data kept is ~6 MiB).
+READ_LIMIT = 256 * 1024 * 1024
 
 
 def digest(data: bytes | None) -> str | None:
@@ -35,12 +41,26 @@ def _kept(data: bytes | None) -> str | None:
 
 
 class Journal:
-    """Appends entries to a file; flushed per line so a crash loses nothing."""
+    """Appends entries to a file; flushed per line so a crash loses nothing.
+
+    The file is checked first (``rescue.outputs``): a new file in an existing
+    folder, or a journal rescue wrote before (its first line a command record);
+    anything else (a firmware image, a device node, a FIFO, a folder, a link)
+    is refused with one line before a command is sent.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] = self.path.open("a", encoding="utf-8")
+        check_journal_target(self.path)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags | os.O_NONBLOCK, 0o666)
+        except OSError as err:
+            raise _cannot(self.path, err) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the check
+            os.close(fd)
+            raise _bad(f"--journal {self.path}: not a regular file; nothing was sent")
+        self._fh: IO[str] = os.fdopen(fd, "a", encoding="utf-8")
         self.count = 0
 
     def _write(self, entry: dict[str, object]) -> None:
@@ -96,15 +116,56 @@ class Journal:
             self._fh.close()
 
 
+def _bad(message: str) -> RescueError:
+    from rescue.errors import BadInput
+
+    return BadInput(message, hint="name a new file, or a journal rescue wrote before")
+
+
+def _cannot(path: Path, err: OSError) -> RescueError:
+    from rescue.errors import BadInput, PermissionDenied
+
+    kind = PermissionDenied if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else BadInput
+    return kind(f"--journal {path}: cannot open it: {err.strerror}")
+
+
+def check_journal_target(path: Path) -> None:
+    """Refuse a journal path rescue must not append to (see ``Journal``)."""
+    from rescue import outputs
+
+    outputs.check_file(path, "--journal", existing=outputs.Existing.UPDATE)
+    if not os.path.lexists(path):
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as err:
+        raise _cannot(path, err) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _bad(f"--journal {path}: not a regular file")
+        head = os.read(fd, FIRST_LINE_BYTES)
+    except OSError as err:
+        raise _cannot(path, err) from None
+    finally:
+        os.close(fd)
+    if not head.strip():
+        return  # empty: as good as new
+    first = head.split(b"\n", 1)[0]
+    try:
+        entry = json.loads(first.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        entry = None
+    if not isinstance(entry, dict) or "cdb" not in entry:
+        raise _bad(f"--journal {path}: exists and is not a rescue journal; left unchanged")
+
+
 def read_journal(path: str | os.PathLike[str]) -> list[dict[str, object]]:
     """Load a journal; a damaged line is a BadInput naming the line."""
     from rescue.errors import BadInput
+    from rescue.inputs import read_user_text
 
     entries = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise BadInput(f"cannot read journal {path}: {err}") from None
+    lines = read_user_text(path, "rescue journal", READ_LIMIT).splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

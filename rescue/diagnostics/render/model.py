@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from rescue.diagnostics.render.fields import Fields
-from rescue.errors import BadInput, ParseError
+from rescue.errors import BadInput, ParseError, RescueError
+from rescue.inputs import read_user_file
 from rescue.scsi.advice import advise
 from rescue.scsi.sense import parse_triple
 
@@ -463,14 +464,18 @@ def read_report(document: object, where: str = "report") -> Report:
     )
 
 
+REPORT_LIMIT = 64 * 1024 * 1024  # a scan report of a ruined BD-XL is a few MiB
+
+
 def load_report(path: Path) -> Report:
     """Read a report file; an ``.html`` report is read from the ``.json`` beside it."""
     if path.suffix == ".html":
         path = path.with_suffix(".json")
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise BadInput(f"{path}: cannot read the report ({err.strerror})") from None
+    try:  # never a device node, a FIFO, a folder or a /proc file: those hang or never end
+        raw = read_user_file(path, "rescue report", REPORT_LIMIT)
+    except RescueError as err:
+        why = err.message.removeprefix(f"{path}: ")
+        raise BadInput(f"{path}: cannot read the report ({why})") from None
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as err:

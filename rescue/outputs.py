@@ -1,0 +1,247 @@
+"""The one place that decides whether rescue may write a file, and writes it safely.
+
+Output paths (a backup's ``-o``, scan's ``--mapfile``, ``--journal``, the
+``--reports`` folder, an emulated drive's ``state=``) are chosen by the user,
+so a slip of the keyboard must never destroy something. The rules:
+
+- a device node, a FIFO or socket, a folder, or a symbolic link is never
+  written to or replaced (writing "through" a link would change its target);
+- an existing regular file is replaced only when the caller says it may be:
+  ``overwrite=True`` (an explicit ``--overwrite``), or ``existing=UPDATE`` for a
+  file the command owns by design (a mapfile it resumes, a journal it appends
+  to) after the caller has checked the content is of that kind;
+- a missing folder is never created silently: the error names it (the reports
+  folder itself may be created inside an existing parent, as documented);
+- ``preflight_*`` checks run before any long work, so a scan of a whole disc
+  never ends in "cannot write";
+- ``write_atomic`` writes a temporary file in the same folder and renames it,
+  so a crash or a full disc leaves the old file or none, never half of one;
+- if writing still fails at the end, ``keep_fallback`` stores the data in the
+  system's temporary folder and the command names that file in its message.
+
+Refusals are ``BadInput`` (exit code 5); the OS saying no is ``PermissionDenied``
+(exit code 4). Every message is one line naming the path.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from enum import Enum
+from pathlib import Path
+
+from rescue.errors import BadInput, PermissionDenied, RescueError
+from rescue.inputs import is_pseudo, kind_of
+
+_DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
+HINT = "name a new file in a folder you can write"
+
+
+class Existing(Enum):
+    """What to do when the output path already holds a regular file."""
+
+    REFUSE = "refuse"  # a new file only (unless overwrite=True)
+    UPDATE = "update"  # the caller owns it (checked its content): replace or append
+
+
+def _error(err: OSError, message: str, hint: str | None = None) -> RescueError:
+    reason = err.strerror or errno.errorcode.get(err.errno or 0, "error")
+    if err.errno in _DENIED:
+        return PermissionDenied(f"{message}: {reason}", hint=hint)
+    return BadInput(f"{message}: {reason}", hint=hint)
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise BadInput(f"{path}: a part of the path is not a folder", hint=HINT) from None
+    except OSError as err:
+        raise _error(err, f"{path}: cannot be checked", HINT) from None
+
+
+def check_folder(folder: str | os.PathLike[str], what: str, *, may_create: bool = False) -> Path:
+    """``folder`` exists (or, with ``may_create``, its parent does) and can be written into."""
+    path = Path(folder)
+    st = _lstat(path)
+    if st is None:
+        parent = path.parent
+        if not may_create:
+            raise BadInput(
+                f"{what} {path}: no such folder", hint="create it first, or name another"
+            )
+        pst = _lstat(parent)
+        if pst is None or not stat.S_ISDIR(pst.st_mode):
+            reason = "no such folder" if pst is None else f"is {kind_of(pst.st_mode)}"
+            raise BadInput(
+                f"{what} {path}: its parent folder {parent} {reason}; rescue does not create it",
+                hint="create the folder first, or name another",
+            )
+        if is_pseudo(pst):
+            raise BadInput(f"{what} {path}: {parent} is a kernel pseudo folder (/proc, /sys)")
+        _writable(parent, f"{what} {path}: cannot create it in {parent}")
+        return path
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)  # a link to a folder is fine: files are made inside it
+        except OSError:
+            raise BadInput(f"{what} {path}: a link to nothing", hint=HINT) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise BadInput(f"{what} {path}: is {kind_of(st.st_mode) or 'a file'}, not a folder")
+    if is_pseudo(st):
+        raise BadInput(f"{what} {path}: is a kernel pseudo folder (/proc, /sys)")
+    _writable(path, f"{what} {path}: cannot write into it")
+    return path
+
+
+def _writable(folder: Path, message: str) -> None:
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionDenied(f"{message}: permission denied", hint=HINT)
+
+
+def check_file(
+    path: str | os.PathLike[str],
+    what: str,
+    *,
+    overwrite: bool = False,
+    existing: Existing = Existing.REFUSE,
+) -> Path:
+    """Raise unless ``path`` may be written (see the module rules); returns it as a Path."""
+    target = Path(path)
+    if not str(path):
+        raise BadInput(f"{what}: an empty file name")
+    st = _lstat(target)
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise BadInput(
+                f"{what} {target}: is a symbolic link; rescue does not write through links",
+                hint=HINT,
+            )
+        kind = kind_of(st.st_mode)
+        if kind is not None:
+            raise BadInput(f"{what} {target}: is {kind}; rescue writes only regular files")
+        if is_pseudo(st):
+            raise BadInput(f"{what} {target}: is a kernel pseudo file (/proc, /sys)")
+        if existing is Existing.REFUSE and not overwrite:
+            raise BadInput(
+                f"{what} {target}: already exists; rescue does not replace a file it did not write",
+                hint="name a new file, or pass --overwrite to replace it",
+            )
+        if not os.access(target, os.W_OK):
+            raise PermissionDenied(f"{what} {target}: not writable (permission denied)", hint=HINT)
+    parent = target.parent
+    pst = _lstat(parent)
+    if pst is None:
+        raise BadInput(
+            f"{what} {target}: the folder {parent} does not exist; rescue does not create it",
+            hint="create the folder first, or name another",
+        )
+    try:
+        followed = os.stat(parent)
+    except OSError as err:
+        raise _error(err, f"{what} {target}: the folder {parent} cannot be used", HINT) from None
+    if not stat.S_ISDIR(followed.st_mode):
+        raise BadInput(f"{what} {target}: {parent} is not a folder")
+    if is_pseudo(pst):
+        raise BadInput(f"{what} {target}: {parent} is a kernel pseudo folder (/proc, /sys)")
+    _writable(parent, f"{what} {target}: cannot write into {parent}")
+    return target
+
+
+def write_atomic(
+    path: str | os.PathLike[str],
+    data: bytes | str,
+    what: str,
+    *,
+    overwrite: bool = False,
+    existing: Existing = Existing.REFUSE,
+) -> Path:
+    """Check ``path`` again, then write ``data`` to a temporary file beside it and rename.
+
+    An existing file keeps its permission bits; a new one gets 0666 less the umask.
+    """
+    target = check_file(path, what, overwrite=overwrite, existing=existing)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    old = _lstat(target)
+    try:
+        fd, temp = tempfile.mkstemp(
+            prefix=f".{target.name[:80]}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as err:
+        raise _error(err, f"{what} {target}: cannot write into {target.parent}", HINT) from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, stat.S_IMODE(old.st_mode) if old else 0o666 & ~_umask())
+        if _lstat(target) is not None and old is None and not overwrite:
+            raise BadInput(f"{what} {target}: appeared while rescue was writing it; left alone")
+        os.replace(temp, target)
+    except OSError as err:
+        _remove(temp)
+        raise _error(err, f"{what} {target}: cannot write it", HINT) from None
+    except BaseException:
+        _remove(temp)
+        raise
+    return target
+
+
+def create_new(path: str | os.PathLike[str], data: bytes | str, what: str) -> bool:
+    """Write ``data`` to ``path`` only if nothing is there (O_EXCL); False if something is."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666
+        )
+    except FileExistsError:
+        return False
+    except OSError as err:
+        raise _error(err, f"{what} {path}: cannot create it", HINT) from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+    except OSError as err:
+        _remove(str(path))
+        raise _error(err, f"{what} {path}: cannot write it", HINT) from None
+    return True
+
+
+def keep_fallback(kind: str, data: bytes | str, suffix: str) -> Path | None:
+    """Store ``data`` in a new file of the system's temporary folder; None if even that fails."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"rescue-{kind}-", suffix=suffix)
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+    except OSError:
+        return None
+    return Path(name)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def tell(errors: list[RescueError]) -> int:
+    """Print each error as the CLI does (one line, and its hint) on stderr; the first's code."""
+    import sys
+
+    for err in errors:
+        print(f"error: {err.message}", file=sys.stderr)
+        if err.hint:
+            print(f"next: {err.hint}", file=sys.stderr)
+    return int(errors[0].exit_code)
