@@ -1,66 +1,28 @@
 """`rescue flash DEV FILE`: write a firmware image with every safety check, then prove it.
 
-The order follows DESIGN.md's safety policy: the image must parse and
-validate for the drive's family; the drive's identity must match the image's;
-the catalog must not call the jump unsafe; a backup is taken where the family
-can read its flash (else ``--no-backup`` must say the user accepts that); no
-disc; nobody else holding the drive (a lock held from the first command to
-the last); media polling and udev's tray lock off; the user's YES. Only then
-are write-class commands sent, each once. Afterwards the drive is polled until
-it is back (unit attentions expected), its identity re-read and compared with
-the image, and a report written next to the journal of every command sent.
-
-After a success, ``--read-test`` (or a yes to the question asked on a
-terminal) runs doctor's read test on a disc: the drive was empty for the
-flash, so on a terminal the user is asked to insert one and the drive is
-polled until it is loaded; without a terminal and without a disc the report
-says the test was skipped. Its verdict goes into the report beside the
-flash's result, which it never changes: a good flash with a scratched test
-disc is still a good flash.
-
-``--force identity`` (a cross-flash) and ``--force plan`` (a jump the catalog
-calls unsafe) override exactly that check and are written into the report;
-nothing overrides an invalid image.
+This module is the command-line face only: it turns the parsed options into
+``FlashOptions`` and a ``RunContext`` and calls the engine,
+``rescue.engine.flash`` (where the safety policy, the write and the proof
+live and are described). ``--json`` prints the report; every error keeps its
+exit category.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-from rescue import __version__
-from rescue.devices import open_device
-from rescue.diagnostics.doctor import OK, PROBLEM, read_test_after_flash
-from rescue.diagnostics.report import reports_dir, write_html_beside
-from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
-from rescue.families import FAMILY_CLASSES, Family, Match, Step, resolve_family
-from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
-from rescue.ops.plan import catalog_entry, plan_text, upgrade_plan
-from rescue.ops.safety import (
-    Preflight,
-    check_no_disc,
-    confirm,
-    drive_key,
-    exclusive_lock,
-    quiet_drive,
+from rescue.diagnostics.report import reports_dir  # noqa: F401  (rescue.ops.menu uses it)
+from rescue.engine.context import RunContext
+from rescue.engine.flash import (  # noqa: F401  (the names this module always offered)
+    FORCE_CHOICES,
+    FlashFailed,
+    FlashJob,
+    FlashOptions,
+    FlashReport,
+    chosen_risk,
 )
-
-if TYPE_CHECKING:
-    from rescue.drive import Drive
-
-FORCE_CHOICES = ("identity", "plan", "family")
-INVALID_OPCODE = "5/20/00"
-SKIPPED = "skipped"
+from rescue.families import FAMILY_CLASSES
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -76,11 +38,27 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument(
         "--dry-run", action="store_true", help="print every command that would be sent; send none"
     )
+    add_no_backup_option(parser)
+    add_force_option(parser)
+    add_family_option(parser, "flash")
+    parser.add_argument(
+        "--read-test",
+        action="store_true",
+        help="after a successful flash, read-test a disc (start, middle, end) for the report",
+    )
+    parser.add_argument("--reports", metavar="DIR", help="where the report and journal go")
+    parser.set_defaults(func=run)
+
+
+def add_no_backup_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-backup",
         action="store_true",
         help="accept flashing without a backup when the drive's family cannot make one",
     )
+
+
+def add_force_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
         action="append",
@@ -90,14 +68,6 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help="override one named check: identity (cross-flash), plan (unsafe jump) or "
         "family (a --family other than the drive table's)",
     )
-    add_family_option(parser, "flash")
-    parser.add_argument(
-        "--read-test",
-        action="store_true",
-        help="after a successful flash, read-test a disc (start, middle, end) for the report",
-    )
-    parser.add_argument("--reports", metavar="DIR", help="where the report and journal go")
-    parser.set_defaults(func=run)
 
 
 def add_family_option(parser: argparse.ArgumentParser, verb: str) -> None:
@@ -110,424 +80,21 @@ def add_family_option(parser: argparse.ArgumentParser, verb: str) -> None:
     )
 
 
-def chosen_risk(match: Match) -> str:
-    """What the user takes on by naming the protocol of a drive (``--family``)."""
-    table = (
-        f"the drive table serves this drive as {match.overridden}; you forced"
-        if match.overridden
-        else "this drive is not in rescue's table; you chose"
+def options_from(args: argparse.Namespace, device: str | None = None) -> FlashOptions:
+    """The engine's options from parsed ones (``device``: another DEV, for the bench)."""
+    return FlashOptions(
+        device=device or args.device,
+        firmware=str(args.firmware),
+        dry_run=getattr(args, "dry_run", False),
+        no_backup=args.no_backup,
+        force=frozenset(args.force),
+        family=args.family,
+        read_test=getattr(args, "read_test", False),
     )
-    return (
-        f"{table} the {match.family.name} protocol; a wrong protocol can leave the drive unusable"
-    )
-
-
-@dataclass
-class FlashReport:
-    """Everything the run learnt, written as JSON next to the journal."""
-
-    device: str
-    firmware: str
-    journal: str
-    dry_run: bool
-    forced: list[str]
-    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    result: str = "not started"
-    drive_before: dict[str, str] | None = None
-    drive_after: dict[str, str] | None = None
-    family: str | None = None
-    family_match: dict[str, object] | None = None  # the table row (and file), or --family
-    image: dict[str, Any] | None = None
-    preflight: Preflight = field(default_factory=Preflight)
-    steps_total: int = 0
-    steps_sent: int = 0
-    wait_events: list[str] = field(default_factory=list)
-    backup: str | None = None
-    error: dict[str, object] | None = None
-    commands: list[dict[str, object]] = field(default_factory=list)  # dry run: what would go
-    read_test: dict[str, Any] | None = None  # doctor's read test after the flash, when run
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {"kind": "flash", "rescue_version": __version__, **self.__dict__}
-        data["preflight"] = self.preflight.to_list()
-        return data
-
-
-def _ident(identity: Any) -> dict[str, str]:
-    return {
-        "vendor": (identity.vendor or "").strip(),
-        "product": (identity.product or "").strip(),
-        "revision": (identity.revision or "").strip(),
-    }
 
 
 def run(args: argparse.Namespace) -> int:
-    base = _report_base(reports_dir(args.reports))
-    journal = Path(args.journal) if args.journal else base.with_suffix(".journal.jsonl")
-    report = FlashReport(
-        args.device, str(args.firmware), str(journal), args.dry_run, sorted(set(args.force))
-    )
-    console = Console(stderr=args.json, highlight=False, soft_wrap=True)
-    try:
-        _flash(args, report, base, console)
-    except RescueError as err:
-        report.result = "failed"
-        report.error = err.to_dict()
-        _save(report, base, console, args.json)
-        raise
-    except KeyboardInterrupt:
-        report.result = "interrupted"
-        _save(report, base, console, args.json)
-        raise
-    _save(report, base, console, args.json)
+    report = FlashJob(options_from(args), RunContext.for_cli(args)).run()
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     return 0
-
-
-def _report_base(directory: Path) -> Path:
-    """A fresh ``flash-<UTC time>-<pid>-<n>`` name: reports never overwrite each other."""
-    stem = f"flash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
-    number = 1
-    while list(directory.glob(f"{stem}-{number}.*")):
-        number += 1
-    return directory / f"{stem}-{number}"
-
-
-def _save(report: FlashReport, base: Path, console: Console, as_json: bool) -> None:
-    path = base.with_suffix(".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = report.to_dict()
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    page = write_html_beside(path, document)
-    if not as_json:
-        console.print(f"report: {path} (page: {page.name})  journal: {report.journal}")
-
-
-def _flash(args: argparse.Namespace, report: FlashReport, base: Path, console: Console) -> None:
-    from rescue.drive import Drive
-
-    with open_device(args.device, report.journal, exclusive=True) as transport:
-        drive = Drive(transport)
-        with exclusive_lock(drive_key(transport)) as lock:
-            report.preflight.add("exclusive lock", "ok", str(lock))
-            before = drive.identity
-            report.drive_before = _ident(before)
-            _, attentions = drive.settle()  # a reset drive reports these before anything else
-            if attentions:
-                cleared = ", ".join(a.triple for a in attentions)
-                report.preflight.add("unit attentions", "ok", f"cleared {cleared}")
-            match = resolve_family(drive, args.family, force="family" in args.force)
-            family = match.family
-            report.family = family.name
-            report.family_match = match.to_dict()
-            _family_check(report, match, console, args.json)
-            image = family.load_image(args.firmware)
-            report.image = image.to_dict()
-            data = _checked_image(args, report, drive, family, image)
-            steps = family.flash_steps(data, before)
-            report.steps_total = len(steps)
-            if args.dry_run:
-                report.commands = [step.to_dict() for step in steps]
-                _print_dry_run(console, family, steps, args.json)
-                report.result = "dry run: nothing sent"
-                return
-            _backup_or_refuse(args, report, drive, family, base)
-            report.preflight.add("no disc", "ok", check_no_disc(drive))
-            with quiet_drive(transport, report.preflight):
-                if not args.json:
-                    _print_summary(console, report, family, steps)
-                risk = f"Warning: {chosen_risk(match)}. " if match.chosen else ""
-                confirm(
-                    f"{risk}Flash {report.image['identity']['revision'] or 'this image'} onto "
-                    f"{report.drive_before['product']} at {args.device}?",
-                    args.yes,
-                )
-                _write(drive, family, steps, report, console, args)
-                report.wait_events = wait_until_back(drive, family)
-            _verify(drive, family, image, data, report)
-            report.result = "success"
-            if not args.json:
-                after = report.drive_after or {}
-                console.print(
-                    f"[bold green]success:[/] {after.get('product')} now runs "
-                    f"{after.get('revision')}"
-                )
-            _read_test(args, report, drive, console)
-
-
-def _family_check(report: FlashReport, match: Match, console: Console, as_json: bool) -> None:
-    """Say which protocol was chosen and why; a --family choice is said as the risk it is."""
-    if not match.chosen:
-        report.preflight.add("family", "ok", match.describe())
-        return
-    report.preflight.add("family", "chosen", f"--family {match.family.name}: {chosen_risk(match)}")
-    if not as_json:
-        console.print(f"[bold yellow]warning:[/] {escape(chosen_risk(match))}")
-
-
-def _interactive(args: argparse.Namespace) -> bool:
-    """A person at a terminal who may be asked questions (not --yes, not --json)."""
-    return not (args.yes or args.json) and bool(sys.stdin) and sys.stdin.isatty()
-
-
-def _ask_for_disc() -> bool:
-    answer = input(
-        "No disc in the drive. Insert a data CD or DVD, close the tray, then press Enter "
-        "(s and Enter skips the read test): "
-    )
-    return answer.strip().lower() != "s"
-
-
-def _read_test(
-    args: argparse.Namespace, report: FlashReport, drive: Drive, console: Console
-) -> None:
-    """Run (or offer) doctor's read test; its failure, or Ctrl-C, is reported, never raised.
-
-    The flash is already done and verified here: nothing the read test meets
-    may turn the report's "success" into anything else.
-    """
-    interactive = _interactive(args)
-    try:
-        if not (args.read_test or (interactive and _yes("Run a read test of a disc now?"))):
-            return
-        report.read_test = read_test_after_flash(
-            drive, args.device, _ask_for_disc if interactive else None
-        )
-    except RescueError as err:
-        report.read_test = {"status": PROBLEM, "verdict": f"read test failed: {err.message}"}
-    except (KeyboardInterrupt, EOFError):
-        report.read_test = {"status": SKIPPED, "verdict": "read test interrupted"}
-    if not args.json:
-        colour = "green" if report.read_test["status"] == OK else "yellow"
-        console.print(f"[{colour}]read test:[/] {escape(report.read_test['verdict'])}")
-        for step in report.read_test.get("next_steps", []):
-            console.print(f"[yellow]next:[/] {escape(step)}")
-
-
-def _yes(question: str) -> bool:
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-
-def _checked_image(
-    args: argparse.Namespace, report: FlashReport, drive: Drive, family: Family, image: Any
-) -> bytes:
-    """Image validity (never overridable), identity and the catalog's plan, in that order."""
-    problems = family.validate(image)
-    if problems:
-        report.preflight.add("image valid", "refused", "; ".join(problems))
-        raise BadInput(
-            f"{args.firmware} cannot be flashed onto a {family.title} drive: "
-            + "; ".join(problems),
-            hint="use an image made for this drive (`rescue fw inspect FILE` shows what it is)",
-        )
-    report.preflight.add("image valid", "ok", f"{family.title} image, sha256 {image.sha256[:16]}")
-    _check_identity(args, report, image)
-    _check_plan(args, report, image, recovering=family.in_recovery(drive.identity))
-    return family.prepare(drive, image.data)
-
-
-def _check_identity(args: argparse.Namespace, report: FlashReport, image: Any) -> None:
-    have = report.drive_before or {}
-    want = image.identity
-    if want.vendor is None or want.product is None:
-        mismatch = "the image does not say which drive it is for"
-    elif (squeeze(want.vendor), squeeze(want.product)) != (
-        squeeze(have["vendor"]),
-        squeeze(have["product"]),
-    ):
-        mismatch = (
-            f"the image is for {want.vendor.strip()} {want.product.strip()}, "
-            f"the drive is {have['vendor']} {have['product']}"
-        )
-    else:
-        report.preflight.add("identity", "ok", f"{have['vendor']} {have['product']}")
-        return
-    if "identity" in args.force:
-        report.preflight.add("identity", "overridden", f"--force identity: {mismatch}")
-        return
-    report.preflight.add("identity", "refused", mismatch)
-    raise Refused(
-        f"identity check failed: {mismatch}; nothing was sent",
-        hint="use the image made for this drive; a deliberate cross-flash needs --force identity",
-    )
-
-
-def _check_plan(
-    args: argparse.Namespace, report: FlashReport, image: Any, *, recovering: bool
-) -> None:
-    current = (report.drive_before or {}).get("revision", "")
-    target = (image.identity.revision or "").strip()
-    if recovering:
-        report.preflight.add("plan", "skipped", "drive in recovery mode: any revision may go on")
-        return
-    entry = catalog_entry(report.drive_before or {})
-    plan, why = upgrade_plan(entry, current, target)
-    if plan is None:
-        report.preflight.add("plan", "skipped", why)
-        return
-    if not plan.unsafe_direct:
-        report.preflight.add("plan", "ok", f"{current} -> {target}: no catalog rule against it")
-        return
-    reason = f"{current} -> {target} is unsafe: {plan.steps[0].why}; plan: {plan_text(plan)}"
-    if "plan" in args.force:
-        report.preflight.add("plan", "overridden", f"--force plan: {reason}")
-        return
-    report.preflight.add("plan", "refused", reason)
-    raise Refused(
-        f"the catalog says {reason}",
-        hint=f"run `rescue plan {args.device} --to {target}` and flash each step in turn; "
-        "--force plan tries the direct jump anyway",
-    )
-
-
-def _backup_or_refuse(
-    args: argparse.Namespace, report: FlashReport, drive: Drive, family: Family, base: Path
-) -> None:
-    from rescue.ops.backup import take_backup
-
-    if family.can_backup:
-        path = base.with_suffix(".backup.bin")
-        take_backup(drive, family, path, quiet=args.json)
-        report.backup = str(path)
-        ignored = " (--no-backup ignored: this drive can be backed up)" if args.no_backup else ""
-        report.preflight.add("backup", "ok", f"{family.backup_method} -> {path}{ignored}")
-        return
-    if not args.no_backup:
-        report.preflight.add("backup", "refused", family.no_backup_reason)
-        raise Refused(
-            f"{family.title} drives cannot be backed up ({family.no_backup_reason}); "
-            "nothing was sent",
-            hint="pass --no-backup to accept flashing without a backup",
-        )
-    report.preflight.add("backup", "skipped", f"--no-backup: {family.no_backup_reason}")
-
-
-def _print_dry_run(console: Console, family: Family, steps: list[Step], as_json: bool) -> None:
-    if as_json:
-        return
-    console.print(f"dry run: {len(steps)} commands of the {family.title} protocol, none sent")
-    for number, step in enumerate(steps, 1):
-        console.print(f"{number:4d}  {step.describe()}", markup=False)
-    console.print(
-        f"then: wait {family.settle_seconds:g} s, poll TEST UNIT READY up to "
-        f"{family.ready_timeout:g} s, re-read INQUIRY, verify",
-        markup=False,
-    )
-
-
-def _print_summary(
-    console: Console, report: FlashReport, family: Family, steps: list[Step]
-) -> None:
-    for check in report.preflight.checks:
-        console.print(f"  {check.outcome:>10}  {check.name}: {check.detail}", markup=False)
-    total = sum(step.payload for step in steps)
-    console.print(f"{len(steps)} commands, {total} bytes, {family.title} protocol")
-
-
-def _write(
-    drive: Drive,
-    family: Family,
-    steps: list[Step],
-    report: FlashReport,
-    console: Console,
-    args: argparse.Namespace,
-) -> None:
-    total = sum(step.payload for step in steps)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, disable=args.json) as progress:
-        task = progress.add_task("flashing", total=total)
-
-        def advance(step: Step) -> None:
-            report.steps_sent += 1
-            progress.update(task, advance=step.payload, description=step.label)
-
-        try:
-            run_steps(drive, steps, advance)
-        except StepFailed as err:
-            report.steps_sent = err.index + 1
-            raise _explain_failure(err, steps, report, args) from err
-
-
-class FlashFailed(RescueError):
-    """A write step failed; keeps the drive's own error (and its exit category) as the cause."""
-
-    def __init__(self, message: str, hint: str | None, *, cause: RescueError) -> None:
-        super().__init__(message, hint)
-        self.cause = cause
-        self.exit_code = cause.exit_code
-
-    def to_dict(self) -> dict[str, object]:
-        return super().to_dict() | {"cause": self.cause.to_dict()}
-
-
-def _explain_failure(
-    err: StepFailed, steps: list[Step], report: FlashReport, args: argparse.Namespace
-) -> RescueError:
-    """Name the likely cause and the way back; the exit code stays the drive's."""
-    before = report.drive_before or {}
-    target = (report.image or {}).get("identity", {}).get("revision") or "the target"
-    cause = getattr(err.cause, "triple", None)
-    if cause == INVALID_OPCODE:
-        entry = catalog_entry(before)
-        plan, _ = upgrade_plan(entry, before.get("revision", ""), target)
-        likely = (
-            f"{plan.steps[0].why}; the catalog's plan is {plan_text(plan)}"
-            if plan is not None and plan.unsafe_direct
-            else "the running firmware does not implement this update command "
-            "(it may need a stepping-stone revision first)"
-        )
-        message = (
-            f"the drive refused the update at step {err.index + 1} ({err.step.label}) with "
-            f"5/20/00 INVALID COMMAND OPERATION CODE. Likely cause: {likely}"
-        )
-        hint = f"run `rescue plan {args.device} --to {target}`, then flash each step in turn"
-    else:
-        message = err.message
-        hint = err.hint
-    # A failing step may have been acted on, unless the drive rejected it: sense key 5
-    # (ILLEGAL REQUEST) means the command was not performed (SPC-4, sense key table).
-    sense = getattr(err.cause, "sense", None)
-    rejected = sense is not None and sense.key == 0x5
-    committed = any(step.commit for step in steps[: err.index]) or (
-        err.step.commit and not rejected
-    )
-    way_back = (
-        "The drive may have started rewriting its flash: if it now reports revision BOOT it is "
-        "in recovery mode, and the same command flashes it again."
-        if committed
-        else "Nothing was saved to flash: the drive is as it was (revision "
-        f"{before.get('revision', '?')}); the same command can try again."
-    )
-    return FlashFailed(f"{message}. {way_back}", hint, cause=err.cause)
-
-
-def _verify(drive: Drive, family: Family, image: Any, data: bytes, report: FlashReport) -> None:
-    after = drive.inquiry()
-    report.drive_after = _ident(after)
-    want = (image.identity.revision or "").strip()
-    got = report.drive_after["revision"]
-    if family.in_recovery(after):
-        report.preflight.add("verify", "refused", "drive came back in recovery mode")
-        raise VerifyFailed(
-            f"the drive came back in recovery mode (revision {got}): "
-            "the new firmware did not start",
-            hint="run the same command again to re-flash it",
-        )
-    if want and got != want:
-        report.preflight.add("verify", "refused", f"revision {got}, image {want}")
-        raise VerifyFailed(
-            f"the drive reports revision {got}, the image is {want}",
-            hint="run the same command again; keep the report and journal if it repeats",
-        )
-    readback = family.read_back(drive, data)
-    if readback is False:
-        report.preflight.add("verify", "refused", "read-back differs")
-        raise VerifyFailed("the flash read back differs from the image", hint="flash again")
-    detail = f"revision {got}" + (", read-back identical" if readback else ", no read-back")
-    report.preflight.add("verify", "ok", detail)

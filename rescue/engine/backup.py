@@ -1,0 +1,139 @@
+"""The backup engine: read a drive's firmware out, where its family allows it.
+
+``backup(BackupOptions(device, output), RunContext(...)) -> dict`` is the
+library API (the dict is the sidecar written next to the image); `rescue
+backup` (``rescue.ops.backup``) and the flasher's backup-before-flash are
+faces over it. The image is written atomically (a temporary file in the same
+directory, fsync, rename), so a crash never leaves a half backup under the
+real name; ``FILE.sha256`` (sha256sum format) and ``FILE.json`` (drive
+identity, family, method, date) sit next to it so a backup found on a stick
+months later still says what it is. Families with no read command (BTC,
+TSST, Plextor, ...) are refused with the reason, never faked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+from rescue.devices import open_device
+from rescue.engine.context import RunContext
+from rescue.errors import BadInput
+from rescue.families import Family, resolve_family
+from rescue.ops.safety import drive_key, exclusive_lock
+
+if TYPE_CHECKING:
+    from rescue.drive import Drive
+
+
+@dataclass(frozen=True)
+class BackupOptions:
+    """Which drive, where the image goes, and (rarely) the protocol to read it with."""
+
+    device: str
+    output: str
+    family: str | None = None
+    force_family: bool = False
+
+
+def backup(options: BackupOptions, ctx: RunContext | None = None) -> dict[str, object]:
+    """Back the drive's flash up to ``options.output``; returns the sidecar written beside it."""
+    from rescue.drive import Drive
+    from rescue.engine.flash import chosen_risk
+
+    ctx = ctx or RunContext()
+    ctx.emit(options.device, "stage", "open")
+    with open_device(options.device, ctx.journal, exclusive=True) as transport:
+        drive = Drive(transport)
+        drive.settle()  # a reset drive reports unit attentions before anything else
+        match = resolve_family(drive, options.family, force=options.force_family)
+        family = match.family
+        if match.chosen:
+            ctx.emit(options.device, "note", f"warning: {chosen_risk(match)}")
+            print(f"warning: {chosen_risk(match)}", file=sys.stderr)
+        with exclusive_lock(drive_key(transport)):
+            ctx.emit(options.device, "stage", "backup", detail=family.backup_method)
+
+            def progress(done: int, total: int) -> None:
+                ctx.emit(options.device, "progress", "backup", done=done, total=total)
+
+            sidecar = take_backup(
+                drive, family, Path(options.output), quiet=ctx.quiet, on_progress=progress
+            )
+    ctx.emit(options.device, "stage", "done", detail="success")
+    return sidecar
+
+
+def take_backup(
+    drive: Drive,
+    family: Family,
+    path: Path,
+    *,
+    quiet: bool,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, object]:
+    """Read the flash with the family's method and store it with its checksum and sidecar."""
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("backup"), BarColumn(), DownloadColumn(), console=console, disable=quiet
+    ) as progress:
+        task = progress.add_task("backup", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+            if on_progress is not None:
+                on_progress(done, total)
+
+        data = family.backup(drive, advance)
+    identity = drive.identity
+    sidecar: dict[str, object] = {
+        "file": path.name,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "drive": {
+            "vendor": identity.vendor.strip(),
+            "product": identity.product.strip(),
+            "revision": identity.revision.strip(),
+            "device": drive.transport.name,
+        },
+        "family": family.name,
+        "method": family.backup_method,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_atomic(path, data)
+    write_atomic(
+        path.with_name(path.name + ".sha256"), f"{sidecar['sha256']}  {path.name}\n".encode()
+    )
+    sidecar_text = json.dumps(sidecar, indent=2) + "\n"
+    write_atomic(path.with_name(path.name + ".json"), sidecar_text.encode())
+    return sidecar
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory and rename over ``path``."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as err:
+        raise BadInput(f"cannot write in {directory}: {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise BadInput(f"cannot write {path}: {err.strerror}") from None

@@ -1,0 +1,546 @@
+"""The flashing engine: write a firmware image with every safety check, then prove it.
+
+``flash(FlashOptions(device, firmware, ...), RunContext(...)) -> FlashReport``
+is the library API; `rescue flash` (``rescue.ops.flash``), the menu and
+`rescue bench` are faces over it. One ``FlashJob`` carries the run: its
+options, its context, the report being filled, and the report's file name.
+
+The order follows DESIGN.md's safety policy: the image must parse and
+validate for the drive's family; the drive's identity must match the image's;
+the catalog must not call the jump unsafe; a backup is taken where the family
+can read its flash (else ``no_backup`` must say the user accepts that); no
+disc; nobody else holding the drive (a lock held from the first command to
+the last); media polling and udev's tray lock off; the user's YES. Only then
+are write-class commands sent, each once. Afterwards the drive is polled until
+it is back (unit attentions expected), its identity re-read and compared with
+the image, and a report written next to the journal of every command sent.
+
+After a success, ``read_test`` (or a yes to the question asked on a
+terminal) runs doctor's read test on a disc: the drive was empty for the
+flash, so on a terminal the user is asked to insert one and the drive is
+polled until it is loaded; without a terminal and without a disc the report
+says the test was skipped. Its verdict goes into the report beside the
+flash's result, which it never changes: a good flash with a scratched test
+disc is still a good flash.
+
+``force={"identity"}`` (a cross-flash) and ``force={"plan"}`` (a jump the
+catalog calls unsafe) override exactly that check and are written into the
+report; nothing overrides an invalid image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rescue import __version__
+from rescue.devices import open_device
+from rescue.diagnostics.doctor import OK, PROBLEM, read_test_after_flash
+from rescue.diagnostics.report import reports_dir, write_html_beside
+from rescue.engine.context import RunContext
+from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
+from rescue.families import Family, Match, Step, resolve_family
+from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
+from rescue.ops.plan import catalog_entry, plan_text, upgrade_plan
+from rescue.ops.safety import (
+    Preflight,
+    check_no_disc,
+    confirm,
+    drive_key,
+    exclusive_lock,
+    quiet_drive,
+)
+
+if TYPE_CHECKING:
+    from rescue.drive import Drive
+
+FORCE_CHOICES = ("identity", "plan", "family")
+INVALID_OPCODE = "5/20/00"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class FlashOptions:
+    """What to flash where; consent, journal and reports folder are the run's (RunContext)."""
+
+    device: str
+    firmware: str
+    dry_run: bool = False
+    no_backup: bool = False
+    force: frozenset[str] = frozenset()
+    family: str | None = None
+    read_test: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.force) - set(FORCE_CHOICES)
+        if unknown:
+            raise ValueError(f"unknown force {sorted(unknown)}; choose from {FORCE_CHOICES}")
+        object.__setattr__(self, "force", frozenset(self.force))
+
+
+def chosen_risk(match: Match) -> str:
+    """What the user takes on by naming the protocol of a drive (``--family``)."""
+    table = (
+        f"the drive table serves this drive as {match.overridden}; you forced"
+        if match.overridden
+        else "this drive is not in rescue's table; you chose"
+    )
+    return (
+        f"{table} the {match.family.name} protocol; a wrong protocol can leave the drive unusable"
+    )
+
+
+@dataclass
+class FlashReport:
+    """Everything the run learnt, written as JSON next to the journal."""
+
+    device: str
+    firmware: str
+    journal: str
+    dry_run: bool
+    forced: list[str]
+    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    result: str = "not started"
+    drive_before: dict[str, str] | None = None
+    drive_after: dict[str, str] | None = None
+    family: str | None = None
+    family_match: dict[str, object] | None = None  # the table row (and file), or --family
+    image: dict[str, Any] | None = None
+    preflight: Preflight = field(default_factory=Preflight)
+    steps_total: int = 0
+    steps_sent: int = 0
+    wait_events: list[str] = field(default_factory=list)
+    backup: str | None = None
+    error: dict[str, object] | None = None
+    commands: list[dict[str, object]] = field(default_factory=list)  # dry run: what would go
+    read_test: dict[str, Any] | None = None  # doctor's read test after the flash, when run
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"kind": "flash", "rescue_version": __version__, **self.__dict__}
+        data["preflight"] = self.preflight.to_list()
+        return data
+
+
+class FlashFailed(RescueError):
+    """A write step failed; keeps the drive's own error (and its exit category) as the cause."""
+
+    def __init__(self, message: str, hint: str | None, *, cause: RescueError) -> None:
+        super().__init__(message, hint)
+        self.cause = cause
+        self.exit_code = cause.exit_code
+
+    def to_dict(self) -> dict[str, object]:
+        return super().to_dict() | {"cause": self.cause.to_dict()}
+
+
+def flash(options: FlashOptions, ctx: RunContext | None = None) -> FlashReport:
+    """Flash one drive; returns the report of a success (or a dry run).
+
+    A failure raises its ``RescueError`` (exit category kept) after the report
+    is saved; ``FlashJob`` keeps the report and its path for a caller that
+    must know them either way (the bench).
+    """
+    return FlashJob(options, ctx or RunContext()).run()
+
+
+def _ident(identity: Any) -> dict[str, str]:
+    return {
+        "vendor": (identity.vendor or "").strip(),
+        "product": (identity.product or "").strip(),
+        "revision": (identity.revision or "").strip(),
+    }
+
+
+def _report_base(directory: Path) -> Path:
+    """A fresh ``flash-<UTC time>-<pid>-<n>`` name: reports never overwrite each other."""
+    stem = f"flash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
+    number = 1
+    while list(directory.glob(f"{stem}-{number}.*")):
+        number += 1
+    return directory / f"{stem}-{number}"
+
+
+class FlashJob:
+    """One flash: options, context, the report being filled and where it is saved."""
+
+    def __init__(self, options: FlashOptions, ctx: RunContext) -> None:
+        self.options = options
+        self.ctx = ctx
+        self.base = _report_base(reports_dir(ctx.reports))
+        journal = Path(ctx.journal) if ctx.journal else self.base.with_suffix(".journal.jsonl")
+        self.report = FlashReport(
+            options.device, str(options.firmware), str(journal), options.dry_run,
+            sorted(options.force),
+        )  # fmt: skip
+        self.report_path = self.base.with_suffix(".json")
+
+    # --- the run, start to end -----------------------------------------------------------------
+
+    def run(self) -> FlashReport:
+        try:
+            self._flash()
+        except RescueError as err:
+            self.report.result = "failed"
+            self.report.error = err.to_dict()
+            self._save()
+            self._stage("done", f"failed: {err.message}")
+            raise
+        except KeyboardInterrupt:
+            self.report.result = "interrupted"
+            self._save()
+            raise
+        self._save()
+        self._stage("done", self.report.result)
+        return self.report
+
+    def _stage(self, name: str, detail: str = "") -> None:
+        self.ctx.emit(self.options.device, "stage", name, detail=detail)
+
+    def _save(self) -> None:
+        path = self.report_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document = self.report.to_dict()
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        page = write_html_beside(path, document)
+        if not self.ctx.quiet:
+            self.ctx.console.print(
+                f"report: {path} (page: {page.name})  journal: {self.report.journal}"
+            )
+
+    def _flash(self) -> None:
+        from rescue.drive import Drive
+
+        options, report, console = self.options, self.report, self.ctx.console
+        self._stage("open")
+        with open_device(options.device, report.journal, exclusive=True) as transport:
+            drive = Drive(transport)
+            with exclusive_lock(drive_key(transport)) as lock:
+                report.preflight.add("exclusive lock", "ok", str(lock))
+                before = drive.identity
+                report.drive_before = _ident(before)
+                self._stage("identity", " ".join(report.drive_before.values()))
+                _, attentions = drive.settle()  # a reset drive reports these before anything else
+                if attentions:
+                    cleared = ", ".join(a.triple for a in attentions)
+                    report.preflight.add("unit attentions", "ok", f"cleared {cleared}")
+                self._stage("checks")
+                match = resolve_family(drive, options.family, force="family" in options.force)
+                family = match.family
+                report.family = family.name
+                report.family_match = match.to_dict()
+                self._family_check(match)
+                image = family.load_image(options.firmware)
+                report.image = image.to_dict()
+                data = self._checked_image(drive, family, image)
+                steps = family.flash_steps(data, before)
+                report.steps_total = len(steps)
+                if options.dry_run:
+                    report.commands = [step.to_dict() for step in steps]
+                    self._print_dry_run(family, steps)
+                    report.result = "dry run: nothing sent"
+                    return
+                self._backup_or_refuse(drive, family)
+                report.preflight.add("no disc", "ok", check_no_disc(drive))
+                with quiet_drive(transport, report.preflight):
+                    if not self.ctx.quiet:
+                        self._print_summary(family, steps)
+                    risk = f"Warning: {chosen_risk(match)}. " if match.chosen else ""
+                    self._stage("confirm")
+                    confirm(
+                        f"{risk}Flash {report.image['identity']['revision'] or 'this image'} onto "
+                        f"{report.drive_before['product']} at {options.device}?",
+                        self.ctx.assume_yes,
+                    )
+                    self._write(drive, steps)
+                    self._stage("wait", f"{family.settle_seconds:g} s settle, then polls")
+                    report.wait_events = wait_until_back(drive, family)
+                self._stage("verify")
+                self._verify(drive, family, image, data)
+                report.result = "success"
+                if not self.ctx.quiet:
+                    after = report.drive_after or {}
+                    console.print(
+                        f"[bold green]success:[/] {after.get('product')} now runs "
+                        f"{after.get('revision')}"
+                    )
+                self._read_test(drive)
+
+    # --- checks --------------------------------------------------------------------------------
+
+    def _family_check(self, match: Match) -> None:
+        """Say which protocol was chosen and why; a --family choice is said as the risk it is."""
+        if not match.chosen:
+            self.report.preflight.add("family", "ok", match.describe())
+            return
+        risk = chosen_risk(match)
+        self.report.preflight.add("family", "chosen", f"--family {match.family.name}: {risk}")
+        self.ctx.emit(self.options.device, "note", f"warning: {risk}")
+        if not self.ctx.quiet:
+            self.ctx.console.print(f"[bold yellow]warning:[/] {escape(risk)}")
+
+    def _checked_image(self, drive: Drive, family: Family, image: Any) -> bytes:
+        """Image validity (never overridable), identity and the catalog's plan, in that order."""
+        report = self.report
+        problems = family.validate(image)
+        if problems:
+            report.preflight.add("image valid", "refused", "; ".join(problems))
+            raise BadInput(
+                f"{self.options.firmware} cannot be flashed onto a {family.title} drive: "
+                + "; ".join(problems),
+                hint="use an image made for this drive (`rescue fw inspect FILE` shows what it is)",
+            )
+        report.preflight.add(
+            "image valid", "ok", f"{family.title} image, sha256 {image.sha256[:16]}"
+        )
+        self._check_identity(image)
+        self._check_plan(image, recovering=family.in_recovery(drive.identity))
+        return family.prepare(drive, image.data)
+
+    def _check_identity(self, image: Any) -> None:
+        report = self.report
+        have = report.drive_before or {}
+        want = image.identity
+        if want.vendor is None or want.product is None:
+            mismatch = "the image does not say which drive it is for"
+        elif (squeeze(want.vendor), squeeze(want.product)) != (
+            squeeze(have["vendor"]),
+            squeeze(have["product"]),
+        ):
+            mismatch = (
+                f"the image is for {want.vendor.strip()} {want.product.strip()}, "
+                f"the drive is {have['vendor']} {have['product']}"
+            )
+        else:
+            report.preflight.add("identity", "ok", f"{have['vendor']} {have['product']}")
+            return
+        if "identity" in self.options.force:
+            report.preflight.add("identity", "overridden", f"--force identity: {mismatch}")
+            return
+        report.preflight.add("identity", "refused", mismatch)
+        raise Refused(
+            f"identity check failed: {mismatch}; nothing was sent",
+            hint="use the image made for this drive; a deliberate cross-flash needs "
+            "--force identity",
+        )
+
+    def _check_plan(self, image: Any, *, recovering: bool) -> None:
+        report = self.report
+        current = (report.drive_before or {}).get("revision", "")
+        target = (image.identity.revision or "").strip()
+        if recovering:
+            report.preflight.add(
+                "plan", "skipped", "drive in recovery mode: any revision may go on"
+            )
+            return
+        entry = catalog_entry(report.drive_before or {})
+        plan, why = upgrade_plan(entry, current, target)
+        if plan is None:
+            report.preflight.add("plan", "skipped", why)
+            return
+        if not plan.unsafe_direct:
+            report.preflight.add("plan", "ok", f"{current} -> {target}: no catalog rule against it")
+            return
+        reason = f"{current} -> {target} is unsafe: {plan.steps[0].why}; plan: {plan_text(plan)}"
+        if "plan" in self.options.force:
+            report.preflight.add("plan", "overridden", f"--force plan: {reason}")
+            return
+        report.preflight.add("plan", "refused", reason)
+        raise Refused(
+            f"the catalog says {reason}",
+            hint=f"run `rescue plan {self.options.device} --to {target}` and flash each step in "
+            "turn; --force plan tries the direct jump anyway",
+        )
+
+    def _backup_or_refuse(self, drive: Drive, family: Family) -> None:
+        from rescue.engine.backup import take_backup
+
+        report = self.report
+        if family.can_backup:
+            self._stage("backup", family.backup_method)
+            path = self.base.with_suffix(".backup.bin")
+
+            def progress(done: int, total: int) -> None:
+                self.ctx.emit(self.options.device, "progress", "backup", done=done, total=total)
+
+            take_backup(drive, family, path, quiet=self.ctx.quiet, on_progress=progress)
+            report.backup = str(path)
+            ignored = (
+                " (--no-backup ignored: this drive can be backed up)"
+                if self.options.no_backup
+                else ""
+            )
+            report.preflight.add("backup", "ok", f"{family.backup_method} -> {path}{ignored}")
+            return
+        if not self.options.no_backup:
+            report.preflight.add("backup", "refused", family.no_backup_reason)
+            raise Refused(
+                f"{family.title} drives cannot be backed up ({family.no_backup_reason}); "
+                "nothing was sent",
+                hint="pass --no-backup to accept flashing without a backup",
+            )
+        report.preflight.add("backup", "skipped", f"--no-backup: {family.no_backup_reason}")
+
+    # --- what a person sees ----------------------------------------------------------------------
+
+    def _print_dry_run(self, family: Family, steps: list[Step]) -> None:
+        if self.ctx.quiet:
+            return
+        console = self.ctx.console
+        console.print(f"dry run: {len(steps)} commands of the {family.title} protocol, none sent")
+        for number, step in enumerate(steps, 1):
+            console.print(f"{number:4d}  {step.describe()}", markup=False)
+        console.print(
+            f"then: wait {family.settle_seconds:g} s, poll TEST UNIT READY up to "
+            f"{family.ready_timeout:g} s, re-read INQUIRY, verify",
+            markup=False,
+        )
+
+    def _print_summary(self, family: Family, steps: list[Step]) -> None:
+        console = self.ctx.console
+        for check in self.report.preflight.checks:
+            console.print(f"  {check.outcome:>10}  {check.name}: {check.detail}", markup=False)
+        total = sum(step.payload for step in steps)
+        console.print(f"{len(steps)} commands, {total} bytes, {family.title} protocol")
+
+    # --- the write, its failure, and the proof ---------------------------------------------------
+
+    def _write(self, drive: Drive, steps: list[Step]) -> None:
+        report = self.report
+        total = sum(step.payload for step in steps)
+        self._stage("write", f"{len(steps)} commands, {total} bytes")
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+        )
+        sent = 0
+        with Progress(*columns, console=self.ctx.console, disable=self.ctx.quiet) as progress:
+            task = progress.add_task("flashing", total=total)
+
+            def advance(step: Step) -> None:
+                nonlocal sent
+                report.steps_sent += 1
+                sent += step.payload
+                progress.update(task, advance=step.payload, description=step.label)
+                self.ctx.emit(self.options.device, "progress", "write", done=sent, total=total)
+
+            try:
+                run_steps(drive, steps, advance)
+            except StepFailed as err:
+                report.steps_sent = err.index + 1
+                raise self._explain_failure(err, steps) from err
+
+    def _explain_failure(self, err: StepFailed, steps: list[Step]) -> RescueError:
+        """Name the likely cause and the way back; the exit code stays the drive's."""
+        before = self.report.drive_before or {}
+        target = (self.report.image or {}).get("identity", {}).get("revision") or "the target"
+        cause = getattr(err.cause, "triple", None)
+        if cause == INVALID_OPCODE:
+            entry = catalog_entry(before)
+            plan, _ = upgrade_plan(entry, before.get("revision", ""), target)
+            likely = (
+                f"{plan.steps[0].why}; the catalog's plan is {plan_text(plan)}"
+                if plan is not None and plan.unsafe_direct
+                else "the running firmware does not implement this update command "
+                "(it may need a stepping-stone revision first)"
+            )
+            message = (
+                f"the drive refused the update at step {err.index + 1} ({err.step.label}) with "
+                f"5/20/00 INVALID COMMAND OPERATION CODE. Likely cause: {likely}"
+            )
+            hint = (
+                f"run `rescue plan {self.options.device} --to {target}`, "
+                "then flash each step in turn"
+            )
+        else:
+            message = err.message
+            hint = err.hint
+        # A failing step may have been acted on, unless the drive rejected it: sense key 5
+        # (ILLEGAL REQUEST) means the command was not performed (SPC-4, sense key table).
+        sense = getattr(err.cause, "sense", None)
+        rejected = sense is not None and sense.key == 0x5
+        committed = any(step.commit for step in steps[: err.index]) or (
+            err.step.commit and not rejected
+        )
+        way_back = (
+            "The drive may have started rewriting its flash: if it now reports revision BOOT "
+            "it is in recovery mode, and the same command flashes it again."
+            if committed
+            else "Nothing was saved to flash: the drive is as it was (revision "
+            f"{before.get('revision', '?')}); the same command can try again."
+        )
+        return FlashFailed(f"{message}. {way_back}", hint, cause=err.cause)
+
+    def _verify(self, drive: Drive, family: Family, image: Any, data: bytes) -> None:
+        report = self.report
+        after = drive.inquiry()
+        report.drive_after = _ident(after)
+        want = (image.identity.revision or "").strip()
+        got = report.drive_after["revision"]
+        if family.in_recovery(after):
+            report.preflight.add("verify", "refused", "drive came back in recovery mode")
+            raise VerifyFailed(
+                f"the drive came back in recovery mode (revision {got}): "
+                "the new firmware did not start",
+                hint="run the same command again to re-flash it",
+            )
+        if want and got != want:
+            report.preflight.add("verify", "refused", f"revision {got}, image {want}")
+            raise VerifyFailed(
+                f"the drive reports revision {got}, the image is {want}",
+                hint="run the same command again; keep the report and journal if it repeats",
+            )
+        readback = family.read_back(drive, data)
+        if readback is False:
+            report.preflight.add("verify", "refused", "read-back differs")
+            raise VerifyFailed("the flash read back differs from the image", hint="flash again")
+        detail = f"revision {got}" + (", read-back identical" if readback else ", no read-back")
+        report.preflight.add("verify", "ok", detail)
+
+    # --- the read test after a success ---------------------------------------------------------
+
+    def _read_test(self, drive: Drive) -> None:
+        """Run (or offer) doctor's read test; its failure, or Ctrl-C, is reported, never raised.
+
+        The flash is already done and verified here: nothing the read test meets
+        may turn the report's "success" into anything else.
+        """
+        report, console = self.report, self.ctx.console
+        interactive = self.ctx.interactive
+        try:
+            if not (
+                self.options.read_test or (interactive and _yes("Run a read test of a disc now?"))
+            ):
+                return
+            report.read_test = read_test_after_flash(
+                drive, self.options.device, _ask_for_disc if interactive else None
+            )
+        except RescueError as err:
+            report.read_test = {"status": PROBLEM, "verdict": f"read test failed: {err.message}"}
+        except (KeyboardInterrupt, EOFError):
+            report.read_test = {"status": SKIPPED, "verdict": "read test interrupted"}
+        if not self.ctx.quiet:
+            colour = "green" if report.read_test["status"] == OK else "yellow"
+            console.print(f"[{colour}]read test:[/] {escape(report.read_test['verdict'])}")
+            for step in report.read_test.get("next_steps", []):
+                console.print(f"[yellow]next:[/] {escape(step)}")
+
+
+def _ask_for_disc() -> bool:
+    answer = input(
+        "No disc in the drive. Insert a data CD or DVD, close the tray, then press Enter "
+        "(s and Enter skips the read test): "
+    )
+    return answer.strip().lower() != "s"
+
+
+def _yes(question: str) -> bool:
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
