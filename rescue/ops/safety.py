@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rescue.errors import BadInput, PermissionDenied, Refused
+from rescue.scsi.advice import advise
 
 if TYPE_CHECKING:
     from rescue.drive import Drive
@@ -123,10 +124,14 @@ def exclusive_lock(key: str, directory: Path | None = None) -> Iterator[Path]:
 
 
 def check_no_disc(drive: Drive) -> str:
-    """Refuse when a disc is in (or being loaded into) the drive; return what was seen.
+    """Refuse unless the drive says it is empty; return what was seen.
 
-    TEST UNIT READY answers GOOD only with a medium present; 2/3A/xx means
-    empty. A pending unit attention is consumed and the question asked again.
+    Only 2/3A/xx (MEDIUM NOT PRESENT, tray open or closed) means "no disc".
+    GOOD means a disc is in; a pending unit attention (6/xx/xx) is consumed
+    and the question asked again; 2/04/xx (becoming ready, loading) is
+    refused as busy. Every other answer (2/30/00 an unreadable disc, 4/44/00
+    an internal failure, 5/20/00 a drive that does not take TEST UNIT READY,
+    ...) stops the flash with that sense explained: none of them says "empty".
     """
     for _ in range(4):
         sense = drive.test_unit_ready()
@@ -145,7 +150,12 @@ def check_no_disc(drive: Drive) -> str:
                 f"the drive is busy or loading a disc ({triple})",
                 hint="wait until it settles, eject any disc, then run the same command again",
             )
-        return f"no medium reported ({triple})"
+        advice = advise(sense.key, sense.asc, sense.ascq)
+        raise Refused(
+            f"the drive did not say it is empty: TEST UNIT READY answered {triple} "
+            f"({sense.asc_name}): {advice.meaning}; nothing was written",
+            hint=f"{advice.next_step}; the flash needs an empty drive answering 2/3A/xx",
+        )
     raise Refused("the drive keeps reporting unit attentions", hint="run the command again")
 
 

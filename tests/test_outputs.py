@@ -1,0 +1,306 @@
+"""What rescue may write and read: rescue.outputs and rescue.inputs, and the commands using them.
+
+Every case is a user's slip: an output path naming a device node, a FIFO, a
+folder, a symbolic link, someone's file, or a folder that does not exist; an
+input naming /dev/zero, a FIFO or a /proc file. Each must end in one line and
+a documented exit code, with nothing replaced, created or left hanging.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from rescue import outputs
+from rescue.cli import main
+from rescue.errors import BadInput, ExitCode, PermissionDenied
+from rescue.inputs import read_user_file
+from rescue.transport.journal import Journal
+
+DISC = "emu:generic-dvd,sectors=512"
+
+
+def _fifo(tmp_path: Path) -> Path:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def _one_line(err: str) -> None:
+    assert "Traceback" not in err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) <= 2  # message + hint
+
+
+# --- rescue.outputs --------------------------------------------------------------------------
+
+
+def test_special_files_folders_and_links_are_never_written(tmp_path: Path) -> None:
+    target = tmp_path / "precious.bin"
+    target.write_bytes(b"keep me")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    for path, words in [
+        ("/dev/null", "device node"),
+        (str(_fifo(tmp_path)), "FIFO"),
+        (str(tmp_path), "directory"),
+        (str(link), "symbolic link"),
+    ]:
+        for existing in outputs.Existing:
+            with pytest.raises(BadInput, match=words):
+                outputs.write_atomic(path, b"x", "output", existing=existing, overwrite=True)
+    assert target.read_bytes() == b"keep me" and link.is_symlink()
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_an_existing_file_is_replaced_only_when_the_caller_says_so(tmp_path: Path) -> None:
+    target = tmp_path / "theirs.txt"
+    target.write_text("theirs")
+    with pytest.raises(BadInput, match="already exists.*did not write"):
+        outputs.write_atomic(target, "ours", "output")
+    assert target.read_text() == "theirs"
+    outputs.write_atomic(target, "ours", "output", overwrite=True)
+    assert target.read_text() == "ours"
+    outputs.write_atomic(target, "again", "output", existing=outputs.Existing.UPDATE)
+    assert target.read_text() == "again"
+    assert [p.name for p in tmp_path.iterdir()] == ["theirs.txt"]  # no temporary file left
+
+
+def test_a_missing_folder_is_named_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(BadInput, match=f"the folder {missing} does not exist"):
+        outputs.check_file(missing / "x.map", "--mapfile")
+    with pytest.raises(BadInput, match="rescue does not create it"):
+        outputs.check_folder(missing, "reports folder", may_create=True)
+    assert not (tmp_path / "no").exists()
+    assert outputs.check_folder(tmp_path / "new", "reports folder", may_create=True)
+    assert not (tmp_path / "new").exists()  # checked, not made
+
+
+def test_an_unwritable_folder_is_permission_denied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outputs.os, "access", lambda *a, **k: False)  # tests may run as root
+    with pytest.raises(PermissionDenied, match="permission denied"):
+        outputs.check_file(tmp_path / "x", "--mapfile")
+
+
+def test_a_write_failing_half_way_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "map"
+    target.write_text("old")
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs.os, "replace", full)
+    with pytest.raises(BadInput, match="No space left"):
+        outputs.write_atomic(target, "new", "--mapfile", existing=outputs.Existing.UPDATE)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["map"]
+
+
+def test_the_fallback_lands_in_the_temp_folder(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    kept = outputs.keep_fallback("scan", "data", ".json")
+    assert kept is not None and kept.parent == tmp_path and kept.read_text() == "data"
+
+
+# --- rescue.inputs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/dev/zero", "device node"),
+        ("/dev/urandom", "device node"),
+        ("/proc/self/status", "pseudo file"),
+        ("/proc/kmsg", "pseudo file"),
+        ("/", "directory"),
+    ],
+)
+def test_special_inputs_are_refused_without_reading(path: str, words: str) -> None:
+    with pytest.raises((BadInput, PermissionDenied), match=words):
+        read_user_file(path, "report")
+
+
+def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="FIFO"):
+        read_user_file(_fifo(tmp_path), "report")
+
+
+def test_a_file_past_the_cap_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 101)
+    with pytest.raises(BadInput, match="too big"):
+        read_user_file(big, "report", limit=100)
+    assert read_user_file(big, "report", limit=101) == b"x" * 101
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["report"], ["fw", "inspect"]])
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/urandom", "/proc/kmsg", "/proc/self/maps"])
+def test_readers_refuse_special_files_with_one_line(
+    capsys: pytest.CaptureFixture[str], command: list[str], path: str
+) -> None:
+    assert main([*command, path]) == ExitCode.BAD_INPUT
+    _one_line(capsys.readouterr().err)
+
+
+def test_report_of_a_fifo_or_folder_returns(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    for path in (_fifo(tmp_path), tmp_path):
+        assert main(["report", str(path)]) == ExitCode.BAD_INPUT
+        _one_line(capsys.readouterr().err)
+
+
+def test_journal_refuses_a_file_that_is_not_a_journal(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    firmware = tmp_path / "fw.bin"
+    firmware.write_bytes(b"\x00\x01firmware" * 100)
+    before = firmware.read_bytes()
+    assert main(["info", DISC, "--journal", str(firmware)]) == ExitCode.BAD_INPUT
+    _one_line(capsys.readouterr().err)
+    assert firmware.read_bytes() == before
+
+
+@pytest.mark.parametrize("path", ["/dev/null", "/tmp", "/proc/self/status"])
+def test_journal_refuses_special_files_and_folders(path: str, capsys) -> None:  # noqa: ANN001
+    assert main(["info", DISC, "--journal", path]) == ExitCode.BAD_INPUT
+    _one_line(capsys.readouterr().err)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_journal_in_a_missing_folder_is_refused_and_nothing_made(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    journal = tmp_path / "missing" / "j.jsonl"
+    assert main(["info", DISC, "--journal", str(journal)]) == ExitCode.BAD_INPUT
+    _one_line(capsys.readouterr().err)
+    assert not journal.parent.exists()
+
+
+def test_journal_appends_to_its_own_journal(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    journal = tmp_path / "j.jsonl"
+    assert main(["info", DISC, "--journal", str(journal)]) == 0
+    first = journal.read_text().splitlines()
+    assert main(["info", DISC, "--journal", str(journal)]) == 0
+    again = journal.read_text().splitlines()
+    assert again[: len(first)] == first and len(again) > len(first)
+    Journal(tmp_path / "empty").close()  # an empty file is as good as new
+    assert main(["info", DISC, "--journal", str(tmp_path / "empty")]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["/dev/null", "{tmp}/missing/x.map", "{tmp}", "{tmp}/fifo", "{tmp}/link"],
+)
+def test_scan_mapfile_is_checked_before_the_scan(tmp_path: Path, capsys, where: str) -> None:  # noqa: ANN001
+    _fifo(tmp_path)
+    (tmp_path / "target").write_text("precious")
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    journal = tmp_path / "j.jsonl"
+    path = where.format(tmp=tmp_path)
+    argv = ["scan", DISC, "--mapfile", path, "--journal", str(journal)]
+    assert main([*argv, "--reports", str(tmp_path / "reports")]) == ExitCode.BAD_INPUT
+    _one_line(capsys.readouterr().err)
+    assert not journal.exists()  # refused before the drive was opened: nothing sent
+    assert (tmp_path / "target").read_text() == "precious"
+    assert not (tmp_path / "missing").exists()
+
+
+def test_scan_does_not_replace_a_file_that_is_not_a_mapfile(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    argv = ["scan", DISC, "--mapfile", str(notes), "--reports", str(tmp_path / "r")]
+    assert main(argv) == ExitCode.BAD_INPUT
+    _one_line(capsys.readouterr().err)
+    assert notes.read_text() == "my notes\n"
+
+
+@pytest.mark.parametrize("command", ["scan", "doctor"])
+@pytest.mark.parametrize("reports", ["/dev/null", "/proc/x", "{tmp}/a/b", "{tmp}/file"])
+def test_reports_folder_is_checked_before_the_drive_is_opened(
+    tmp_path: Path,
+    capsys,
+    command: str,
+    reports: str,  # noqa: ANN001
+) -> None:
+    (tmp_path / "file").write_text("")
+    journal = tmp_path / "j.jsonl"
+    path = reports.format(tmp=tmp_path)
+    assert main([command, DISC, "--reports", path, "--journal", str(journal)]) == 5
+    _one_line(capsys.readouterr().err)
+    assert not journal.exists() and not (tmp_path / "a").exists()
+
+
+def _fail_report_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = outputs.create_new
+
+    def refuse(path: str | os.PathLike[str], data: bytes | str, what: str) -> bool:
+        if what == "report":
+            raise PermissionDenied(f"report {path}: cannot create it: Read-only file system")
+        return real(path, data, what)
+
+    monkeypatch.setattr(outputs, "create_new", refuse)
+
+
+def test_doctor_verdict_survives_a_report_that_cannot_be_written(
+    tmp_path: Path,
+    capsys,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    _fail_report_writes(monkeypatch)
+    code = main(["doctor", DISC, "--reports", str(tmp_path / "reports")])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.PERMISSION
+    assert "verdict:" in out  # the results are printed anyway
+    kept = list((tmp_path / "tmp").glob("rescue-doctor-*.json"))
+    assert len(kept) == 1 and str(kept[0]) in err
+    assert json.loads(kept[0].read_text())["kind"] == "doctor"
+
+
+def test_scan_results_survive_a_mapfile_and_report_that_cannot_be_written(
+    tmp_path: Path,
+    capsys,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    from rescue.ops import scan as scan_cmd
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    _fail_report_writes(monkeypatch)
+    mapfile = tmp_path / "disc.map"
+    checked = scan_cmd._preflight
+
+    def preflight_then_folder_goes(args) -> None:  # noqa: ANN001
+        checked(args)
+        monkeypatch.setattr(scan_cmd, "_save_mapfile", _lost)
+
+    def _lost(*args: object) -> None:
+        raise BadInput(f"--mapfile {mapfile}: the folder {tmp_path} vanished")
+
+    monkeypatch.setattr(scan_cmd, "_preflight", preflight_then_folder_goes)
+    code = main(["scan", DISC, "--mapfile", str(mapfile), "--reports", str(tmp_path / "r")])
+    out, err = capsys.readouterr()
+    out = out.replace("\n", "")  # rich wraps long paths
+    assert code == ExitCode.BAD_INPUT
+    assert "every sector read" in out  # the summary is printed
+    kept_map = list((tmp_path / "tmp").glob("rescue-scan-*.map"))
+    kept_report = list((tmp_path / "tmp").glob("rescue-scan-*.json"))
+    assert len(kept_map) == 1 and str(kept_map[0]) in err and str(kept_map[0]) in out
+    assert len(kept_report) == 1 and str(kept_report[0]) in err
+    assert "# rescue-disc sectors=512" in kept_map[0].read_text()
