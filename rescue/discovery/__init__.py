@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rescue.discovery import sysfs, udev
 from rescue.discovery.model import DriveNode, Inventory, Media, SkippedDevice
+from rescue.discovery.path import PathInfo, read_path
 from rescue.discovery.sysfs import Candidate, describe_type, hctl_key
 from rescue.discovery.udev import UdevContext, UdevDevice
 from rescue.errors import DeviceNotFound
@@ -23,6 +24,7 @@ __all__ = [
     "DriveNode",
     "Inventory",
     "Media",
+    "PathInfo",
     "SkippedDevice",
     "UdevContext",
     "UdevDevice",
@@ -74,13 +76,13 @@ def discover(
         ]
     return Inventory(
         source=source,
-        drives=[_drive(index, c) for index, c in enumerate(optical)],
+        drives=[_drive(index, c, root) for index, c in enumerate(optical)],
         skipped=skipped,
         fallback_reason=reason,
     )
 
 
-def _drive(index: int, found: Candidate) -> DriveNode:
+def _drive(index: int, found: Candidate, sysfs_root: Path) -> DriveNode:
     """Merge the sysfs facts with udev's; sysfs wins for identity (it is the
     kernel's copy of the drive's INQUIRY data), udev fills what sysfs lacks."""
     scsi, props = found.scsi, found.properties or {}
@@ -101,6 +103,7 @@ def _drive(index: int, found: Candidate) -> DriveNode:
         media=udev.media(props),
         capabilities=udev.capabilities(props),
         sysfs_path=str(scsi.path),
+        path=read_path(scsi.path, sysfs_root, scsi.host, scsi.block),
     )
 
 

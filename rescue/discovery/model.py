@@ -7,6 +7,10 @@ the tests can build and print them without touching /sys or udev.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rescue.discovery.path import PathInfo
 
 TRANSPORTS = ("ata", "usb", "scsi", "virtio", "tcm_loop", "unknown")
 
@@ -56,6 +60,7 @@ class DriveNode:
     media: Media | None = None
     capabilities: tuple[str, ...] = ()
     sysfs_path: str | None = None
+    path: PathInfo | None = None  # how it is attached and what the path lets through
 
     @property
     def name(self) -> str:
@@ -79,6 +84,7 @@ class DriveNode:
             "media": self.media.to_dict() if self.media else None,
             "capabilities": list(self.capabilities),
             "sysfs_path": self.sysfs_path,
+            "path": self.path.to_dict() if self.path else None,
         }
 
 

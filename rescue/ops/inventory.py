@@ -58,7 +58,7 @@ def run_list(args: argparse.Namespace) -> int:
     for column in ("#", "node", "sg", "H:C:T:L", "vendor", "model", "rev", "bus", "media"):
         table.add_column(column)
     for d in inventory.drives:
-        bus = d.transport + (f" {d.usb_id}" if d.usb_id else "")
+        bus = d.path.short() if d.path else d.transport + (f" {d.usb_id}" if d.usb_id else "")
         media = "?" if d.media is None else ("disc" if d.media.present else "empty")
         table.add_row(
             str(d.index),
@@ -78,6 +78,9 @@ def run_list(args: argparse.Namespace) -> int:
             f"No optical drive found (looked in {inventory.source}). "
             "Try an emulated one: rescue info emu:generic-dvd"
         )
+    for d in inventory.drives:
+        if d.path is not None and d.path.bridge is not None:
+            console.print(f"  {d.index}: {d.path.label}, bridge {d.path.bridge.name}", markup=False)
     for skipped in inventory.skipped:
         console.print(f"  left out {skipped.name}: {skipped.reason}")
     return 0
@@ -122,6 +125,7 @@ def collect_info(drive: Any) -> dict[str, Any]:
     """Everything ``info`` shows, as plain data (the JSON output)."""
     report: dict[str, Any] = {"device": drive.name}
     errors: dict[str, str] = {}
+    report["path"] = _path(drive)
     report["inquiry"] = drive.inquiry().to_dict()  # without identity there is nothing to say
     sense, attentions = drive.settle()
     report["unit_attentions"] = [a.triple for a in attentions]
@@ -152,6 +156,14 @@ def collect_info(drive: Any) -> dict[str, Any]:
     report["drive_table"] = drive_table(drive, [f["code"] for f in report.get("features", [])])
     report["errors"] = errors
     return report
+
+
+def _path(drive: Any) -> dict[str, Any] | None:
+    """How the drive is attached and what the path carries (sysfs or the model; no command)."""
+    from rescue.ops.pathcheck import path_of
+
+    path = path_of(getattr(drive, "transport", None))
+    return None if path is None else path.to_dict()
 
 
 def drive_table(drive: Any, features: list[int]) -> dict[str, Any]:
@@ -238,6 +250,7 @@ def show_info(report: dict[str, Any]) -> None:
     ata = report.get("ata_identify")
     if ata:
         rows.append(("ATA identify", f"{ata.get('model', '')} {ata.get('firmware', '')}".strip()))
+    rows += _path_rows(report.get("path"))
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="cyan")
     table.add_column()
@@ -247,6 +260,53 @@ def show_info(report: dict[str, Any]) -> None:
     for key, message in report["errors"].items():
         console.print(f"  [dim]{key}: {message}[/]")
     _show_drive_table(console, report.get("drive_table"))
+
+
+def _path_rows(path: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """What ``info`` says about the path: attachment, bridge, largest transfer, what passes."""
+    if path is None:
+        return [("attached", "unknown (no sysfs entry for this node)")]
+    rows = [("attached", path["label"] + (f" (host {path['host']})" if path["host"] else ""))]
+    bridge = path["bridge"]
+    if bridge:
+        words = " ".join(w for w in (bridge["manufacturer"], bridge["product"]) if w)
+        extra = ", ".join(
+            x
+            for x in (
+                words,
+                f"serial {bridge['serial']}" if bridge["serial"] else "",
+                f"{bridge['speed_mbps']} Mb/s" if bridge["speed_mbps"] else "",
+                f"driver {bridge['driver']}" if bridge["driver"] else "",
+            )
+            if x
+        )
+        rows.append(("USB bridge", f"{bridge['usb_id'] or '?'}" + (f" ({extra})" if extra else "")))
+    limits = path["limits"]
+    size = limits["largest_transfer"]
+    if size is None:
+        rows.append(("largest transfer", f"unknown ({limits['decided_by']})"))
+    else:
+        parts = [f"{name} {limits[key]}" for name, key in (
+            ("max_hw_sectors_kb", "max_hw_sectors_kb"),
+            ("max_sectors_kb", "max_sectors_kb"),
+            ("max_segments", "max_segments"),
+            ("usb-storage max_sectors", "device_max_sectors"),
+        ) if limits[key] is not None]  # fmt: skip
+        rows.append(
+            (
+                "largest transfer",
+                f"{size // 1024} KiB ({size} bytes), decided by {limits['decided_by']}"
+                + (f"; {', '.join(parts)}" if parts else ""),
+            )
+        )
+    if limits["sg_reserved_size"] is not None:
+        rows.append(("sg reserved buffer", f"{limits['sg_reserved_size']} bytes (not a cap)"))
+    for label, key in (
+        ("vendor commands", "vendor_commands"),
+        ("ATA pass-through", "ata_passthrough"),
+    ):
+        rows.append((label, f"{path[key]['status']}: {path[key]['why']}"))
+    return rows
 
 
 def _show_drive_table(console: Console, table: dict[str, Any] | None) -> None:

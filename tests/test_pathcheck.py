@@ -1,0 +1,204 @@
+"""The path to the drive and what it carries: reads cut to fit, flashes refused before writing.
+
+Drives sit behind an emulated USB bridge (``rescue.emulator.usb_bridge``) that
+does what usb-storage and a bridge do to commands: a transfer over the cap
+fails as the kernel fails it (EINVAL, a TransportError, nothing on the bus),
+and the opcodes the bridge does not forward are answered 5/20/00 by it.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from rescue.discovery.path import PathInfo, QueueLimits, UsbBridge
+from rescue.drive import Drive
+from rescue.emulator.registry import create
+from rescue.emulator.usb_bridge import BridgedDevice
+from rescue.errors import ExitCode, Refused, TransportError
+from rescue.families import family_named
+from rescue.ops.pathcheck import (
+    BRIDGE,
+    DRIVE,
+    EITHER,
+    FAMILY_WRITE_OPCODE,
+    bridge_or_drive,
+    check_path,
+    fit,
+    fit_sectors,
+    judge,
+    largest_transfer,
+    needed_transfer,
+    path_of,
+    transfer_limit,
+)
+from rescue.scsi.sense import SenseError
+from rescue.transport.emulated import EmulatedTransport
+
+TSST = SimpleNamespace(vendor="TSSTcorp", product="DVD-ROM SH-D163C", revision="SB01")
+BTC = SimpleNamespace(vendor="BTC", product="DVDRW IDE1004", revision="0043")
+
+
+def bridged(spec: str, cap: int, **kw) -> tuple[EmulatedTransport, BridgedDevice]:
+    device = BridgedDevice(create(spec), max_transfer=cap, **kw)
+    return EmulatedTransport(device, name=f"emu:{spec}"), device
+
+
+def test_an_emulated_bridge_declares_its_cap_and_names_itself():
+    transport, _ = bridged("generic-dvd,disc=none", 120 * 1024)
+    path = path_of(transport)
+    assert path.attachment == "usb-bot" and path.is_usb
+    assert path.bridge.usb_id == "152d:2339"
+    assert transfer_limit(transport) == (122880, "the emulated bridge's transfer cap")
+    assert largest_transfer(transport) == 122880
+
+
+def test_a_plain_emulated_drive_has_no_cap_unless_its_model_declares_one():
+    transport = EmulatedTransport(create("generic-dvd,disc=none"), name="emu:generic-dvd")
+    assert path_of(transport).attachment == "emulated"
+    assert largest_transfer(transport) is None
+    transport.device.max_transfer = 0x8000
+    assert largest_transfer(transport) == 0x8000
+
+
+def test_reads_are_cut_to_the_path_in_whole_sectors():
+    transport, _ = bridged("generic-dvd", 120 * 1024)
+    assert fit(transport, 32 * 2048) == 32 * 2048
+    assert fit(transport, 128 * 2048) == 60 * 2048
+    assert fit_sectors(transport, 128) == 60
+    tiny, _ = bridged("generic-dvd", 1000)
+    assert fit_sectors(tiny, 16) == 1, "never below one sector"
+    unknown = SimpleNamespace(path="replay:x")
+    assert fit(unknown, 1 << 20) == 1 << 20
+
+
+def test_a_read_over_the_cap_fails_in_the_kernel_and_never_reaches_the_drive():
+    transport, device = bridged("generic-dvd", 120 * 1024)
+    drive = Drive(transport)
+    drive.settle()
+    with pytest.raises(TransportError, match="exceeds what the kernel queue accepts"):
+        transport.execute(bytes([0x28, 0, 0, 0, 0, 0, 0, 0, 64, 0]), data_in=64 * 2048)
+    assert device.largest_seen <= 120 * 1024
+    size = fit_sectors(transport, 64)
+    result = transport.execute(bytes([0x28, 0, 0, 0, 0, 0, 0, 0, size, 0]), data_in=size * 2048)
+    assert result.ok and len(result.data) == 60 * 2048
+
+
+def test_the_bridge_answers_vendor_opcodes_itself():
+    transport, device = bridged("btc-drw1004im,disc=none", 120 * 1024)
+    drive = Drive(transport)
+    drive.settle()
+    with pytest.raises(SenseError) as caught:
+        drive.command(bytes([0x3B, 0x02]) + bytes(8), label="WRITE BUFFER")
+    assert caught.value.sense.triple == "5/20/00"
+    assert device.refused == [0x3B]
+
+
+@pytest.mark.parametrize(
+    ("family", "identity", "size", "needed"),
+    [
+        ("tsst", TSST, 0x100000, 0xFC00),
+        ("mt1939", TSST, 0x200000, 0xF800),
+        ("pioneer", TSST, 0x100000, 0x8000),
+        ("btc", BTC, 0x100000, 0x1000),
+    ],
+)
+def test_each_family_needs_its_own_chunk(family, identity, size, needed):
+    steps = family_named(family).flash_steps(bytes(size), identity)
+    assert needed_transfer(steps) == needed
+
+
+def test_a_family_whose_chunk_fits_passes_with_the_numbers():
+    transport, _ = bridged("tsst-shd163c,disc=none", 120 * 1024)
+    steps = family_named("tsst").flash_steps(bytes(0x100000), TSST)
+    line = check_path(transport, steps, "TSST")
+    assert "63 KiB (0xfc00 bytes) fits USB bulk-only transport (usb-storage)" in line
+    assert "120 KiB" in line
+
+
+def test_a_chunk_larger_than_the_path_is_refused_before_anything_is_sent():
+    transport, device = bridged("tsst-shd163c,disc=none", 32 * 1024)
+    sent: list[bytes] = []
+    inner = device.device.submit
+    device.device.submit = lambda cdb, out, n: sent.append(cdb) or inner(cdb, out, n)
+    steps = family_named("tsst").flash_steps(bytes(0x100000), TSST)
+    with pytest.raises(Refused) as caught:
+        check_path(transport, steps, "TSST")
+    err = caught.value
+    assert err.exit_code == ExitCode.REFUSED
+    assert "the TSST protocol sends 63 KiB (0xfc00 bytes) in one command" in err.message
+    assert "carries at most 32 KiB" in err.message and "nothing was sent" in err.message
+    assert "SATA or IDE port" in err.hint and "USB bridge" in err.hint
+    assert sent == []
+    assert judge(transport, steps).ok is False
+
+
+def test_an_unknown_limit_does_not_refuse():
+    steps = family_named("tsst").flash_steps(bytes(0x40000), TSST)
+    assert "path limit unknown" in check_path(SimpleNamespace(path="replay:x"), steps)
+
+
+def usb_path(cap: int | None = 120 * 1024) -> PathInfo:
+    return PathInfo(
+        attachment="usb-bot",
+        host="usb-storage",
+        bridge=UsbBridge("152d", "2339", "JMicron", "bridge", None, "480", "usb-storage"),
+        limits=QueueLimits(max_hw_sectors_kb=cap // 1024 if cap else None),
+        vendor_commands="unknown",
+        vendor_commands_why="",
+        ata_passthrough="unknown",
+        ata_passthrough_why="",
+    )
+
+
+def test_5_20_00_for_an_opcode_the_family_implements_is_the_bridge():
+    origin = bridge_or_drive(usb_path(), 0x3B, "5/20/00", "btc")
+    assert origin.who == BRIDGE and "152d:2339" in origin.why and "3Bh" in origin.why
+    assert bridge_or_drive(usb_path(), 0xFF, "5/20/00", "tsst").who == BRIDGE
+    # TSST's protocol does not use WRITE BUFFER: its drive may refuse it itself.
+    assert bridge_or_drive(usb_path(), 0x3B, "5/20/00", "tsst").who == EITHER
+    assert bridge_or_drive(usb_path(), 0x3B, "5/20/00", None).who == EITHER
+
+
+def test_without_a_bridge_the_drive_answered():
+    assert bridge_or_drive(None, 0x3B, "5/20/00", "btc").who == DRIVE
+    ata = PathInfo("ata", "ahci", None, QueueLimits(), "passes", "", "passes", "")
+    assert bridge_or_drive(ata, 0x3B, "5/20/00", "btc").who == DRIVE
+
+
+def test_pass_through_transfers_and_mid_transfer_5_24_00_behind_usb():
+    assert bridge_or_drive(usb_path(), 0x85, "5/20/00").who == BRIDGE
+    over = bridge_or_drive(usb_path(), 0x3B, None, "btc", transferred=0x20000)
+    assert over.who == BRIDGE and "131072 bytes exceed the 122880" in over.why
+    late = bridge_or_drive(usb_path(), 0x3B, "5/24/00", "btc", transferred=0x1000,
+                           accepted_before=True)  # fmt: skip
+    assert late.who == BRIDGE and "mid-transfer" in late.why
+    first = bridge_or_drive(usb_path(), 0x3B, "5/24/00", "btc", transferred=0x1000)
+    assert first.who == EITHER
+
+
+def test_the_opcode_table_matches_what_each_family_sends():
+    identities = {"btc": BTC, "tsst": TSST, "mt1939": TSST, "pioneer": TSST}
+    sizes = {"mt1939": 0x200000}
+    for name, identity in identities.items():
+        steps = family_named(name).flash_steps(bytes(sizes.get(name, 0x100000)), identity)
+        data_steps = [s for s in steps if s.data]
+        assert {s.cdb[0] for s in data_steps} == {FAMILY_WRITE_OPCODE[name]}, name
+
+
+def test_info_names_the_path_the_bridge_and_what_passes(capsys):
+    from rescue.ops.inventory import collect_info, show_info
+
+    transport, _ = bridged("btc-drw1004im,disc=none", 120 * 1024)
+    report = collect_info(Drive(transport))
+    assert report["path"]["attachment"] == "usb-bot"
+    assert report["path"]["limits"]["largest_transfer"] == 122880
+    assert report["path"]["vendor_commands"]["status"] == "unknown"
+    show_info(report)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "attached USB bulk-only transport (usb-storage) (host usb-storage)" in out
+    assert "USB bridge 152d:2339 (JMicron USB to ATA/ATAPI Bridge, 480 Mb/s" in out
+    assert "largest transfer 120 KiB (122880 bytes), decided by the emulated bridge's" in out
+    assert "vendor commands unknown: not probed" in out
+    assert "ATA pass-through unknown" in out
