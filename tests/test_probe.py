@@ -94,3 +94,35 @@ def test_a_missing_device_is_one_line_with_its_exit_code(bench: Path, capsys):
     code, out = run(capsys, "emu:no-such-model")
     assert code == 2
     assert out.startswith("error:") and "Traceback" not in out
+
+
+def _bridged(spec: str):
+    from rescue.emulator.usb_bridge import BridgedDevice
+
+    return Drive(EmulatedTransport(BridgedDevice(create(spec)), name=f"emu:{spec}"))
+
+
+def test_behind_a_usb_bridge_a_refused_opcode_the_family_implements_is_the_bridges():
+    result = probe(_bridged("btc-drw1004im,disc=none"))
+    assert result.accepted is False and result.exit_code == 9
+    assert result.sense["triple"] == "5/20/00"
+    assert result.refused_by["who"] == "bridge"
+    assert result.verdict.startswith("refused (5/20/00 INVALID COMMAND OPERATION CODE): "
+                                     "the USB bridge refused it, not the drive")  # fmt: skip
+    assert "implements opcode 3Bh" in result.verdict and "152d:2339" in result.verdict
+    assert "SATA or IDE port" in result.next_step
+    assert result.path["attachment"] == "usb-bot"
+
+
+def test_behind_a_usb_bridge_without_evidence_either_may_have_refused():
+    result = probe(_bridged("generic-dvd,disc=none"))
+    assert result.refused_by["who"] == "bridge or drive"
+    assert "does not implement the command" in result.verdict
+    assert "or the USB bridge refused it" in result.verdict
+    assert "to rule the bridge out" in result.next_step
+
+
+def test_without_a_bridge_the_answer_stays_the_drives():
+    result = probe(Drive(EmulatedTransport(create("btc-drw1004im,disc=none"), name="emu:btc")))
+    assert result.refused_by is None and result.sense["triple"] == "5/24/00"
+    assert result.path["attachment"] == "emulated"

@@ -18,6 +18,12 @@ acceptance, once it is read correctly:
   does, hw/scsi/scsi-disk.c), so "no disc" here is not a verdict on WRITE
   BUFFER; with any disc in, the drive answers the question itself.
 
+Behind a USB bridge the answer may not be the drive's: many bridges answer
+opcodes they do not forward with 5/20/00 themselves. When the drive's family
+is known to implement the refused opcode (``rescue.ops.pathcheck``), the
+refusal is the bridge's and the probe says so; when the evidence cannot tell,
+it says that too, and how to find out (the drive on a SATA/IDE port).
+
 The drive lock is held for the probe so it never lands in the middle of
 another process's download sequence. Exit code: 0 when accepted, the sense
 key's category when refused (9 for sense key 5), as in ``rescue.errors``.
@@ -32,6 +38,7 @@ from typing import Any
 
 from rescue.devices import open_device
 from rescue.errors import ExitCode, RescueError
+from rescue.ops.pathcheck import BRIDGE, EITHER, Origin, bridge_or_drive
 from rescue.scsi import cdb as build
 from rescue.scsi.advice import advise
 from rescue.scsi.sense import SenseError
@@ -66,6 +73,8 @@ class ProbeResult:
     verdict: str
     next_step: str
     exit_code: int
+    path: dict[str, Any] | None = None  # how the drive is attached (rescue.discovery.path)
+    refused_by: dict[str, str] | None = None  # who answered a refusal: bridge, drive, or either
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,9 +82,12 @@ class ProbeResult:
 
 def probe(drive: Any) -> ProbeResult:
     """Send the zero-length WRITE BUFFER to an open ``Drive`` and explain the answer."""
+    from rescue.ops.pathcheck import path_of
+
     identity = drive.identity
     drive.settle()  # a power-on unit attention would otherwise be the answer
-    family = _family_title(drive)
+    family_name, family = _family(drive)
+    path = path_of(getattr(drive, "transport", None))
     cdb = build.write_buffer(DATA_MODE)
     base = {
         "device": drive.name,
@@ -84,6 +96,7 @@ def probe(drive: Any) -> ProbeResult:
         "revision": identity.revision.strip(),
         "family": family,
         "command": bytes(cdb).hex(" "),
+        "path": path.to_dict() if path is not None else None,
     }
     try:
         drive.command(cdb, label="WRITE BUFFER mode 02h, length 0")
@@ -91,6 +104,10 @@ def probe(drive: Any) -> ProbeResult:
         if err.sense is None:
             raise
         verdict, next_step = _refusal(err.sense.key, err.sense.asc, err.sense.ascq, family)
+        origin = None
+        if path is not None and path.is_usb and err.sense.key != NOT_READY:
+            origin = bridge_or_drive(path, cdb[0], err.sense.triple, family_name)
+            verdict, next_step = _behind_bridge(origin, verdict, next_step, path)
         name = f"{err.sense.triple} {err.sense.asc_name}"
         return ProbeResult(
             **base,
@@ -100,6 +117,7 @@ def probe(drive: Any) -> ProbeResult:
             + verdict,
             next_step=next_step.replace("DEV", drive.name),
             exit_code=int(err.exit_code),
+            refused_by=origin.to_dict() if origin is not None else None,
         )
     return ProbeResult(
         **base,
@@ -113,13 +131,33 @@ def probe(drive: Any) -> ProbeResult:
     )
 
 
-def _family_title(drive: Any) -> str | None:
+def _family(drive: Any) -> tuple[str | None, str | None]:
+    """The family's name and title, (None, None) when no family serves the drive."""
     from rescue.families import drive_family
 
     try:
-        return drive_family(drive).title
+        family = drive_family(drive)
     except RescueError:
-        return None
+        return None, None
+    return family.name, family.title
+
+
+def _behind_bridge(origin: Origin, verdict: str, next_step: str, path: Any) -> tuple[str, str]:
+    """The refusal read again with a USB bridge on the path (``bridge_or_drive``)."""
+    bridge = path.bridge.name if path.bridge is not None else "the USB bridge"
+    if origin.who == BRIDGE:
+        return (
+            f"the USB bridge refused it, not the drive: {origin.why}",
+            f"connect the drive to a SATA or IDE port (not through {bridge}) and probe again; "
+            "nothing that needs this command can work through this bridge",
+        )
+    if origin.who == EITHER:
+        return (
+            f"{verdict}; or the USB bridge refused it for the drive: {origin.why}",
+            f"{next_step}; to rule the bridge out, connect the drive to a SATA or IDE port "
+            "and probe again",
+        )
+    return verdict, next_step
 
 
 def _refusal(key: int, asc: int, ascq: int, family: str | None) -> tuple[str, str]:
@@ -167,6 +205,14 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(f"{result.vendor} {result.product} {result.revision} ({result.device})")
+        if result.path is not None:
+            bridge = result.path["bridge"]
+            print(
+                f"path: {result.path['label']}"
+                + (f", bridge {bridge['usb_id']}" if bridge and bridge["usb_id"] else "")
+            )
         print(f"WRITE BUFFER probe [{result.command}]: {result.verdict}")
+        if result.refused_by is not None:
+            print(f"refused by: {result.refused_by['who']}")
         print(f"next: {result.next_step}")
     return result.exit_code
