@@ -304,3 +304,11 @@ def test_scan_results_survive_a_mapfile_and_report_that_cannot_be_written(
     assert len(kept_map) == 1 and str(kept_map[0]) in err and str(kept_map[0]) in out
     assert len(kept_report) == 1 and str(kept_report[0]) in err
     assert "# rescue-disc sectors=512" in kept_map[0].read_text()
+
+
+def test_scan_mapfile_and_journal_must_be_two_files(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    same = str(tmp_path / "same")
+    argv = ["scan", DISC, "--mapfile", same, "--journal", same, "--reports", str(tmp_path)]
+    assert main(argv) == ExitCode.USAGE
+    _one_line(capsys.readouterr().err)
+    assert not Path(same).exists()

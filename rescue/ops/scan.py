@@ -127,6 +127,8 @@ def _preflight(args: argparse.Namespace) -> None:
     """Before the drive is opened: the mapfile and the reports folder can be written."""
     if args.mapfile is not None:
         path = outputs.check_file(args.mapfile, "--mapfile", existing=outputs.Existing.UPDATE)
+        if args.journal and os.path.abspath(args.journal) == os.path.abspath(path):
+            raise UsageError(f"--mapfile and --journal both name {path}: give each its own file")
         if path.exists():
             mf.parse_mapfile(_read_mapfile(args.mapfile), args.mapfile)  # else never replaced
     reports_dir(args.reports)
