@@ -35,12 +35,13 @@ COMMANDS: list[str] = [
     "rescue.ops.report",
     "rescue.ops.menu",
     "rescue.ops.probe",
+    "rescue.ops.bench",
 ]
 
 
 #: Commands that match drives against the drive table: a bad drives.d file stops them
 #: before they send anything (an explicit --drives FILE is checked for every command).
-DRIVE_COMMANDS = {"info", "plan", "flash", "backup", "doctor", "probe", "scan", "menu"}
+DRIVE_COMMANDS = {"info", "plan", "flash", "backup", "doctor", "probe", "scan", "menu", "bench"}
 DRIVES_HELP = (
     "also use the drive table rows in FILE (the shape of rescue/data/families.json); "
     "repeatable; drives.d/*.json on the stick's data partition (or $RESCUE_DRIVES_DIR) "

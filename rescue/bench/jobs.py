@@ -1,0 +1,83 @@
+"""What a bench worker runs on its drive: the engine's flash, doctor or scan, into a DriveResult."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from rescue.bench.runner import DriveResult
+from rescue.engine.checkup import DoctorOptions, Outcome, ScanOptions, doctor, scan
+from rescue.engine.context import RunContext
+from rescue.engine.flash import FlashJob, FlashOptions
+from rescue.errors import RescueError
+
+JOBS = ("flash", "doctor", "scan")
+
+
+def flash_work(options: FlashOptions) -> Callable[[RunContext, DriveResult], None]:
+    def work(ctx: RunContext, result: DriveResult) -> None:
+        job = None
+        try:
+            job = FlashJob(replace(options, device=result.device), ctx)
+            job.run()
+            result.exit_code, result.result = 0, job.report.result
+        except RescueError as err:
+            result.exit_code, result.result = int(err.exit_code), _failed(err)
+            result.message, result.hint, result.error = err.message, err.hint, err.to_dict()
+        finally:
+            if job is not None:
+                report = job.report
+                result.report = str(job.report_path)
+                result.journal = report.journal
+                result.drive_before, result.drive_after = report.drive_before, report.drive_after
+                result.extra = {
+                    "family": report.family,
+                    "image_revision": ((report.image or {}).get("identity") or {}).get("revision"),
+                    "steps_sent": report.steps_sent,
+                    "steps_total": report.steps_total,
+                    "preflight": report.preflight.to_list(),
+                }
+
+    return work
+
+
+def _failed(err: RescueError) -> str:
+    from rescue.errors import ExitCode
+
+    return "refused" if err.exit_code == ExitCode.REFUSED else "failed"
+
+
+def doctor_work(ctx: RunContext, result: DriveResult) -> None:
+    _checkup(doctor(DoctorOptions(result.device), ctx), result, "doctor")
+
+
+def scan_work(ctx: RunContext, result: DriveResult) -> None:
+    _checkup(scan(ScanOptions(result.device), ctx), result, "scan")
+
+
+def _checkup(outcome: Outcome, result: DriveResult, kind: str) -> None:
+    body = outcome.body
+    result.exit_code = outcome.exit_code
+    result.report = outcome.report
+    identity = body.get("identity")
+    if isinstance(identity, dict):
+        result.drive_before = {k: str(v).strip() for k, v in identity.items()}
+    error = outcome.error
+    if error is not None:
+        result.result = "failed"
+        result.message, result.hint, result.error = error["message"], error.get("hint"), error
+        return
+    if kind == "doctor":
+        result.result = str(body.get("status", "done"))
+        result.message = body.get("verdict")
+    else:
+        bad = body.get("bad") or []
+        result.result = "complete" if body.get("complete") else "stopped"
+        result.message = (
+            f"{sum(r['count'] for r in bad)} unreadable sectors in {len(bad)} ranges"
+            if bad
+            else "every sector read"
+            if body.get("complete")
+            else body.get("stopped_by")
+        )
+    result.extra = {"errors": body["errors"]} if body.get("errors") else {}

@@ -1,0 +1,235 @@
+"""Run one job on many drives at once: one worker process per drive, results as they end.
+
+Why processes: py-sg holds the GIL for the whole SG_IO ioctl, so threads
+would send one drive's command at a time, and a drive that hangs inside a
+command would stall every other one. A worker is forked (cheap, and it keeps
+the drive table and environment of the parent), runs the engine on its drive
+with a quiet ``RunContext``, and sends its events and its ``DriveResult``
+through a queue. The parent only waits: a worker that dies without a result
+is reported as such, one that outlives ``timeout`` is stopped (SIGTERM, then
+SIGKILL) and reported as TIMEOUT; the others carry on untouched.
+
+Exit ranking: the batch exits 0 only when every drive succeeded, otherwise
+with the code of the worst drive, worst first in ``RANKING``: an interrupted
+batch, then what may have left a drive changed or half-done (1: a verify that
+failed or an unclassified failure, 12 transport, 11 timeout, 8 medium or
+hardware error, 7 not ready, 10 unit attention, 9 the drive refused a
+command), then what stopped before anything was written (3 no device, 4
+permission, 5 bad input, 6 refused by the safety policy, 2 usage).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rescue.engine.context import Event, RunContext
+from rescue.errors import ExitCode
+
+INTERRUPTED = 130
+RANKING: tuple[int, ...] = (
+    INTERRUPTED,
+    ExitCode.FAILURE,
+    ExitCode.TRANSPORT,
+    ExitCode.TIMEOUT,
+    ExitCode.MEDIUM_ERROR,
+    ExitCode.NOT_READY,
+    ExitCode.UNIT_ATTENTION,
+    ExitCode.ILLEGAL_REQUEST,
+    ExitCode.NO_DEVICE,
+    ExitCode.PERMISSION,
+    ExitCode.BAD_INPUT,
+    ExitCode.REFUSED,
+    ExitCode.USAGE,
+)
+DEFAULT_TIMEOUT = 1800.0  # one drive's whole job; a flash is minutes even on a slow drive
+STOP_GRACE = 10.0  # after SIGTERM, before SIGKILL
+POLL = 0.2
+
+
+def worst(codes: list[int]) -> int:
+    """0 when every code is 0, else the worst by ``RANKING`` (an unknown code ranks first)."""
+    failed = [int(c) for c in codes if c]
+    if not failed:
+        return 0
+    rank = {int(code): n for n, code in enumerate(RANKING)}
+    return min(failed, key=lambda c: rank.get(c, -1))
+
+
+@dataclass
+class DriveResult:
+    """How one drive's job ended; one line of output, one row of the summary."""
+
+    index: int
+    device: str
+    job: str
+    exit_code: int = int(ExitCode.FAILURE)
+    result: str = "not started"
+    message: str | None = None
+    hint: str | None = None
+    seconds: float = 0.0
+    report: str | None = None
+    journal: str | None = None
+    log: str | None = None
+    drive_before: dict[str, str] | None = None
+    drive_after: dict[str, str] | None = None
+    error: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: What a worker runs: (its RunContext, its result to fill) -> None; raises nothing it can catch.
+Work = Callable[[RunContext, DriveResult], None]
+
+
+@dataclass
+class Task:
+    device: str
+    job: str
+    work: Work
+    journal: str | None = None
+    log: str | None = None
+
+
+def _child(index: int, task: Task, reports: str | None, channel: Any) -> None:
+    """The worker process: output to its log, events and the result to the queue."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stop saves the report
+    if task.log:
+        fd = os.open(task.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # nobody can be asked anything in a worker
+    os.close(devnull)
+
+    def listener(event: Event) -> None:
+        channel.put(("event", index, event.to_dict()))
+
+    result = DriveResult(index, task.device, task.job, log=task.log, journal=task.journal)
+    ctx = RunContext(
+        quiet=True, assume_yes=True, journal=task.journal, reports=reports, listener=listener
+    )
+    started = time.monotonic()
+    try:
+        task.work(ctx, result)
+    except KeyboardInterrupt:
+        result.exit_code, result.result = INTERRUPTED, "interrupted"
+    except BaseException as err:  # noqa: BLE001 - a bug in one worker is that drive's failure
+        result.exit_code, result.result = int(ExitCode.FAILURE), "failed"
+        result.message = f"{type(err).__name__}: {err}"
+    result.seconds = round(time.monotonic() - started, 3)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    channel.put(("done", index, result.to_dict()))
+    channel.close()
+    channel.join_thread()
+
+
+def run_batch(
+    tasks: list[Task],
+    *,
+    reports: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_event: Callable[[int, dict[str, Any]], None] | None = None,
+    on_result: Callable[[DriveResult], None] | None = None,
+) -> list[DriveResult]:
+    """Run every task in a process of its own; return the results in the tasks' order."""
+    context = multiprocessing.get_context("fork")
+    channel = context.Queue()
+    processes = []
+    started = []
+    for index, task in enumerate(tasks):
+        process = context.Process(
+            target=_child, args=(index, task, reports, channel), name=f"bench-{index}"
+        )
+        process.start()
+        processes.append(process)
+        started.append(time.monotonic())
+    results: dict[int, DriveResult] = {}
+    stopping: dict[int, float] = {}
+    interrupted = False
+
+    def finish(result: DriveResult) -> None:
+        results[result.index] = result
+        if on_result is not None:
+            on_result(result)
+
+    def drain(wait: float) -> None:
+        try:
+            kind, index, payload = channel.get(timeout=wait) if wait else channel.get_nowait()
+        except queue.Empty:
+            return
+        if kind == "done" and index not in results:
+            finish(DriveResult(**payload))
+        elif kind == "event" and on_event is not None:
+            on_event(index, payload)
+
+    while len(results) < len(tasks):
+        try:
+            drain(POLL)
+            for index, process in enumerate(processes):
+                if index in results:
+                    continue
+                if not process.is_alive():
+                    for _ in range(1000):  # what it sent before it ended is still queued
+                        if index in results or channel.empty():
+                            break
+                        drain(POLL)
+                    if index not in results:
+                        finish(_lost(index, tasks[index], process.exitcode, started[index]))
+                    continue
+                overdue = time.monotonic() - started[index] > timeout
+                if overdue and index not in stopping:
+                    stopping[index] = time.monotonic()
+                    process.terminate()
+                elif index in stopping and time.monotonic() - stopping[index] > STOP_GRACE:
+                    process.kill()
+        except KeyboardInterrupt:  # the workers got the same Ctrl-C and save their reports
+            if interrupted:
+                for process in processes:
+                    if process.is_alive():
+                        process.kill()
+            interrupted = True
+    for index in stopping:
+        if results[index].exit_code in (INTERRUPTED, ExitCode.FAILURE):
+            result = results[index]
+            result.exit_code, result.result = int(ExitCode.TIMEOUT), "timed out"
+            result.message = f"stopped after {timeout:g} s: the drive's job did not end"
+    for process in processes:
+        process.join(STOP_GRACE)
+    return [results[i] for i in range(len(tasks))]
+
+
+def _lost(index: int, task: Task, exitcode: int | None, started: float) -> DriveResult:
+    how = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit {exitcode}"
+    return DriveResult(
+        index,
+        task.device,
+        task.job,
+        exit_code=int(ExitCode.FAILURE),
+        result="worker died",
+        message=f"the worker process ended ({how}) without a result",
+        seconds=round(time.monotonic() - started, 3),
+        log=task.log,
+        journal=task.journal,
+    )
+
+
+def log_path(folder: Path, index: int) -> str:
+    """``drive-<n>.log`` in the session folder: what the worker printed, if anything."""
+    return str(folder / f"drive-{index + 1}.log")

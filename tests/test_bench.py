@@ -1,0 +1,180 @@
+"""`rescue bench` headless: one job on many emulated drives at once, one process per drive.
+
+Each drive is an ``emu:`` spec with its own ``state=`` file, so the worker
+process that flashes it and this test see one drive; the state file is the
+drive's flash, read here to prove what it holds afterwards.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rescue.bench.runner import RANKING, DriveResult, Task, run_batch, worst
+from rescue.cli import main
+from rescue.emulator.images import make_btc_image
+from rescue.errors import ExitCode
+
+FAILING_CHUNK = "fault=sense:4/44/00@3b.7"  # the 7th WRITE BUFFER fails inside the drive
+
+
+def btc(bench: Path, name: str, extra: str = "") -> str:
+    spec = f"emu:btc-drw1004im,rev=0043,disc=none,serial=BENCH-{name},state={bench / name}.state"
+    return spec + (f",{extra}" if extra else "")
+
+
+def image(bench: Path, revision: str = "0050") -> Path:
+    path = bench / f"V{revision}.bin"
+    path.write_bytes(make_btc_image(revision))
+    return path
+
+
+def summary(bench: Path) -> dict:
+    (found,) = (bench / "reports").glob("bench-*.json")
+    return json.loads(found.read_text())
+
+
+def test_a_batch_flash_changes_every_healthy_drive_and_reports_the_faulty_one(
+    bench: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fw = image(bench)
+    healthy = [btc(bench, f"ok{n}") for n in range(3)]
+    faulty = btc(bench, "bad", FAILING_CHUNK)
+    main(["info", faulty])  # make its state file: the flash before
+    before = (bench / "bad.state").read_bytes()
+    capsys.readouterr()
+    code = main(["bench", "--flash", str(fw), "--yes", "--no-backup", *healthy, faulty])
+    out = capsys.readouterr().out
+    assert code == ExitCode.MEDIUM_ERROR  # the faulty drive's own error (4/44/00)
+    for n in range(3):
+        assert (bench / f"ok{n}.state").read_bytes() == fw.read_bytes()
+    assert (bench / "bad.state").read_bytes() == before  # nothing saved to its flash
+    lines = [line for line in out.splitlines() if line.startswith("[")]
+    assert len(lines) == 4
+    (bad_line,) = [line for line in lines if "BENCH-bad" in line]
+    assert "failed (exit 8)" in bad_line and "4/44/00" in bad_line
+    assert all("success; DVDRW IDE1004 0043 -> 0050" in x for x in lines if x != bad_line)
+    doc = summary(bench)
+    assert doc["exit_code"] == 8 and doc["succeeded"] == 3
+    assert [d["device"] for d in doc["drives"]] == [*healthy, faulty]  # the order given
+    for row in doc["drives"]:
+        report = json.loads(Path(row["report"]).read_text())
+        assert report["device"] == row["device"] and Path(report["journal"]).exists()
+    page = next((bench / "reports").glob("bench-*.html")).read_text()
+    assert page.count("<tr><td") == 4 and "3 of 4 drives succeeded" in page
+
+
+def test_json_prints_one_object_per_drive(bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fw = image(bench)
+    devices = [btc(bench, "a"), "emu:generic-dvd,disc=none"]
+    code = main(["bench", "--flash", str(fw), "--yes", "--no-backup", "--json", *devices])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == ExitCode.REFUSED  # no protocol for the generic drive: refused, nothing sent
+    assert {r["device"]: r["exit_code"] for r in rows} == {devices[0]: 0, devices[1]: 6}
+    flashed = next(r for r in rows if r["device"] == devices[0])
+    assert flashed["drive_after"]["revision"] == "0050"
+
+
+class Tty:
+    def isatty(self) -> bool:
+        return True
+
+    def close(self) -> None:  # a forked worker closes its stdin
+        pass
+
+
+def test_one_question_lists_every_drive_and_skips_the_one_a_check_refuses(
+    bench: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fw = image(bench)
+    asked: list[str] = []
+    monkeypatch.setattr(sys, "stdin", Tty())
+    monkeypatch.setattr(builtins, "input", lambda q="": asked.append(q) or "YES")
+    other = f"emu:tsst-shd163c,disc=none,state={bench / 'tsst.state'}"  # not this image's drive
+    devices = [btc(bench, "a"), btc(bench, "b"), other]
+    code = main(["bench", "--flash", str(fw), "--no-backup", *devices])
+    out = capsys.readouterr().out
+    assert len(asked) == 1 and "2 drive(s)" in asked[0]
+    assert "Image: " in out and out.count("  flash  ") == 2 and "SKIP   " + other in out
+    assert code == ExitCode.BAD_INPUT  # a BTC image is no image for a TSST drive
+    assert (bench / "a.state").read_bytes() == fw.read_bytes()
+    assert (bench / "b.state").read_bytes() == fw.read_bytes()
+    rows = {d["device"]: d for d in summary(bench)["drives"]}
+    assert rows[other]["result"].startswith("skipped") and "cannot be flashed" in rows[other]["message"]
+
+
+def test_no_yes_and_no_terminal_sends_nothing(
+    bench: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fw = image(bench)
+    main(["info", btc(bench, "a")])
+    before = (bench / "a.state").read_bytes()
+    assert main(["bench", "--flash", str(fw), "--no-backup", btc(bench, "a")]) == 6
+    assert (bench / "a.state").read_bytes() == before
+    assert "no terminal" in capsys.readouterr().err
+
+
+def test_doctor_and_scan_on_many_drives(bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good, bad = "emu:generic-dvd,sectors=1024", "emu:generic-dvd,sectors=1024,bad=10-12"
+    assert main(["bench", "--doctor", good, "emu:btc-drw1004im,disc=none"]) == 0
+    assert main(["bench", "--scan", "--json", good, bad]) == ExitCode.MEDIUM_ERROR
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    scanned = {r["device"]: r for r in rows}
+    assert scanned[bad]["message"].startswith("3 unreadable sectors")
+    assert Path(scanned[good]["journal"]).exists() and Path(scanned[good]["report"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["bench", "--doctor", "emu:generic-cd", "emu:generic-cd"], "named twice"),
+        (["bench", "emu:generic-cd"], "say the job"),
+        (["bench", "--doctor"], "at least one DEV"),
+    ],
+)
+def test_usage(
+    bench: Path, capsys: pytest.CaptureFixture[str], argv: list[str], words: str
+) -> None:
+    assert main(argv) == ExitCode.USAGE
+    assert words in capsys.readouterr().err
+
+
+def test_worst_code_follows_the_documented_ranking() -> None:
+    assert worst([0, 0]) == 0
+    assert worst([6, 8, 0]) == 8 and worst([2, 6]) == 6 and worst([9, 1]) == 1
+    assert worst([130, 1]) == 130 and worst([77, 1]) == 77  # an unknown code ranks first
+    assert len(set(RANKING)) == len(RANKING) == 13
+
+
+def _sleeps(ctx: object, result: DriveResult) -> None:
+    time.sleep(60)
+
+
+def _dies(ctx: object, result: DriveResult) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _quick(ctx: object, result: DriveResult) -> None:
+    result.exit_code, result.result = 0, "success"
+
+
+def test_a_hung_or_dying_worker_changes_no_other_drive(bench: Path) -> None:
+    seen: list[str] = []
+    started = time.monotonic()
+    results = run_batch(
+        [Task("hung", "x", _sleeps), Task("dies", "x", _dies), Task("fine", "x", _quick)],
+        timeout=2.0,
+        on_result=lambda r: seen.append(r.device),
+    )
+    assert time.monotonic() - started < 30
+    hung, dies, fine = results
+    assert fine.exit_code == 0 and seen.index("fine") < seen.index("hung")
+    assert hung.exit_code == ExitCode.TIMEOUT and "stopped after 2 s" in hung.message
+    assert dies.exit_code == ExitCode.FAILURE and "signal 9" in dies.message
