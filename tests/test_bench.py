@@ -107,7 +107,8 @@ def test_one_question_lists_every_drive_and_skips_the_one_a_check_refuses(
     assert (bench / "a.state").read_bytes() == fw.read_bytes()
     assert (bench / "b.state").read_bytes() == fw.read_bytes()
     rows = {d["device"]: d for d in summary(bench)["drives"]}
-    assert rows[other]["result"].startswith("skipped") and "cannot be flashed" in rows[other]["message"]
+    assert rows[other]["result"].startswith("skipped")
+    assert "cannot be flashed" in rows[other]["message"]
 
 
 def test_no_yes_and_no_terminal_sends_nothing(
