@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     UNIT_ATTENTION = 10  # sense key 6: reset, media change, microcode changed
     TIMEOUT = 11  # the command did not finish in time
     TRANSPORT = 12  # the bus or the response itself was bad (garbage, aborted)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
@@ -41,6 +42,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.UNIT_ATTENTION: "unit attention (sense key 6)",
     ExitCode.TIMEOUT: "command timed out",
     ExitCode.TRANSPORT: "transport or response error",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
 

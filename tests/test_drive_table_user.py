@@ -9,6 +9,8 @@ command before anything is sent, with one line naming the file and the entry.
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +185,25 @@ def test_a_malformed_file_is_one_line_naming_the_entry_and_nothing_is_sent(
 def test_a_missing_drives_file_is_bad_input(run: Run) -> None:
     code, _, err = run("--drives", str(run.tmp / "nope.json"), "info", UNKNOWN)
     assert code == 5 and "nope.json" in err and run.opcodes() == []
+
+
+def test_a_fifo_as_drives_file_is_refused_not_waited_on(run: Run) -> None:
+    """Nothing writes to the FIFO: a reader that opened it plainly would wait forever
+    (the alarm turns that wait into a failure)."""
+    fifo = run.tmp / "drives.json"
+    os.mkfifo(fifo)
+
+    def waited(*_: object) -> None:
+        raise TimeoutError("rescue waited on the FIFO")
+
+    previous = signal.signal(signal.SIGALRM, waited)
+    signal.alarm(20)
+    try:
+        code, _, err = run("--drives", str(fifo), "info", UNKNOWN)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert code == 5 and "drives.json" in err and run.opcodes() == []
 
 
 def test_a_bad_file_in_drives_d_stops_drive_commands_only(

@@ -45,6 +45,9 @@ DRIVES_DIR_ENV = "RESCUE_DRIVES_DIR"
 DATA_DRIVES_DIR = Path("/data/drives.d")
 SHIPPED = "rescue/data/families.json"
 
+#: A drive table is a few KiB of JSON; anything past 1 MiB is not one.
+USER_FILE_LIMIT = 1 << 20
+
 
 @dataclass(frozen=True)
 class Param:
@@ -148,12 +151,13 @@ def rows_for(family: str) -> list[DrivePattern]:
 @cache
 def _load_file(path: str, mtime_ns: int, size: int) -> dict[str, list[DrivePattern]]:
     """One user file, checked (cached per path, modification time and size)."""
-    try:
-        document = json.loads(Path(path).read_text("utf-8"))
-    except OSError as err:
-        _bad(path, f"cannot read it: {err.strerror}")
-    except UnicodeDecodeError:
-        _bad(path, "not UTF-8 text")
+    from rescue.errors import RescueError
+    from rescue.inputs import read_user_text
+
+    try:  # a FIFO or a device node must not hang the command: read_user_text refuses them
+        document = json.loads(read_user_text(path, "drive table file", USER_FILE_LIMIT))
+    except RescueError as err:
+        _bad(path, err.message)
     except json.JSONDecodeError as err:
         _bad(path, f"not JSON (line {err.lineno} column {err.colno}: {err.msg})")
     if not isinstance(document, dict) or not isinstance(document.get("families"), dict):

@@ -53,7 +53,7 @@ from rescue.errors import BadInput, ExitCode, RescueError, TransportError, Usage
 from rescue.inputs import read_user_text
 from rescue.scsi.sense import SenseError
 
-INTERRUPTED = 130
+INTERRUPTED = int(ExitCode.INTERRUPTED)
 CHECKPOINT_SECONDS = 30.0  # wall time between mapfile saves during a scan
 MAX_DISC_SECTORS = 1 << 27  # 256 GiB: more than a 128 GB BDXL, the largest optical disc
 MAPFILE_LIMIT = 64 * 1024 * 1024  # a mapfile of a badly damaged BD is a few MiB
