@@ -1,10 +1,12 @@
 """What the menu does to a drive: each action runs the CLI command in-process.
 
-Why through ``rescue.cli.main``: the menu must not grow a second flasher.
-Flashing from the menu passes through exactly the checks of `rescue flash`
-(image validity, identity, the catalog's plan, lock, no disc, quiet drive)
-and its own YES question, which reads the same console as the menu. The
-command line is echoed first, so the user learns the command for next time.
+Flashing calls the engine (``rescue.engine.flash``) directly, the same
+function `rescue flash` calls, so the menu has no flasher of its own: it
+passes through exactly the checks of `rescue flash` (image validity,
+identity, the catalog's plan, lock, no disc, quiet drive) and its YES
+question, which reads the same console as the menu. Other actions run
+``rescue.cli.main``. The equivalent command line is echoed first either way,
+so the user learns the command for next time.
 """
 
 from __future__ import annotations
@@ -14,12 +16,28 @@ import shlex
 import time
 from pathlib import Path
 
+from rescue.engine.flash import FlashOptions
 from rescue.errors import EXIT_CODE_MEANINGS, ExitCode, RescueError
 from rescue.families.unknown import Evidence, quote
 from rescue.menu.drives import DriveEntry
 from rescue.menu.screen import MenuExit, Option, choose, numbered, say, yes_no
 
 BACK = Option("b", "back")
+
+
+def _echo(argv: list[str]) -> list[str]:
+    """Say the command line (with the session's ``--drives`` files) that does this by hand."""
+    from rescue.families.table import explicit_files
+
+    argv = [arg for path in explicit_files() for arg in ("--drives", str(path))] + argv
+    say("", "$ rescue " + shlex.join(argv))
+    return argv
+
+
+def _ended(code: int) -> int:
+    if code:
+        say(f"(exit {code}: {EXIT_CODE_MEANINGS.get(code, 'failed')})")
+    return code
 
 
 def run_command(argv: list[str]) -> int:
@@ -29,10 +47,8 @@ def run_command(argv: list[str]) -> int:
     see the drive table the menu sees.
     """
     from rescue.cli import main
-    from rescue.families.table import explicit_files
 
-    argv = [arg for path in explicit_files() for arg in ("--drives", str(path))] + argv
-    say("", "$ rescue " + shlex.join(argv))
+    argv = _echo(argv)
     try:
         code = main(argv)
     except SystemExit as done:  # argparse on a command line the menu built badly
@@ -40,9 +56,35 @@ def run_command(argv: list[str]) -> int:
     except EOFError:  # the input ended at the command's own question (the flasher's YES)
         print()
         raise MenuExit("end of input") from None
-    if code:
-        say(f"(exit {code}: {EXIT_CODE_MEANINGS.get(code, 'failed')})")
-    return code
+    return _ended(code)
+
+
+def run_flash(argv: list[str], options: FlashOptions) -> int:
+    """Flash through the engine, as `rescue flash` does (ARGV is echoed, not parsed).
+
+    The session's drive table is the one ``rescue menu`` opened, so the
+    engine sees what the menu sees; errors end as the CLI ends them.
+    """
+    import sys
+
+    from rich.console import Console
+
+    from rescue.cli import report_error
+    from rescue.engine import FlashJob, RunContext
+
+    _echo(argv)
+    try:
+        FlashJob(options, RunContext(console=Console(highlight=False, soft_wrap=True))).run()
+        code = 0
+    except RescueError as err:
+        code = report_error(err, False)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    except EOFError:  # the input ended at the flasher's YES
+        print()
+        raise MenuExit("end of input") from None
+    return _ended(code)
 
 
 def backup(drive: DriveEntry, reports: Path) -> int:
@@ -90,7 +132,10 @@ def flash(drive: DriveEntry, folder: Path | None) -> int | None:
             say("Nothing was sent.")
             return None
         argv.append("--no-backup")
-    return run_command(argv)
+    options = FlashOptions(
+        drive.device, str(files[int(picked) - 1]), no_backup=bool(reason), family=family or None
+    )
+    return run_flash(argv, options)
 
 
 def _no_backup_reason(drive: DriveEntry, requested: str | None = None) -> str | None:

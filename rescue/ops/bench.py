@@ -175,13 +175,14 @@ def _ask_once(
         found = run_batch(checks, reports=scratch, timeout=args.timeout)
     go = [r for r in found if r.ok]
     skipped = []
-    print(f"Image: {image}")
+    out = sys.stderr if args.json else sys.stdout  # --json keeps stdout for the results
+    print(f"Image: {image}", file=out)
     for r in found:
         ident = " ".join((r.drive_before or {}).values()) or "?"
         if r.ok:
-            print(f"  flash  {r.device}: {ident}")
+            print(f"  flash  {r.device}: {ident}", file=out)
         else:
-            print(f"  SKIP   {r.device}: {ident}: {r.message}")
+            print(f"  SKIP   {r.device}: {ident}: {r.message}", file=out)
             r.result = "skipped: " + r.result
             r.report = None  # the dry run's report went with its scratch folder
             skipped.append(r)
