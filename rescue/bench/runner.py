@@ -5,7 +5,7 @@ would send one drive's command at a time, and a drive that hangs inside a
 command would stall every other one. A worker is forked (cheap, and it keeps
 the drive table and environment of the parent), runs the engine on its drive
 with a quiet ``RunContext``, and sends its events and its ``DriveResult``
-through a queue. The parent only waits: a worker that dies without a result
+through a pipe of its own. The parent only waits: a worker that dies without a result
 is reported as such, one that outlives ``timeout`` is stopped (SIGTERM, then
 SIGKILL) and reported as TIMEOUT; the others carry on untouched.
 
@@ -21,8 +21,8 @@ permission, 5 bad input, 6 refused by the safety policy, 2 usage).
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
-import queue
 import signal
 import sys
 import time
@@ -106,7 +106,7 @@ class Task:
 
 
 def _child(index: int, task: Task, reports: str | None, channel: Any) -> None:
-    """The worker process: output to its log, events and the result to the queue."""
+    """The worker process: output to its log, events and the result through its pipe."""
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stop saves the report
     if task.log:
         fd = os.open(task.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -118,7 +118,7 @@ def _child(index: int, task: Task, reports: str | None, channel: Any) -> None:
     os.close(devnull)
 
     def listener(event: Event) -> None:
-        channel.put(("event", index, event.to_dict()))
+        channel.send(("event", index, event.to_dict()))
 
     result = DriveResult(index, task.device, task.job, log=task.log, journal=task.journal)
     ctx = RunContext(
@@ -135,9 +135,8 @@ def _child(index: int, task: Task, reports: str | None, channel: Any) -> None:
     result.seconds = round(time.monotonic() - started, 3)
     sys.stdout.flush()
     sys.stderr.flush()
-    channel.put(("done", index, result.to_dict()))
+    channel.send(("done", index, result.to_dict()))
     channel.close()
-    channel.join_thread()
 
 
 def run_batch(
@@ -148,17 +147,23 @@ def run_batch(
     on_event: Callable[[int, dict[str, Any]], None] | None = None,
     on_result: Callable[[DriveResult], None] | None = None,
 ) -> list[DriveResult]:
-    """Run every task in a process of its own; return the results in the tasks' order."""
+    """Run every task in a process of its own; return the results in the tasks' order.
+
+    Each worker has a pipe of its own (no shared queue: that needs POSIX
+    semaphores, i.e. /dev/shm, which the guest and the boot image lack); the
+    pipe's end of file is how a worker that died is noticed.
+    """
     context = multiprocessing.get_context("fork")
-    channel = context.Queue()
-    processes = []
-    started = []
+    processes, pipes, started = [], {}, []
     for index, task in enumerate(tasks):
+        reader, writer = context.Pipe(duplex=False)
         process = context.Process(
-            target=_child, args=(index, task, reports, channel), name=f"bench-{index}"
+            target=_child, args=(index, task, reports, writer), name=f"bench-{index}"
         )
         process.start()
+        writer.close()
         processes.append(process)
+        pipes[index] = reader
         started.append(time.monotonic())
     results: dict[int, DriveResult] = {}
     stopping: dict[int, float] = {}
@@ -169,36 +174,35 @@ def run_batch(
         if on_result is not None:
             on_result(result)
 
-    def drain(wait: float) -> None:
+    def receive(index: int) -> None:
         try:
-            kind, index, payload = channel.get(timeout=wait) if wait else channel.get_nowait()
-        except queue.Empty:
+            kind, _, payload = pipes[index].recv()
+        except (EOFError, OSError):  # the worker ended; a result it sent came first
+            pipes.pop(index).close()
+            processes[index].join(STOP_GRACE)
+            if index not in results:
+                task = tasks[index]
+                finish(_lost(index, task, processes[index].exitcode, started[index]))
             return
-        if kind == "done" and index not in results:
+        if kind == "done":
             finish(DriveResult(**payload))
         elif kind == "event" and on_event is not None:
             on_event(index, payload)
 
-    while len(results) < len(tasks):
+    while pipes:
         try:
-            drain(POLL)
-            for index, process in enumerate(processes):
+            by_pipe = {id(reader): index for index, reader in pipes.items()}
+            for reader in multiprocessing.connection.wait(list(pipes.values()), POLL):
+                receive(by_pipe[id(reader)])
+            now = time.monotonic()
+            for index in list(pipes):
                 if index in results:
                     continue
-                if not process.is_alive():
-                    for _ in range(1000):  # what it sent before it ended is still queued
-                        if index in results or channel.empty():
-                            break
-                        drain(POLL)
-                    if index not in results:
-                        finish(_lost(index, tasks[index], process.exitcode, started[index]))
-                    continue
-                overdue = time.monotonic() - started[index] > timeout
-                if overdue and index not in stopping:
-                    stopping[index] = time.monotonic()
-                    process.terminate()
-                elif index in stopping and time.monotonic() - stopping[index] > STOP_GRACE:
-                    process.kill()
+                if now - started[index] > timeout and index not in stopping:
+                    stopping[index] = now
+                    processes[index].terminate()
+                elif index in stopping and now - stopping[index] > STOP_GRACE:
+                    processes[index].kill()
         except KeyboardInterrupt:  # the workers got the same Ctrl-C and save their reports
             if interrupted:
                 for process in processes:
