@@ -130,6 +130,22 @@ class MassStorageGadget:
         except OSError:
             pass
 
+    def reconnect(self) -> Path:
+        """Unplug and plug back in: the host side enumerates it again (a new SCSI host).
+
+        What a drive that resets after its commit looks like behind usb-storage.
+        Returns (and keeps) the new SCSI device directory.
+        """
+        old = self.sysfs_device
+        self.disconnect()
+        deadline = time.monotonic() + NODE_WAIT_SECONDS
+        while old is not None and old.exists() and time.monotonic() < deadline:
+            time.sleep(0.25)
+        before = set(_scsi_devices())
+        _write(self.root / "UDC", free_udc())
+        self.sysfs_device = self._wait_for_device(before)
+        return self.sysfs_device
+
     def remove(self) -> None:
         """Unplug and take the configfs tree apart, children first (configfs requires it)."""
         root = self.root
