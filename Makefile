@@ -5,14 +5,28 @@ PY     := $(VENV)/bin/python
 RESCUE := $(VENV)/bin/rescue
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: setup demo test test-quick lint bench clean
+.PHONY: setup demo test test-quick lint bench clean deps-venv deps-quick deps-all deps-vm deps-image
+
+# Set-up runs in the order written (the deps-* steps may call apt-get; never two at once).
+.NOTPARALLEL:
+
+# What a target needs besides Python, installed when missing by build/ensure_deps.py:
+# the Debian packages of build/apt-packages.txt (by section) and the pinned kernel.
+# As root it installs; otherwise through `sudo -n`, or it stops with the command to run.
+# When all is there it is one dpkg-query: well under a second.
+DEPS := $(PYTHON) build/ensure_deps.py --venv $(VENV)
+deps-venv:  ; @$(DEPS) venv
+deps-quick: ; @$(DEPS) venv quick
+deps-vm:    ; @$(DEPS) venv vm kernel
+deps-image: ; @$(DEPS) venv image kernel
+deps-all:   ; @$(DEPS) venv quick vm image kernel
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+setup: deps-venv $(VENV)/.installed
 
 DEMO := out/demo
 DEMO_DRIVE := emu:btc-drw1004im,rev=0043,disc=none,state=$(DEMO)/drive.state
@@ -31,18 +45,18 @@ demo: setup
 	$(RESCUE) info '$(DEMO_DRIVE)'
 
 # Everything, the QEMU guest tests included (what CI runs).
-test: setup
+test: deps-all setup
 	$(PY) -m ruff check rescue tests
 	$(PY) -m pytest -q -m "" $(PYTEST_ARGS)
 
 # The fast in-process suite only.
-test-quick: setup
+test-quick: deps-quick setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
 	$(PY) -m ruff check rescue tests
 
-bench: setup
+bench: deps-all setup
 	$(PY) -m tests.bench $(BENCH)
 
 clean:

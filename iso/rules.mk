@@ -7,14 +7,14 @@ ISO_ARGS ?=
 
 .PHONY: iso usb pxe freeze
 
-freeze: setup
+freeze: deps-image setup
 	$(PY) build/freeze.py
 
-iso: setup
+iso: deps-image setup
 	$(PY) -m iso.build iso $(ISO_ARGS)
 
-usb: setup
+usb: deps-image setup
 	$(PY) -m iso.build usb $(ISO_ARGS)
 
-pxe: setup
+pxe: deps-image setup
 	$(PY) -m iso.build pxe $(ISO_ARGS)
