@@ -10,7 +10,7 @@ from test_discovery_path import USB_PORT, queue, usb_bridge
 
 from rescue.discovery import discover
 from rescue.discovery.model import Inventory
-from rescue.discovery.refind import find_again, remember, sysfs_unit_serial
+from rescue.discovery.refind import find_again, remember, remember_node, sysfs_unit_serial
 from rescue.errors import DeviceNotFound
 
 PLEXTOR = ("PLEXTOR", "DVDR   PX-716UF")
@@ -111,3 +111,11 @@ def test_a_drive_back_in_its_boot_loader_is_found_and_said_so(tmp_path: Path) ->
     found = find_again(key, discover_now=lambda: inventory(after))
     assert found.moved and found.in_recovery()
     assert found.to_dict()["revision"] == "BOOT"
+
+
+def test_remember_node_takes_what_open_device_resolved(tmp_path: Path) -> None:
+    t = usb_drive(tmp_path / "a", "host6", "sg2")
+    inv = inventory(t)
+    key = remember_node(str(t.dev / "sg2"), serial="S1", inventory=inv)
+    assert key is not None and (key.serial, key.hctl) == ("S1", "6:0:0:0")
+    assert remember_node("emu:btc-drw1004im", inventory=inv) is None

@@ -202,3 +202,17 @@ def test_info_names_the_path_the_bridge_and_what_passes(capsys):
     assert "largest transfer 120 KiB (122880 bytes), decided by the emulated bridge's" in out
     assert "vendor commands unknown: not probed" in out
     assert "ATA pass-through unknown" in out
+
+
+def test_without_sysfs_limits_the_sg_driver_is_asked():
+    class SgOnly:
+        path = "/dev/sg9"  # not in this machine's sysfs
+
+        @staticmethod
+        def queue_max_bytes() -> int:
+            return 0x1E000
+
+    assert transfer_limit(SgOnly()) == (
+        0x1E000,
+        "the sg driver's BLKSECTGET (no block queue in sysfs)",
+    )

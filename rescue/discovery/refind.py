@@ -78,6 +78,20 @@ def remember(drive: DriveNode, serial: str | None = None) -> DriveKey:
     )
 
 
+def remember_node(
+    node: str, serial: str | None = None, inventory: Inventory | None = None
+) -> DriveKey | None:
+    """The key of the drive at ``node`` (``transport.path``); None when discovery does not
+    know the node (an emulated drive, a replay, a container without sysfs)."""
+    from rescue.discovery import resolve
+
+    try:
+        drive = resolve(node, inventory)
+    except DeviceNotFound:
+        return None
+    return remember(drive, serial)
+
+
 def sysfs_unit_serial(sysfs_path: str | None) -> str | None:
     """The unit serial number from the kernel's copy of VPD page 80h, if it kept one."""
     if not sysfs_path:

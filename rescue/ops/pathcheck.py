@@ -86,6 +86,11 @@ def transfer_limit(transport: Any) -> tuple[int | None, str]:
     (None, why) when the path does not say (no block queue in sysfs, a replay).
     """
     path = path_of(transport)
+    asked = getattr(transport, "queue_max_bytes", None)
+    if path is None or path.limits.largest_transfer()[0] is None:
+        size = asked() if callable(asked) else None
+        if size is not None:
+            return size, "the sg driver's BLKSECTGET (no block queue in sysfs)"
     if path is None:
         return None, "the path is unknown"
     size, source = path.limits.largest_transfer()

@@ -30,6 +30,7 @@ from rescue.errors import (
 )
 from rescue.transport.base import Result, Transport
 
+BLKSECTGET = 0x1267  # linux/fs.h _IO(0x12, 103)
 DID_NO_CONNECT = 0x01
 DID_BUS_BUSY = 0x02
 DID_TIME_OUT = 0x03
@@ -181,6 +182,25 @@ class SgioTransport(Transport):
         if err.errno in _GONE:
             return DeviceNotFound(f"{self.path}: the drive vanished during command {op}")
         return TransportError(f"{self.path}: SG_IO failed for {op}: {err.strerror}")
+
+    def queue_max_bytes(self) -> int | None:
+        """The queue's max_sectors in bytes, asked of an sg node (BLKSECTGET, sg(4)).
+
+        For a drive without an sr node sysfs shows no block queue; the sg
+        driver answers BLKSECTGET with the limit in bytes. None on an sr node
+        (there the ioctl means sectors) or when the kernel does not answer.
+        """
+        import fcntl
+        import struct
+
+        if not os.path.basename(self.path).startswith("sg") or self._fd < 0:
+            return None
+        try:
+            raw = fcntl.ioctl(self._fd, BLKSECTGET, struct.pack("i", 0))
+        except OSError:
+            return None
+        value = struct.unpack("i", raw)[0]
+        return value if value > 0 else None
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -115,6 +115,7 @@ def test_reads_fit_the_cap_and_the_kernel_refuses_more(gadget: MassStorageGadget
 
     with SgioTransport(sg_of(gadget)) as transport:
         assert largest_transfer(transport) == 120 * 1024
+        assert transport.queue_max_bytes() == 120 * 1024  # the sg driver says the same
         sectors = fit_sectors(transport, 64)
         assert sectors == 60
         read = bytes([0x28, 0, 0, 0, 0, 0, 0, 0, sectors, 0])
