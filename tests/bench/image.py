@@ -86,7 +86,7 @@ def bench_boot() -> None:
                  "-append", append, *bootvm.EMPTY_ATAPI]  # fmt: skip
         run = bootvm.run_guest(media, "bios", work)
     start = run.uptime("starting the tool")
-    t0, t1, t2, t3 = (float(v) for v in run.section("TIMES").split()[:4])
+    t0, t1, t2, t3 = (float(v) for v in run.log.split("=== TIMES ", 1)[1].split()[:4])
     _line("power-on to menu on screen (TCG)", start + (t3 - t2), "s", BOOT_TARGET_S)
     print(f"{'  of which session start':<34} {start:8.2f} s")
     print(f"{'  rescue --version in the image':<34} {t1 - t0:8.2f} s")
