@@ -1,0 +1,152 @@
+"""`rescue bench --flash` on a real kernel: several TCMU BTC drives flashed at once.
+
+Nine BTC DRW-1004IM models (real INQUIRY strings, 0043, no disc) served by
+one `rescue emulate` process: one flashed alone first to time a single
+flash, then eight in one batch through their /dev/sgN, one of them with a
+failing chunk (the 7th WRITE BUFFER answers 4/44/00 inside the drive). Every
+healthy drive must come back on 0050 (INQUIRY through the kernel, and
+sg_inq when installed), the faulty one must be reported with its own error
+and stay on 0043, and the bridge's journal must show each drive received
+only its own download. The batch's wall time against one flash is printed;
+only a loose bound is asserted (the BTC settle alone is 50 s per flash, so
+eight flashed one after another would take eight times as long). Measured
+under TCG on 2 vCPUs with a loaded host: one flash 78.5 s, eight at once
+171.6 s (ratio 2.2); the downloads of all drives pass the one bridge process,
+which is what stretches, not rescue's workers (each drive is its own process).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from guestlib import RESCUE, BridgeProcess, emulate_command, journal_entries, make_image, run_cli
+
+BATCH = 8
+FAULTY = 3  # the index in the batch of the drive whose chunk fails
+FAILING_CHUNK = "fault=sense:4/44/00@3b.7"
+START, TARGET = "0043", "0050"
+FLASH_TIMEOUT = 900.0  # one bench run under TCG, generously
+
+
+def _spec(name: str, extra: str = "") -> str:
+    spec = f"btc-drw1004im,rev={START},disc=none,serial=BENCH-{name}"
+    return f"{spec},{extra}" if extra else spec
+
+
+SPECS = [_spec("alone")] + [
+    _spec(f"b{n}", FAILING_CHUNK if n == FAULTY else "") for n in range(BATCH)
+]
+
+
+@pytest.fixture(scope="module")
+def drives(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BridgeProcess, Path]]:
+    journal = tmp_path_factory.mktemp("bench-bridge") / "served.jsonl"
+    bridge = emulate_command(SPECS, journal)
+    bridge.timeout = 240.0
+    with bridge:
+        assert [d["spec"] for d in bridge.drives] == SPECS
+        yield bridge, journal
+
+
+def _bench(tmp: Path, image: Path, nodes: list[str]) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    done = subprocess.run(
+        [*RESCUE, "bench", "--flash", str(image), "--yes", "--no-backup", "--json",
+         "--reports", str(tmp), *nodes],
+        capture_output=True, text=True, timeout=FLASH_TIMEOUT,
+    )  # fmt: skip
+    return done, time.monotonic() - started
+
+
+def _revision(sg: str) -> str:
+    code, out, err = run_cli("info", sg, "--json")
+    assert code == 0, out + err
+    return json.loads(out)["inquiry"]["revision"]
+
+
+def _download_span(journal: Path, specs: list[str]) -> float:
+    times = [
+        e["time"]
+        for spec in specs
+        for e in journal_entries(journal, f"tcmu:{spec}")
+        if e["cdb"][:2] == "3b"
+    ]
+    return max(times) - min(times)
+
+
+def _sg_inq_revision(sg: str) -> str | None:
+    if shutil.which("sg_inq") is None:
+        return None
+    out = subprocess.run(["sg_inq", sg], capture_output=True, text=True, timeout=60).stdout
+    for line in out.splitlines():
+        if "Product revision level:" in line:
+            return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def test_a_batch_flash_costs_about_one_flash_and_isolates_the_faulty_drive(
+    drives: tuple[BridgeProcess, Path], tmp_path: Path
+) -> None:
+    bridge, journal = drives
+    image = make_image("btc", TARGET, tmp_path / f"V{TARGET}.bin")
+    alone, *batch = [d["sg"] for d in bridge.drives]
+
+    one, one_seconds = _bench(tmp_path / "alone", image, [alone])
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert _revision(alone) == TARGET
+
+    many, many_seconds = _bench(tmp_path / "batch", image, batch)
+    rows = {r["device"]: r for r in map(json.loads, many.stdout.splitlines())}
+    ratio = many_seconds / one_seconds
+    print(
+        f"bench: one flash {one_seconds:.1f} s, {BATCH} drives at once {many_seconds:.1f} s, "
+        f"ratio {ratio:.2f} (one after another would be {BATCH:.0f})"
+    )
+    assert sorted(rows) == sorted(batch), many.stdout + many.stderr
+    assert many.returncode == 8, many.stdout + many.stderr  # the faulty drive's 4/44/00
+
+    faulty = batch[FAULTY]
+    for sg in batch:
+        row = rows[sg]
+        if sg == faulty:
+            assert row["exit_code"] == 8 and "4/44/00" in row["message"], row
+            assert "Nothing was saved to flash" in row["message"], row
+            assert _revision(sg) == START
+            continue
+        assert row["exit_code"] == 0 and row["result"] == "success", row
+        assert row["drive_after"]["revision"] == TARGET, row
+        assert _revision(sg) == TARGET
+        assert _sg_inq_revision(sg) in (None, TARGET)
+        report = json.loads(Path(row["report"]).read_text())
+        assert report["device"] == sg and report["result"] == "success"
+
+    # What each drive received, from the bridge's side: a whole download for every healthy
+    # drive (as many WRITE BUFFERs as the drive flashed alone), seven for the faulty one.
+    def writes(spec: str) -> int:
+        return sum(1 for e in journal_entries(journal, f"tcmu:{spec}") if e["cdb"][:2] == "3b")
+
+    full = writes(SPECS[0])
+    assert full > 256
+    # Where the time went: the download (first to last WRITE BUFFER) passes one bridge
+    # process for every drive, so under TCG it stretches with the number of drives.
+    print(
+        f"bench: download alone {_download_span(journal, SPECS[:1]):.1f} s, "
+        f"{BATCH} drives {_download_span(journal, SPECS[1:]):.1f} s; per drive "
+        + ", ".join(f"{rows[sg]['seconds']:.0f}" for sg in batch)
+        + " s"
+    )
+    for n, spec in enumerate(SPECS[1:]):
+        assert writes(spec) == (7 if n == FAULTY else full), spec
+
+    # Loose sanity bound only: flashed one after another the batch would cost BATCH times one.
+    assert ratio < BATCH / 2, f"the batch took {ratio:.2f} times one flash"
+    (summary,) = (tmp_path / "batch").glob("bench-*.json")
+    doc = json.loads(summary.read_text())
+    assert doc["succeeded"] == BATCH - 1 and doc["exit_code"] == 8
+    assert summary.with_suffix(".html").exists()
