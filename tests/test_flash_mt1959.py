@@ -179,3 +179,16 @@ def test_file_without_configuration_id_refused(
     out = capsys.readouterr()
     assert code != 0 and "no configuration id at 0x3000" in out.out + out.err
     assert not any(e["cdb"].startswith(("3c", "3b")) for e in journal)
+
+
+def test_reads_the_block_as_redumper_does_before_writing(bench: Path) -> None:
+    """Before its write phase redumper sends one READ BUFFER (tests/data/peers/redumper-mt1959);
+    rescue sends the same CDB, also before its first WRITE BUFFER."""
+    peers = Path(__file__).parent / "data" / "peers" / "redumper-mt1959.jsonl"
+    theirs = [json.loads(line)["cdb"] for line in peers.read_text().splitlines()]
+    their_reads = [c for c in theirs[: theirs.index("3b010000000000000000")] if c[:2] == "3c"]
+    assert their_reads == ["3c060000300000002000"]
+    code, journal = flash(bench, make_mt1959_image("3.10"), *FORCE)
+    assert code == 0
+    ours = [e["cdb"] for e in journal]
+    assert [c for c in ours[: ours.index("3b010000000000000000")] if c[:2] == "3c"] == their_reads

@@ -2,6 +2,10 @@
 
 TSST images name no drive in a public place, so the host refuses them unless
 the identity check is deliberately overridden; the model then takes them.
+The second half pins every rule of redumper's ``flash::mt1339`` and
+``flash::sd616`` (``drive/flash_tsst.ixx``, ``drive/flash_sd616.ixx``;
+docs/families/tsst.md); the write phase itself is compared with redumper's
+capture in tests/test_peer_streams.py.
 """
 
 from __future__ import annotations
