@@ -24,8 +24,8 @@ other byte 0, no length in the CDB; the chunk travels as its data. State
   (redumper refuses any other size); it is rearranged into 0x30000 bytes (see
   ``sd616_layout``) and sent in 0x10000-byte chunks ending with state 0x02.
   redumper knows the drive by INQUIRY vendor SAMSUNG, product
-  "DVD-ROM SD-616F"; so does ``SD616_DRIVES`` here (the drive table still has
-  to route it to this family).
+  "DVD-ROM SD-616F"; so does ``SD616_DRIVES`` here, and the drive table
+  routes that drive to this family.
 
 No read command and no come-back timing are public: no backup, and the
 waits below are this project's choice (redumper does not wait at all).
