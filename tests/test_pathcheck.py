@@ -216,3 +216,34 @@ def test_without_sysfs_limits_the_sg_driver_is_asked():
         0x1E000,
         "the sg driver's BLKSECTGET (no block queue in sysfs)",
     )
+
+
+def test_spec_keys_put_an_emulated_drive_behind_a_cap_or_a_bridge(capsys):
+    from rescue.cli import main
+    from rescue.devices import open_device
+
+    with open_device("emu:tsst-shd163c,disc=none,maxxfer=32768") as transport:
+        assert transfer_limit(transport) == (32768, "the emulated model's transfer cap (maxxfer=)")
+        assert path_of(transport).attachment == "emulated"
+        steps = family_named("tsst").flash_steps(bytes(0x100000), TSST)
+        with pytest.raises(Refused, match="carries at most 32 KiB"):
+            check_path(transport, steps, "TSST")
+        with pytest.raises(TransportError):
+            transport.execute(bytes([0x28]) + bytes(6) + bytes([0, 32, 0]), data_in=32 * 2048)
+    with open_device("emu:btc-drw1004im,disc=none,bridge=usb") as transport:
+        assert path_of(transport).attachment == "usb-bot"
+        assert largest_transfer(transport) == 120 * 1024
+    assert main(["probe", "emu:btc-drw1004im,disc=none,bridge=usb-novendor"]) == 9
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the USB bridge refused it, not the drive" in out and "refused by: bridge" in out
+    assert main(["info", "emu:btc-drw1004im,disc=none,bridge=usb,maxxfer=65536"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "largest transfer 64 KiB (65536 bytes)" in out and "USB bridge 152d:2339" in out
+
+
+@pytest.mark.parametrize("spec", ["maxxfer=0", "maxxfer=1k", "bridge=firewire"])
+def test_bad_bridge_keys_are_usage_errors(spec, capsys):
+    from rescue.cli import main
+
+    assert main(["info", f"emu:generic-dvd,{spec}"]) == int(ExitCode.USAGE)
+    assert spec.split("=")[0] in capsys.readouterr().err

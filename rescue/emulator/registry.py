@@ -25,6 +25,12 @@ Keys every model takes:
   ``rev=XXXX``                firmware revision INQUIRY reports
   ``serial=TEXT``             unit serial number (VPD page 80h)
   ``fault=RULES``             fault injection, grammar in ``rescue.emulator.faults``
+  ``maxxfer=N``               the path carries at most N bytes per command (in-process
+                              only: more fails as the kernel's EINVAL does; pathcheck reads it)
+  ``bridge=none|usb|usb-novendor``  behind an emulated USB bridge (usb-storage, 120 KiB
+                              unless maxxfer= says otherwise); usb-novendor also answers
+                              WRITE/READ BUFFER, ATA PASS-THROUGH and C0h-FFh with 5/20/00
+                              (``rescue.emulator.usb_bridge``)
 
 Model-specific keys are listed in each model's ``ModelInfo.keys`` (the BTC
 model's are documented in ``rescue.emulator.btc``). Values cannot contain
@@ -68,6 +74,8 @@ COMMON_KEYS = (
     "rev",
     "serial",
     "fault",
+    "maxxfer",
+    "bridge",
 )
 
 
@@ -219,7 +227,12 @@ def create(spec: str, clock: Clock | None = None) -> Device:
         serial=values.get("serial", "EMU0000001"),
         extra={k: v for k, v in values.items() if k in info.keys},
     )
-    return info.build(info, options)
+    device = info.build(info, options)
+    if "maxxfer" in values or "bridge" in values:
+        from rescue.emulator.usb_bridge import bridged
+
+        device = bridged(device, values.get("bridge", "none"), values.get("maxxfer"))
+    return device
 
 
 def _key_values(name: str, pairs: list[str], valid: tuple[str, ...]) -> dict[str, str]:

@@ -35,6 +35,27 @@ VENDOR_OPCODES = frozenset(range(0xC0, 0x100))
 GADGET_REFUSES = frozenset({WRITE_BUFFER, READ_BUFFER, ATA_PASS_THROUGH_16}) | VENDOR_OPCODES
 
 
+BRIDGES = ("none", "usb", "usb-novendor")
+
+
+def bridged(device: Device, bridge: str, maxxfer: str | None) -> BridgedDevice:
+    """``device`` behind the path the ``bridge=`` and ``maxxfer=`` spec keys describe."""
+    if bridge not in BRIDGES:
+        raise ValueError(f"bridge={bridge!r}: want one of {', '.join(BRIDGES)}")
+    cap = None
+    if maxxfer is not None:
+        if not (maxxfer.isascii() and maxxfer.isdigit()) or not 0 < int(maxxfer) <= 1 << 30:
+            raise ValueError(f"maxxfer={maxxfer!r}: want a byte count from 1 to 2^30")
+        cap = int(maxxfer)
+    if bridge == "none":
+        return BridgedDevice(device, max_transfer=cap, refuse=frozenset(), attachment="emulated")
+    return BridgedDevice(
+        device,
+        max_transfer=USB_STORAGE_MAX_TRANSFER if cap is None else cap,
+        refuse=GADGET_REFUSES if bridge == "usb-novendor" else frozenset(),
+    )
+
+
 class BridgedDevice:
     """``device`` as seen through a USB bridge; a ``Device`` itself."""
 
@@ -42,7 +63,7 @@ class BridgedDevice:
         self,
         device: Device,
         *,
-        max_transfer: int = USB_STORAGE_MAX_TRANSFER,
+        max_transfer: int | None = USB_STORAGE_MAX_TRANSFER,
         refuse: frozenset[int] = GADGET_REFUSES,
         attachment: str = "usb-bot",
         usb_id: str = "152d:2339",
@@ -72,6 +93,20 @@ class BridgedDevice:
 
     @property
     def path_info(self) -> PathInfo:
+        if self.attachment == "emulated":
+            return PathInfo(
+                attachment="emulated",
+                host=None,
+                bridge=None,
+                limits=QueueLimits(
+                    declared=self.max_transfer,
+                    declared_by="the emulated model's transfer cap (maxxfer=)",
+                ),
+                vendor_commands="passes",
+                vendor_commands_why="an emulated drive gets every CDB",
+                ata_passthrough="unknown",
+                ata_passthrough_why="up to the model",
+            )
         who = self.bridge.name
         return PathInfo(
             attachment=self.attachment,
@@ -89,7 +124,7 @@ class BridgedDevice:
 
     def submit(self, cdb: bytes, data_out: bytes | None, data_in_len: int) -> Reply:
         size = len(data_out) if data_out is not None else data_in_len
-        if size > self.max_transfer:
+        if self.max_transfer is not None and size > self.max_transfer:
             raise TransportError(
                 f"a {size}-byte transfer for command {cdb[0]:02X}h exceeds what the kernel "
                 f"queue accepts ({self.max_transfer} bytes behind this USB bridge)",
