@@ -136,7 +136,6 @@ def test_doctor_and_scan_on_many_drives(bench: Path, capsys: pytest.CaptureFixtu
     ("argv", "words"),
     [
         (["bench", "--doctor", "emu:generic-cd", "emu:generic-cd"], "named twice"),
-        (["bench", "emu:generic-cd"], "say the job"),
         (["bench", "--doctor"], "at least one DEV"),
     ],
 )

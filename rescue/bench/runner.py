@@ -139,6 +139,105 @@ def _child(index: int, task: Task, reports: str | None, channel: Any) -> None:
     channel.close()
 
 
+class Batch:
+    """Workers started one by one (``start``), pumped by the caller (``pump``).
+
+    Each worker has a pipe of its own (no shared queue: that needs POSIX
+    semaphores, i.e. /dev/shm, which the guest and the boot image lack); the
+    pipe's end of file is how a worker that died is noticed. ``pump`` also
+    waits on the caller's own objects (the screen's keyboard) and returns
+    those that are ready, so one thread serves both without forking from a
+    second thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        reports: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        on_event: Callable[[int, dict[str, Any]], None] | None = None,
+        on_result: Callable[[DriveResult], None] | None = None,
+    ) -> None:
+        self.reports, self.timeout = reports, timeout
+        self.on_event, self.on_result = on_event, on_result
+        self.context = multiprocessing.get_context("fork")
+        self.tasks: list[Task] = []
+        self.processes: list[Any] = []
+        self.started: list[float] = []
+        self.pipes: dict[int, Any] = {}
+        self.results: dict[int, DriveResult] = {}
+        self.stopping: dict[int, float] = {}
+
+    @property
+    def running(self) -> bool:
+        return bool(self.pipes)
+
+    def start(self, task: Task) -> int:
+        index = len(self.tasks)
+        reader, writer = self.context.Pipe(duplex=False)
+        process = self.context.Process(
+            target=_child, args=(index, task, self.reports, writer), name=f"bench-{index}"
+        )
+        process.start()
+        writer.close()
+        self.tasks.append(task)
+        self.processes.append(process)
+        self.started.append(time.monotonic())
+        self.pipes[index] = reader
+        return index
+
+    def _finish(self, result: DriveResult) -> None:
+        if result.index in self.stopping and result.exit_code in (INTERRUPTED, ExitCode.FAILURE):
+            result.exit_code, result.result = int(ExitCode.TIMEOUT), "timed out"
+            result.message = f"stopped after {self.timeout:g} s: the drive's job did not end"
+        self.results[result.index] = result
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _receive(self, index: int) -> None:
+        try:
+            kind, _, payload = self.pipes[index].recv()
+        except (EOFError, OSError):  # the worker ended; a result it sent came first
+            self.pipes.pop(index).close()
+            process = self.processes[index]
+            process.join(STOP_GRACE)
+            if index not in self.results:
+                task = self.tasks[index]
+                self._finish(_lost(index, task, process.exitcode, self.started[index]))
+            return
+        if kind == "done":
+            self._finish(DriveResult(**payload))
+        elif kind == "event" and self.on_event is not None:
+            self.on_event(index, payload)
+
+    def pump(self, wait: float = POLL, also: list[Any] | None = None) -> list[Any]:
+        """Handle what the workers sent within ``wait`` s; return the ready ``also`` objects."""
+        by_pipe = {id(reader): index for index, reader in self.pipes.items()}
+        waiting = [*self.pipes.values(), *(also or [])]
+        ready = multiprocessing.connection.wait(waiting, wait) if waiting else []
+        mine = []
+        for thing in ready:
+            if id(thing) in by_pipe:
+                self._receive(by_pipe[id(thing)])
+            else:
+                mine.append(thing)
+        now = time.monotonic()
+        for index in list(self.pipes):
+            if index in self.results:
+                continue
+            if now - self.started[index] > self.timeout and index not in self.stopping:
+                self.stopping[index] = now
+                self.processes[index].terminate()
+            elif index in self.stopping and now - self.stopping[index] > STOP_GRACE:
+                self.processes[index].kill()
+        return mine
+
+    def kill_all(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+
+
 def run_batch(
     tasks: list[Task],
     *,
@@ -147,76 +246,21 @@ def run_batch(
     on_event: Callable[[int, dict[str, Any]], None] | None = None,
     on_result: Callable[[DriveResult], None] | None = None,
 ) -> list[DriveResult]:
-    """Run every task in a process of its own; return the results in the tasks' order.
-
-    Each worker has a pipe of its own (no shared queue: that needs POSIX
-    semaphores, i.e. /dev/shm, which the guest and the boot image lack); the
-    pipe's end of file is how a worker that died is noticed.
-    """
-    context = multiprocessing.get_context("fork")
-    processes, pipes, started = [], {}, []
-    for index, task in enumerate(tasks):
-        reader, writer = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_child, args=(index, task, reports, writer), name=f"bench-{index}"
-        )
-        process.start()
-        writer.close()
-        processes.append(process)
-        pipes[index] = reader
-        started.append(time.monotonic())
-    results: dict[int, DriveResult] = {}
-    stopping: dict[int, float] = {}
+    """Run every task in a process of its own; return the results in the tasks' order."""
+    batch = Batch(reports=reports, timeout=timeout, on_event=on_event, on_result=on_result)
+    for task in tasks:
+        batch.start(task)
     interrupted = False
-
-    def finish(result: DriveResult) -> None:
-        results[result.index] = result
-        if on_result is not None:
-            on_result(result)
-
-    def receive(index: int) -> None:
+    while batch.running:
         try:
-            kind, _, payload = pipes[index].recv()
-        except (EOFError, OSError):  # the worker ended; a result it sent came first
-            pipes.pop(index).close()
-            processes[index].join(STOP_GRACE)
-            if index not in results:
-                task = tasks[index]
-                finish(_lost(index, task, processes[index].exitcode, started[index]))
-            return
-        if kind == "done":
-            finish(DriveResult(**payload))
-        elif kind == "event" and on_event is not None:
-            on_event(index, payload)
-
-    while pipes:
-        try:
-            by_pipe = {id(reader): index for index, reader in pipes.items()}
-            for reader in multiprocessing.connection.wait(list(pipes.values()), POLL):
-                receive(by_pipe[id(reader)])
-            now = time.monotonic()
-            for index in list(pipes):
-                if index in results:
-                    continue
-                if now - started[index] > timeout and index not in stopping:
-                    stopping[index] = now
-                    processes[index].terminate()
-                elif index in stopping and now - stopping[index] > STOP_GRACE:
-                    processes[index].kill()
+            batch.pump()
         except KeyboardInterrupt:  # the workers got the same Ctrl-C and save their reports
             if interrupted:
-                for process in processes:
-                    if process.is_alive():
-                        process.kill()
+                batch.kill_all()
             interrupted = True
-    for index in stopping:
-        if results[index].exit_code in (INTERRUPTED, ExitCode.FAILURE):
-            result = results[index]
-            result.exit_code, result.result = int(ExitCode.TIMEOUT), "timed out"
-            result.message = f"stopped after {timeout:g} s: the drive's job did not end"
-    for process in processes:
+    for process in batch.processes:
         process.join(STOP_GRACE)
-    return [results[i] for i in range(len(tasks))]
+    return [batch.results[i] for i in range(len(tasks))]
 
 
 def _lost(index: int, task: Task, exitcode: int | None, started: float) -> DriveResult:

@@ -10,6 +10,7 @@ listing every drive (as a dry run of every check found it) and the image;
 fails one is skipped with its reason while the others go on. Each drive's
 report, journal and log go to ``bench-<time>-<pid>/`` in the reports folder,
 and the session summary beside it (JSON + an HTML page, one row per drive).
+Without a job, `rescue bench [DEV...]` is the live screen (``rescue.bench.screen``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     add_family_option(parser, "flash")
     parser.add_argument("--reports", metavar="DIR", help="where reports and the summary go")
     parser.add_argument(
+        "--firmware",
+        metavar="DIR",
+        help="the screen's firmware folder (default: /data/firmware on the stick)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -65,10 +71,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 def run(args: argparse.Namespace) -> int:
     job = "flash" if args.flash else "doctor" if args.doctor else "scan" if args.scan else None
     if job is None:
-        raise UsageError(
-            "the live bench screen is not built yet; say the job",
-            hint="rescue bench --flash FILE|--doctor|--scan DEV...",
-        )
+        return _screen(args)
     if not args.devices:
         raise UsageError(f"bench --{job}: name at least one DEV")
     if len(set(args.devices)) != len(args.devices):
@@ -108,6 +111,20 @@ def run(args: argparse.Namespace) -> int:
         )
         print(where)
     return code
+
+
+def _screen(args: argparse.Namespace) -> int:
+    """No job named: the live screen over DEVs (or every drive discovery finds)."""
+    from rescue.bench.screen import Screen
+    from rescue.menu.session import default_firmware_folder
+
+    if args.journal:
+        raise UsageError("bench keeps one journal per drive beside its report; drop --journal")
+    folder = reports_dir(args.reports)
+    session = folder / _fresh_stamp(folder)
+    session.mkdir()
+    firmware = Path(args.firmware) if args.firmware else default_firmware_folder()
+    return Screen(list(args.devices), firmware, session).run(sys.stdin)
 
 
 def _fresh_stamp(folder: Path) -> str:

@@ -1,0 +1,330 @@
+"""`rescue bench` without a job: the live bench screen, 80x25, keyboard only, serial-friendly.
+
+One table of every drive (identity and firmware as the kernel reports them,
+the catalog's verdict, the job running on it with its stage and progress,
+and its last result); below it, the last messages and a command line. The
+screen is redrawn with plain ANSI (home + clear), at most a few times a
+second, so it works on the Linux console and on a serial line alike. Input is
+line by line (a command and Enter), which a serial terminal handles without
+raw mode:
+
+  d SEL   doctor          s SEL   scan          f SEL   flash (asks the image and YES)
+  q       quit (when no job runs; q! stops them)          SEL: 1 3 5, 2-4 or all
+
+Drives come from the DEVs given, or from discovery (sysfs/udev, no command
+sent), re-read every few seconds: a drive that appears gets a row, one that
+goes away is marked gone (a drive re-enumerated after a flash comes back
+under its node). Every job runs in a worker process of its own
+(``rescue.bench.runner``), so the screen never waits on a drive. At the end
+the session summary (JSON + HTML) is written as for the headless form.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from rescue.bench.jobs import doctor_work, flash_work, scan_work
+from rescue.bench.runner import Batch, DriveResult, Task, log_path, worst
+from rescue.bench.summary import document, save
+from rescue.engine.flash import FlashOptions
+
+WIDTH, HEIGHT = 80, 25
+MAX_ROWS = 16  # drive rows on one screen
+REDRAW = 0.4  # seconds between redraws while events arrive
+RESCAN = 3.0  # seconds between discovery passes (hot-plug)
+HELP = "d/s/f SEL: doctor/scan/flash (SEL: 1 3, 2-4, all)  q: quit  q!: stop jobs"
+
+
+@dataclass
+class Row:
+    device: str
+    identity: str = "?"
+    firmware: str = "?"
+    catalog: str = "?"
+    job: str = ""
+    progress: str = ""
+    last: str = ""
+    gone: bool = False
+    busy: bool = False
+
+
+@dataclass
+class Screen:
+    devices: list[str]
+    firmware_dir: Path | None
+    session: Path
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    rows: list[Row] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    results: list[DriveResult] = field(default_factory=list)
+    fixed: bool = False
+
+    def __post_init__(self) -> None:
+        self.fixed = bool(self.devices)
+        self.batch = Batch(reports=str(self.session), on_event=self._event, on_result=self._result)
+        self.jobs: dict[int, Row] = {}
+        self.pending: tuple[str, list[Row]] | None = None  # flash: waiting for image/YES
+        self.dirty = True
+        self.last_scan = 0.0
+        self._refresh()
+
+    # --- drives -------------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        if self.fixed:
+            for device in self.devices:
+                if not any(r.device == device for r in self.rows):
+                    self.rows.append(_emulated_row(device) or Row(device))
+            return
+        from rescue.discovery import discover
+
+        try:
+            found = discover().drives
+        except Exception as err:  # noqa: BLE001 - discovery trouble is a message, not an exit
+            self.say(f"discovery: {err}")
+            return
+        seen = set()
+        for node in found:
+            device = node.sg or node.sr or ""
+            seen.add(device)
+            row = next((r for r in self.rows if r.device == device), None)
+            if row is None:
+                row = Row(device)
+                self.rows.append(row)
+                self.say(f"new drive: {device}")
+            row.gone = False
+            row.identity = f"{node.vendor or ''} {node.model or ''}".strip() or "?"
+            row.firmware = node.revision or "?"
+            row.catalog = _catalog(node.vendor or "", node.model or "")
+        for row in self.rows:
+            if row.device not in seen and not row.gone:
+                row.gone = True
+                self.say(f"drive gone: {row.device}")
+        self.dirty = True
+
+    # --- events from workers ----------------------------------------------------------------------
+
+    def _event(self, index: int, event: dict) -> None:
+        row = self.jobs.get(index)
+        if row is None:
+            return
+        if event["kind"] == "stage":
+            row.progress = event["text"]
+        elif event["kind"] == "progress" and event["total"]:
+            row.progress = f"{event['text']} {100 * event['done'] // event['total']}%"
+        self.dirty = True
+
+    def _result(self, result: DriveResult) -> None:
+        row = self.jobs.pop(result.index, None)
+        self.results.append(result)
+        if row is not None:
+            row.busy = False
+            row.progress = ""
+            row.last = result.result if result.ok else f"{result.result} ({result.exit_code})"
+            after = (result.drive_after or {}).get("revision")
+            if after:
+                row.firmware = after
+        number = next((n for n, r in enumerate(self.rows, 1) if r is row), "?")
+        self.say(f"drive {number}: {result.job} {result.result} (exit {result.exit_code})")
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        self.messages = [*self.messages, text][-4:]
+        self.dirty = True
+
+    def select(self, words: list[str]) -> list[Row]:
+        rows = [r for r in self.rows[:MAX_ROWS] if not r.gone]
+        if words == ["all"]:
+            return rows
+        picked = []
+        for word in words:
+            match = re.fullmatch(r"(\d+)(?:-(\d+))?", word)
+            if not match:
+                raise ValueError(f"not a drive number: {word}")
+            first, last = int(match[1]), int(match[2] or match[1])
+            picked += [r for n, r in enumerate(self.rows[:MAX_ROWS], 1) if first <= n <= last]
+        return [r for r in picked if not r.gone]
+
+    def command(self, line: str) -> bool:
+        """Act on one line; False to quit."""
+        words = line.split()
+        if self.pending is not None:
+            return self._answer(line.strip())
+        if not words:
+            return True
+        verb, rest = words[0], words[1:]
+        if verb in ("q", "q!"):
+            if self.batch.running and verb == "q":
+                self.say("jobs still run: wait, or q! to stop them")
+                return True
+            return False
+        if verb not in ("d", "s", "f"):
+            self.say(f"unknown command {verb!r}: {HELP}")
+            return True
+        try:
+            rows = self.select(rest or ["all"])
+        except ValueError as err:
+            self.say(str(err))
+            return True
+        rows = [r for r in rows if not r.busy]
+        if not rows:
+            self.say("no idle drive selected")
+            return True
+        if verb == "f":
+            files = _firmware_files(self.firmware_dir)
+            if not files:
+                self.say(f"no firmware files in {self.firmware_dir}")
+                return True
+            self.pending = ("image", rows)
+            names = "  ".join(f"{n}) {p.name}" for n, p in enumerate(files, 1))
+            self.say(f"image? {names}"[: WIDTH - 1])
+            return True
+        for row in rows:
+            self._start(row, "doctor" if verb == "d" else "scan", None)
+        return True
+
+    def _answer(self, text: str) -> bool:
+        stage, rows = self.pending or ("", [])
+        if stage == "image":
+            files = _firmware_files(self.firmware_dir)
+            if not text.isdigit() or not 1 <= int(text) <= len(files):
+                self.pending = None
+                self.say("no image chosen: nothing sent")
+                return True
+            self.image = files[int(text) - 1]
+            self.pending = ("yes", rows)
+            self.say("drives that cannot be backed up are flashed without a backup")
+            self.say(
+                f"flash {self.image.name} onto {', '.join(r.device for r in rows)}"[: WIDTH - 20]
+                + "? Type YES"
+            )
+            return True
+        self.pending = None
+        if text != "YES":
+            self.say("not confirmed: nothing sent")
+            return True
+        for row in rows:  # every safety check still runs per drive, in its worker
+            self._start(row, "flash", self.image)
+        return True
+
+    def _start(self, row: Row, job: str, image: Path | None) -> None:
+        number = len(self.batch.tasks)
+        log = log_path(self.session, number)
+        if job == "flash":
+            options = FlashOptions(row.device, str(image), no_backup=True)
+            task = Task(row.device, job, flash_work(options), log=log)
+        else:
+            journal = str(Path(log).with_suffix(".journal.jsonl"))
+            task = Task(
+                row.device, job, doctor_work if job == "doctor" else scan_work, journal, log
+            )
+        self.jobs[self.batch.start(task)] = row
+        row.busy, row.job, row.progress = True, job, "start"
+        self.dirty = True
+
+    # --- drawing ----------------------------------------------------------------------------------
+
+    def frame(self) -> list[str]:
+        head = f"{'#':>2} {'drive':<14} {'identity':<18} {'fw':<5} {'catalog':<8} {'job':<14} last"
+        lines = [f"rescue bench: {len(self.rows)} drives, {len(self.jobs)} jobs running", head]
+        for n, row in enumerate(self.rows[:MAX_ROWS], 1):
+            job = "gone" if row.gone else f"{row.job} {row.progress}".strip() if row.busy else ""
+            lines.append(
+                f"{n:>2} {_fit(row.device, 14)} {_fit(row.identity, 18)} {_fit(row.firmware, 5)} "
+                f"{_fit(row.catalog, 8)} {_fit(job, 14)} {row.last}"
+            )
+        if len(self.rows) > MAX_ROWS:
+            lines.append(f"   ... {len(self.rows) - MAX_ROWS} more drives not shown")
+        lines += [""] * max(0, HEIGHT - 6 - len(lines))
+        lines += self.messages[-3:] + [""] * (3 - len(self.messages[-3:]))
+        lines += [HELP, "> "]
+        return [line[: WIDTH - 1] for line in lines[:HEIGHT]]
+
+    def draw(self) -> None:
+        self.out.write("\x1b[H\x1b[2J" + "\r\n".join(self.frame()))
+        self.out.flush()
+        self.dirty = False
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def run(self, keys: TextIO) -> int:
+        fd = keys.fileno()
+        buffer = b""
+        last_draw = 0.0
+        going = True
+        while going or self.batch.running:
+            now = time.monotonic()
+            if not self.fixed and now - self.last_scan > RESCAN:
+                self.last_scan = now
+                self._refresh()
+            if self.dirty and now - last_draw >= REDRAW:
+                self.draw()
+                last_draw = now
+            if not going:
+                self.batch.kill_all()
+            ready = self.batch.pump(0.2, [fd] if going else [])
+            if fd in ready:
+                chunk = os.read(fd, 1024)
+                if not chunk:
+                    going = False
+                    continue
+                buffer += chunk
+                while going and b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    going = self.command(line.decode(errors="replace").strip("\r"))
+        self.draw()
+        return self.finish()
+
+    def finish(self) -> int:
+        code = worst([r.exit_code for r in self.results])
+        if self.results:
+            for n, result in enumerate(self.results):
+                result.index = n
+            started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            doc = document("screen", None, self.results, started, 0.0, code)
+            summary, page = save(self.session.with_name(self.session.name), doc)
+            self.out.write(f"\r\nsummary: {summary} (page: {page.name})\r\n")
+        self.out.flush()
+        return code
+
+
+def _fit(text: str, width: int) -> str:
+    return text[:width].ljust(width)
+
+
+def _catalog(vendor: str, product: str) -> str:
+    from rescue.ops.plan import catalog_entry
+
+    try:
+        return "known" if catalog_entry({"vendor": vendor, "product": product}) else "unknown"
+    except Exception:  # noqa: BLE001 - a broken catalog is shown, not fatal
+        return "?"
+
+
+def _emulated_row(device: str) -> Row | None:
+    """An emu: drive's identity read in this process (no SG_IO, so no GIL held)."""
+    if not device.startswith("emu:"):
+        return None
+    from rescue.devices import open_device
+    from rescue.drive import Drive
+
+    try:
+        with open_device(device) as transport:
+            ident = Drive(transport).identity
+    except Exception:  # noqa: BLE001 - a row with what is known; its job will say why
+        return Row(device)
+    vendor, product = ident.vendor.strip(), ident.product.strip()
+    return Row(device, f"{vendor} {product}", ident.revision.strip(), _catalog(vendor, product))
+
+
+def _firmware_files(folder: Path | None) -> list[Path]:
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))

@@ -1,0 +1,95 @@
+"""The live `rescue bench` screen through a pseudo-terminal: scripted keys, captured frames.
+
+The screen runs as a user starts it (its own process, its terminal a pty);
+the test types command lines, waits for what the screen shows, and checks
+every frame fits the 80x25 console.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rescue.emulator.images import make_btc_image
+
+CLEAR = "\x1b[H\x1b[2J"
+
+
+class Pty:
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.master, slave = os.openpty()
+        self.process = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+        )
+        os.close(slave)
+        self.text = ""
+
+    def read(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if ready:
+                try:
+                    self.text += os.read(self.master, 65536).decode(errors="replace")
+                except OSError:  # the process ended and closed the terminal
+                    return
+
+    def wait_for(self, words: str, timeout: float = 60.0) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.read(0.3)
+            if words in self.screen():
+                return self.screen()
+        raise AssertionError(f"{words!r} never shown; last screen:\n{self.screen()}")
+
+    def screen(self) -> str:
+        return self.text.rsplit(CLEAR, 1)[-1]
+
+    def type(self, line: str) -> None:
+        os.write(self.master, (line + "\n").encode())
+
+
+def test_the_screen_runs_jobs_on_a_selection_and_fits_80x25(tmp_path: Path) -> None:
+    firmware = tmp_path / "firmware"
+    firmware.mkdir()
+    (firmware / "V0050.bin").write_bytes(make_btc_image("0050"))
+    state = tmp_path / "btc.state"
+    btc = f"emu:btc-drw1004im,rev=0043,disc=none,state={state}"
+    dvd = "emu:generic-dvd,sectors=1024"
+    env = os.environ | {"RESCUE_LOCK_DIR": str(tmp_path / "locks"), "TERM": "linux"}
+    argv = [sys.executable, "-m", "rescue.cli", "bench", "--reports", str(tmp_path / "r"),
+            "--firmware", str(firmware), btc, dvd]  # fmt: skip
+    term = Pty(argv, env)
+    try:
+        first = term.wait_for("rescue bench: 2 drives")
+        assert "DVDRW IDE1004" in first and "0043" in first and "known" in first
+        term.type("d 2")
+        term.wait_for("doctor ok")
+        term.type("f 1")
+        term.wait_for("image? 1) V0050.bin")
+        term.type("1")
+        term.wait_for("Type YES")
+        term.type("YES")
+        shown = term.wait_for("flash success")
+        (row,) = [line for line in shown.splitlines() if line.startswith(" 1 emu:btc")]
+        assert " 0050 " in row  # drive 1's row shows its new firmware
+        term.type("q")
+        assert term.process.wait(30) == 0
+        term.read(0.5)
+    finally:
+        if term.process.poll() is None:
+            term.process.kill()
+    assert state.read_bytes() == make_btc_image("0050")
+    frames = [f for f in term.text.split(CLEAR) if f.strip()]
+    for frame in frames[:-1]:
+        lines = frame.splitlines()  # the terminal turned each \n into \r\n: \r\r\n
+        assert len([x for x in lines if x]) <= 25, frame
+        assert all(len(line) < 80 for line in lines), frame
+    (summary,) = (tmp_path / "r").glob("bench-*.json")
+    jobs = {d["job"]: d for d in json.loads(summary.read_text())["drives"]}
+    assert jobs["doctor"]["exit_code"] == 0 and jobs["flash"]["result"] == "success"
