@@ -26,7 +26,8 @@ DVR-108 is ``tests/data/peers/dvrflash-pioneer.jsonl``. Facts used here:
 
 Checks before anything is written, as DVRFlash makes them (none of them can
 be overridden here: DVRFlash's own override is its "-ff" superforce, which
-rescue does not offer): a "Normal" part; the file size the drive's
+rescue does not offer): a full 0x60-byte INQUIRY answer (DVRFlash's
+``sgioSay()`` returns a residue as failure); a "Normal" part; the file size the drive's
 generation takes; the image's name at 0x60 equal to INQUIRY bytes 8-31 and
 its kernel type at 0xD0 equal to the drive's (first 7 characters): "Firmware
 and Drive type mismatch"; interface at 0xB0 and generation at 0xB4 equal to
@@ -168,7 +169,11 @@ class PioneerFamily(Family):
     def prepare(self, drive: Drive, data: bytes) -> bytes:
         """DVRFlash's checks of drive and image, in its order; the Normal part padded to 0x8000."""
         answer = drive.command(bytes(inquiry(alloc=INQUIRY_SIZE)), data_in=INQUIRY_SIZE).data
-        answer = answer.ljust(INQUIRY_SIZE, b"\0")
+        if len(answer) < INQUIRY_SIZE:  # DVRFlash: sgioSay() returns the residue, main() aborts
+            raise Refused(
+                f"the drive answered {len(answer)} of the {INQUIRY_SIZE} INQUIRY bytes a Pioneer "
+                "DVR returns; DVRFlash gives up on a short answer too; nothing was sent"
+            )
         if answer[39:40] != b"/" or answer[42:43] != b"/":
             raise Refused(
                 "the drive does not look like a Pioneer DVR (no mm/dd/yy date at INQUIRY byte 37)"
@@ -271,7 +276,13 @@ class PioneerFamily(Family):
 
 
 def check_kernel_mode(answer: bytes) -> None:
-    """DVRFlash's test after the key block: INQUIRY revision "0000", else stop."""
+    """DVRFlash's test after the key block: a full INQUIRY with revision "0000", else stop."""
+    if len(answer) < INQUIRY_SIZE:
+        raise Refused(
+            f"after the key block the drive answered {len(answer)} of the {INQUIRY_SIZE} INQUIRY "
+            "bytes, so whether it is in kernel mode is unknown; nothing more was sent",
+            hint="power-cycle the drive and run the same command again",
+        )
     revision = answer[32:36].decode("latin-1")
     if revision != KERNEL_REVISION:
         raise Refused(
