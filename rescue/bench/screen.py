@@ -12,11 +12,13 @@ raw mode:
   q       quit (when no job runs; q! stops them)          SEL: 1 3 5, 2-4 or all
 
 Drives come from the DEVs given, or from discovery (sysfs/udev, no command
-sent), re-read every few seconds: a drive that appears gets a row, one that
-goes away is marked gone (a drive re-enumerated after a flash comes back
-under its node). Every job runs in a worker process of its own
-(``rescue.bench.runner``), so the screen never waits on a drive. At the end
-the session summary (JSON + HTML) is written as for the headless form.
+sent), re-read at once when pyudev's monitor reports a scsi_generic change
+and every few seconds anyway (the guest and a stick without udev): a drive
+that appears gets a row, one that goes away is marked gone (a drive
+re-enumerated after a flash comes back under its node). Every job runs in a
+worker process of its own (``rescue.bench.runner``), so the screen never
+waits on a drive. At the end the session summary (JSON + HTML) is written as
+for the headless form.
 """
 
 from __future__ import annotations
@@ -70,8 +72,10 @@ class Screen:
         self.batch = Batch(reports=str(self.session), on_event=self._event, on_result=self._result)
         self.jobs: dict[int, Row] = {}
         self.pending: tuple[str, list[Row]] | None = None  # flash: waiting for image/YES
+        self.stop_jobs = False
         self.dirty = True
         self.last_scan = 0.0
+        self.monitor = None if self.fixed else _udev_monitor()
         self._refresh()
 
     # --- drives -------------------------------------------------------------------------------
@@ -164,6 +168,7 @@ class Screen:
             if self.batch.running and verb == "q":
                 self.say("jobs still run: wait, or q! to stop them")
                 return True
+            self.stop_jobs = verb == "q!"
             return False
         if verb not in ("d", "s", "f"):
             self.say(f"unknown command {verb!r}: {HELP}")
@@ -267,9 +272,16 @@ class Screen:
             if self.dirty and now - last_draw >= REDRAW:
                 self.draw()
                 last_draw = now
-            if not going:
+            if not going and self.stop_jobs:  # q!: the user stops them; end of input waits
                 self.batch.kill_all()
-            ready = self.batch.pump(0.2, [fd] if going else [])
+            watch = [fd] if going else []
+            if self.monitor is not None:
+                watch.append(self.monitor.fileno())
+            ready = self.batch.pump(0.2, watch)
+            if self.monitor is not None and self.monitor.fileno() in ready:
+                while self.monitor.poll(timeout=0) is not None:  # drain, then one re-read
+                    pass
+                self._refresh()
             if fd in ready:
                 chunk = os.read(fd, 1024)
                 if not chunk:
@@ -293,6 +305,24 @@ class Screen:
             self.out.write(f"\r\nsummary: {summary} (page: {page.name})\r\n")
         self.out.flush()
         return code
+
+
+def _udev_monitor() -> object | None:
+    """pyudev's monitor of the scsi_generic subsystem, when udev runs; else None (polling)."""
+    try:
+        from rescue.discovery.udev import open_context
+
+        context, _ = open_context(None, "/sys")
+        if context is None:
+            return None
+        import pyudev
+
+        monitor = pyudev.Monitor.from_netlink(context)
+        monitor.filter_by("scsi_generic")
+        monitor.start()
+        return monitor
+    except Exception:  # noqa: BLE001 - no monitor: the periodic re-read still sees changes
+        return None
 
 
 def _fit(text: str, width: int) -> str:
