@@ -201,7 +201,9 @@ def test_info_names_the_path_the_bridge_and_what_passes(capsys):
     assert "USB bridge 152d:2339 (JMicron USB to ATA/ATAPI Bridge, 480 Mb/s" in out
     assert "largest transfer 120 KiB (122880 bytes), decided by the emulated bridge's" in out
     assert "vendor commands unknown: not probed" in out
-    assert "ATA pass-through unknown" in out
+    # info asked IDENTIFY PACKET DEVICE through ATA PASS-THROUGH: the bridge refused it
+    assert report["path"]["ata_passthrough"]["status"] == "refused"
+    assert "ATA pass-through refused: ATA PASS-THROUGH(16) was answered 5/20/00 behind" in out
 
 
 def test_without_sysfs_limits_the_sg_driver_is_asked():

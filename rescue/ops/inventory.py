@@ -153,6 +153,7 @@ def collect_info(drive: Any) -> dict[str, Any]:
     report["ready"] = sense is None
     report["ready_sense"] = None if sense is None else sense.to_dict()
     _attempt(report, errors, "ata_identify", lambda: drive.ata_identify().to_dict())
+    _ata_passthrough_seen(report, errors)
     report["drive_table"] = drive_table(drive, [f["code"] for f in report.get("features", [])])
     report["errors"] = errors
     return report
@@ -164,6 +165,31 @@ def _path(drive: Any) -> dict[str, Any] | None:
 
     path = path_of(getattr(drive, "transport", None))
     return None if path is None else path.to_dict()
+
+
+def _ata_passthrough_seen(report: dict[str, Any], errors: dict[str, str]) -> None:
+    """``info`` itself asked ATA PASS-THROUGH (IDENTIFY PACKET DEVICE): say what the path did.
+
+    An ATAPI drive does not run ATA PASS-THROUGH itself: libata or a USB bridge
+    translates it (SAT). An answer means the path passes it; behind a bridge a
+    5/20/00 means the bridge does not translate it (``pathcheck.bridge_or_drive``).
+    """
+    path = report.get("path")
+    if not path or path["attachment"] not in ("usb-bot", "uas", "usb"):
+        return
+    bridge = path["bridge"]["usb_id"] if path.get("bridge") else "the USB bridge"
+    if "ata_identify" in report:
+        path["ata_passthrough"] = {
+            "status": "passes",
+            "why": f"IDENTIFY PACKET DEVICE through ATA PASS-THROUGH(16) was answered "
+            f"behind {bridge}",
+        }
+    elif "5/20/00" in errors.get("ata_identify", ""):
+        path["ata_passthrough"] = {
+            "status": "refused",
+            "why": f"ATA PASS-THROUGH(16) was answered 5/20/00 behind {bridge}: the bridge does "
+            "not translate it (an ATAPI drive never runs it itself)",
+        }
 
 
 def drive_table(drive: Any, features: list[int]) -> dict[str, Any]:

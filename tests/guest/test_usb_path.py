@@ -87,7 +87,8 @@ def test_info_says_what_the_path_carries(gadget: MassStorageGadget) -> None:
     assert path["limits"]["device_max_sectors"] == 240
     assert path["limits"]["max_hw_sectors_kb"] == 120
     assert path["vendor_commands"]["status"] == "unknown"
-    assert path["ata_passthrough"]["status"] == "unknown"
+    # info sent IDENTIFY PACKET DEVICE through ATA PASS-THROUGH(16): the gadget refuses it
+    assert path["ata_passthrough"]["status"] == "refused"
     code, out, err = run_cli("info", sg_of(gadget))
     text = " ".join(out.split())
     assert "attached USB bulk-only transport (usb-storage)" in text
