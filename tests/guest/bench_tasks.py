@@ -9,6 +9,9 @@ ratios. Nothing here asserts a time. Named so pytest never collects it.
    turn. Both sleep 50 s for the drive's burn, so only the WRITE BUFFER
    phase counts: first to last WRITE BUFFER in the bridge's own journal,
    the same clock for both.
+   batch (issue 12): `rescue bench --flash` on one fresh drive, then on
+   eight at once; the wall-time ratio beside the goal of 1.2, and the
+   download spans that show where the difference goes under TCG.
 2. tur (issue 4): SG_IO round trip per command, rescue's TEST UNIT READY loop
    through Drive and SgioTransport (in process, no journal) vs `sg_turs -n N
    -t`, with a bare py_sg loop beside them to split the binding's cost from
@@ -273,6 +276,56 @@ def bench_scan(tmp: Path) -> dict[str, object]:
     return {"bytes": SCAN_SECTORS * 2048, "blocks": blocks}
 
 
+BATCH = 8
+BATCH_GOAL = 1.2  # issue 12: eight drives at once cost at most 1.2 times one flash
+
+
+def _bench_run(image: Path, nodes: list[str], reports: Path) -> float:
+    flash = [*RESCUE, "bench", "--flash", str(image), "--yes", "--no-backup", "--json"]
+    seconds, _ = _timed([*flash, "--reports", str(reports), *nodes], timeout=900)
+    return seconds
+
+
+def _write_span(journals: list[Path]) -> float:
+    times = [
+        float(e["time"])  # type: ignore[arg-type]
+        for journal in journals
+        for e in read_journal(journal)
+        if str(e["cdb"]).startswith(WRITE_BUFFER)
+    ]
+    return max(times) - min(times)
+
+
+def bench_batch(tmp: Path) -> dict[str, float]:
+    """`rescue bench --flash` on one drive, then on BATCH drives at once (issue 12).
+
+    Fresh 0043 drives, two per bridge process (one bridge for all would
+    serialise their downloads on its GIL); the whole runs and the download
+    spans (first to last WRITE BUFFER in the bridges' journals) are kept.
+    """
+    image = tmp / "V0050-batch.bin"
+    image.write_bytes(make_btc_image("0050"))
+    groups = [[BTC]] + [[f"{BTC},serial=BATCH-{n}", f"{BTC},serial=BATCH-{n + 1}"]
+                        for n in range(0, BATCH, 2)]  # fmt: skip
+    journals = [tmp / f"batch-{n}-served.jsonl" for n in range(len(groups))]
+    bridges = [emulate_command(g, j) for g, j in zip(groups, journals, strict=True)]
+    for bridge in bridges:
+        bridge.timeout = 600.0
+    with contextlib.ExitStack() as stack:
+        for bridge in bridges:
+            stack.enter_context(bridge)
+        nodes = [[d["sg"] for d in bridge.drives] for bridge in bridges]
+        one = _bench_run(image, nodes[0], tmp / "batch-one")
+        many = _bench_run(image, [sg for group in nodes[1:] for sg in group], tmp / "batch-n")
+    return {
+        "n": BATCH,
+        "one": one,
+        "batch": many,
+        "write_one": _write_span(journals[:1]),
+        "write_batch": _write_span(journals[1:]),
+    }
+
+
 def main() -> int:
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -281,6 +334,7 @@ def main() -> int:
             ("scan_tcmu", bench_scan_tcmu),
             ("tur", bench_tur),
             ("flash", bench_flash),
+            ("batch", bench_batch),
         )
         for name, bench in benches:
             started = time.perf_counter()
