@@ -299,14 +299,19 @@ class FlashJob:
         report.preflight.add(
             "image valid", "ok", f"{family.title} image, sha256 {image.sha256[:16]}"
         )
-        self._check_identity(image)
+        self._check_identity(image, family.image_binding(drive.identity, image.data))
         self._check_plan(image, recovering=family.in_recovery(drive.identity))
         return family.prepare(drive, image.data)
 
-    def _check_identity(self, image: Any) -> None:
+    def _check_identity(self, image: Any, binding: str | None = None) -> None:
+        """The image must name the drive; a format that binds its images to a drive model
+        its own way (``Family.image_binding``) has already checked that, unforceably."""
         report = self.report
         have = report.drive_before or {}
         want = image.identity
+        if (want.vendor is None or want.product is None) and binding:
+            report.preflight.add("identity", "ok", binding)
+            return
         if want.vendor is None or want.product is None:
             mismatch = "the image does not say which drive it is for"
         elif (squeeze(want.vendor), squeeze(want.product)) != (

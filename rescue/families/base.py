@@ -177,6 +177,15 @@ class Family(ABC):
 
         return validate_for_family(image, self.name)
 
+    def image_binding(self, identity: Identity, data: bytes) -> str | None:
+        """The family's own proof that ``data`` is for this drive model, when the image
+        format carries one instead of INQUIRY strings (MT1959's configuration id).
+
+        Raise Refused on a mismatch; return what was checked, or None when the format
+        holds no such proof (then the image's vendor/product must name the drive).
+        """
+        return None
+
     def prepare(self, drive: Drive, data: bytes) -> bytes:
         """The bytes to send, when the protocol rewrites the image first (MT1959)."""
         return data

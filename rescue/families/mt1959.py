@@ -77,6 +77,20 @@ class Mt1959Family(Family):
                 hint="use the image made for this drive (`rescue fw inspect FILE` shows its id)",
             )
 
+    def image_binding(self, identity: Identity, data: bytes) -> str | None:
+        """An MT1959 image names no drive by INQUIRY strings (one configuration id serves
+        up to 13 drives), but its id at 0x3000 must be the one the drive table gives this
+        drive, and the drive's own block is compared before the first write: that is the
+        image-to-drive check, and no --force lifts it (docs/families/mt1959.md)."""
+        self.table_check(identity, data)
+        expected = self.params(identity).get("config_id")
+        if not expected:
+            return None
+        return (
+            f"configuration id {expected!r} at 0x3000 is the drive table's for this drive; "
+            "the drive's own block is compared before writing"
+        )
+
     def read_config(self, drive: Drive) -> bytes:
         """READ BUFFER mode 6 at 0x3000, 0x20 bytes: the drive's own configuration block."""
         config = drive.command(
