@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rescue.errors import BadInput, TransportError
+from rescue.errors import TransportError
 from rescue.families import family_named
-from rescue.ops.backup import take_backup, write_atomic
+from rescue.ops.backup import take_backup
 
 
 @dataclass
@@ -47,6 +47,7 @@ class FlashDrive:
 def test_backup_writes_image_checksum_and_sidecar(tmp_path: Path) -> None:
     flash = os.urandom(0x200000)
     target = tmp_path / "out" / "se506.bin"
+    target.parent.mkdir()  # rescue creates no folder the user did not
     sidecar = take_backup(FlashDrive(flash), family_named("mt1939"), target, quiet=True)
     assert target.read_bytes() == flash
     digest = hashlib.sha256(flash).hexdigest()
@@ -70,13 +71,22 @@ def test_short_read_fails_and_leaves_no_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_atomic_write_replaces_whole_file_or_nothing(tmp_path: Path) -> None:
-    target = tmp_path / "f.bin"
-    target.write_bytes(b"old")
-    write_atomic(target, b"new contents")
-    assert target.read_bytes() == b"new contents"
-    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
-    blocker = tmp_path / "file"
-    blocker.write_bytes(b"")
-    with pytest.raises(BadInput, match="cannot write"):
-        write_atomic(blocker / "inside.bin", b"x")
+def test_backup_never_replaces_what_the_user_owns(tmp_path: Path, capsys) -> None:
+    """`-o /dev/null` once replaced the machine's /dev/null with a 2 MiB file; an existing
+    file, a link or a missing folder is refused before the drive is touched, and
+    --overwrite replaces only a regular file."""
+    from rescue.cli import main
+
+    spec = f"emu:tsst-se506cb,state={tmp_path / 'd.state'}"
+    mine = tmp_path / "mine.bin"
+    mine.write_bytes(b"precious")
+    link = tmp_path / "link.bin"
+    link.symlink_to(mine)
+    before = Path("/dev/null").stat()
+    for target in ("/dev/null", str(mine), str(link), str(tmp_path / "no" / "x.bin")):
+        assert main(["backup", spec, "-o", target]) == 5, target
+        assert "Traceback" not in capsys.readouterr().err
+    assert Path("/dev/null").stat().st_rdev == before.st_rdev and Path("/dev/null").is_char_device()
+    assert mine.read_bytes() == b"precious" and link.is_symlink()
+    assert main(["backup", spec, "-o", str(mine), "--overwrite"]) == 0
+    assert len(mine.read_bytes()) == 0x200000

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,9 +25,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
+from rescue import outputs
 from rescue.devices import open_device
 from rescue.engine.context import RunContext
-from rescue.errors import BadInput
 from rescue.families import Family, resolve_family
 from rescue.ops.safety import drive_key, exclusive_lock
 
@@ -45,6 +43,7 @@ class BackupOptions:
     output: str
     family: str | None = None
     force_family: bool = False
+    overwrite: bool = False  # replace an existing regular file at ``output`` (and its sidecars)
 
 
 def backup(options: BackupOptions, ctx: RunContext | None = None) -> dict[str, object]:
@@ -53,6 +52,8 @@ def backup(options: BackupOptions, ctx: RunContext | None = None) -> dict[str, o
     from rescue.engine.flash import chosen_risk
 
     ctx = ctx or RunContext()
+    for path in backup_files(Path(options.output)):  # before the drive is touched
+        outputs.check_file(path, "-o", overwrite=options.overwrite)
     ctx.emit(options.device, "stage", "open")
     with open_device(options.device, ctx.journal, exclusive=True) as transport:
         drive = Drive(transport)
@@ -69,7 +70,12 @@ def backup(options: BackupOptions, ctx: RunContext | None = None) -> dict[str, o
                 ctx.emit(options.device, "progress", "backup", done=done, total=total)
 
             sidecar = take_backup(
-                drive, family, Path(options.output), quiet=ctx.quiet, on_progress=progress
+                drive,
+                family,
+                Path(options.output),
+                quiet=ctx.quiet,
+                on_progress=progress,
+                overwrite=options.overwrite,
             )
     ctx.emit(options.device, "stage", "done", detail="success")
     return sidecar
@@ -82,6 +88,7 @@ def take_backup(
     *,
     quiet: bool,
     on_progress: Callable[[int, int], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, object]:
     """Read the flash with the family's method and store it with its checksum and sidecar."""
     console = Console(stderr=True)
@@ -111,29 +118,14 @@ def take_backup(
         "method": family.backup_method,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    write_atomic(path, data)
-    write_atomic(
-        path.with_name(path.name + ".sha256"), f"{sidecar['sha256']}  {path.name}\n".encode()
-    )
-    sidecar_text = json.dumps(sidecar, indent=2) + "\n"
-    write_atomic(path.with_name(path.name + ".json"), sidecar_text.encode())
+    image, checksum, json_file = backup_files(path)
+    outputs.write_atomic(image, data, "-o", overwrite=overwrite)
+    digest_line = f"{sidecar['sha256']}  {path.name}\n"
+    outputs.write_atomic(checksum, digest_line, "-o", overwrite=overwrite)
+    outputs.write_atomic(json_file, json.dumps(sidecar, indent=2) + "\n", "-o", overwrite=overwrite)
     return sidecar
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and rename over ``path``."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as err:
-        raise BadInput(f"cannot write in {directory}: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise BadInput(f"cannot write {path}: {err.strerror}") from None
+def backup_files(path: Path) -> tuple[Path, Path, Path]:
+    """The image and the two files written beside it (sha256sum line, JSON sidecar)."""
+    return path, path.with_name(path.name + ".sha256"), path.with_name(path.name + ".json")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,11 +205,26 @@ class FlashJob:
         self.ctx.emit(self.options.device, "stage", name, detail=detail)
 
     def _save(self) -> None:
+        """Write the report beside its journal; never replace a file, never hide the outcome.
+
+        The folder was checked (and made) by ``reports_dir`` before anything was sent;
+        if the write still fails, the report is kept in the temporary folder and the
+        message names it: the flash's own outcome and exit code stand.
+        """
+        from rescue import outputs
+
         path = self.report_path
-        path.parent.mkdir(parents=True, exist_ok=True)
         document = self.report.to_dict()
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        page = write_html_beside(path, document)
+        text = json.dumps(document, indent=2) + "\n"
+        try:
+            if not outputs.create_new(path, text, "report"):
+                raise BadInput(f"report {path}: already exists; rescue does not replace it")
+            page = write_html_beside(path, document)
+        except RescueError as err:
+            kept = outputs.keep_fallback("flash", text, ".json")
+            where = f"kept in {kept}" if kept else "and could not be kept anywhere"
+            print(f"error: {err.message}; the report is {where}", file=sys.stderr)
+            return
         if not self.ctx.quiet:
             self.ctx.console.print(
                 f"report: {path} (page: {page.name})  journal: {self.report.journal}"

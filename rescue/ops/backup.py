@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rescue.engine.backup import BackupOptions, backup, take_backup, write_atomic  # noqa: F401
+from rescue.engine.backup import BackupOptions, backup, take_backup  # noqa: F401
 from rescue.engine.context import RunContext
 
 
@@ -27,6 +27,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     parser.add_argument("device", metavar="DEV", help="the drive (see `rescue --help`)")
     parser.add_argument("-o", "--output", required=True, metavar="FILE")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing regular file at FILE (never a device, link or folder)",
+    )
     from rescue.ops.flash import add_family_option
 
     add_family_option(parser, "back up")
@@ -42,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    options = BackupOptions(args.device, args.output, args.family, "family" in args.force)
+    options = BackupOptions(
+        args.device, args.output, args.family, "family" in args.force, args.overwrite
+    )
     sidecar = backup(options, RunContext(quiet=args.json, journal=args.journal))
     if args.json:
         print(json.dumps(sidecar, indent=2))
