@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
-
-from rich.console import Console
-from rich.markup import escape
 
 from rescue import __version__
 from rescue.errors import ExitCode, RescueError
@@ -82,6 +80,9 @@ def report_error(err: RescueError, as_json: bool) -> int:
     if as_json:
         print(json.dumps(err.to_dict(), indent=2))
     else:
+        from rich.console import Console
+        from rich.markup import escape
+
         console = Console(stderr=True, highlight=False, soft_wrap=True)
         console.print(f"[bold red]error:[/] {escape(err.message)}", markup=True)
         if err.hint:
@@ -90,20 +91,43 @@ def report_error(err: RescueError, as_json: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return int(ExitCode.USAGE)
-    drives = [*(args.drives or ()), *(getattr(args, "drives_here", None) or ())]
+    """Run one command; every way out is an exit code, never a traceback.
+
+    A closed pipe (`rescue list --json | head -1`) is the reader's choice, not an
+    error: the rest of the output is dropped and the exit code is 0. Ctrl-C at any
+    point, start-up included, is 130.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # no parser, no command modules: answers at once
+        print(f"rescue {__version__}")
+        return 0
+    args = None
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return int(ExitCode.USAGE)
+        drives = [*(args.drives or ()), *(getattr(args, "drives_here", None) or ())]
         with table.using(drives, check=bool(drives) or args.command in DRIVE_COMMANDS):
             return int(args.func(args))
     except RescueError as err:
         return report_error(err, getattr(args, "json", False))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        _drop_stdout()
+        return int(ExitCode.OK)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit meets no closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":
