@@ -46,6 +46,7 @@ from rescue.devices import open_device
 from rescue.diagnostics.doctor import OK, PROBLEM, read_test_after_flash
 from rescue.diagnostics.report import reports_dir, write_html_beside
 from rescue.engine.context import RunContext
+from rescue.engine.interrupts import FlashInterrupted, InterruptGuard
 from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
 from rescue.families import Family, Match, Step, resolve_family
 from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
@@ -181,22 +182,31 @@ class FlashJob:
             sorted(options.force),
         )  # fmt: skip
         self.report_path = self.base.with_suffix(".json")
+        self.guard = InterruptGuard()
 
     # --- the run, start to end -----------------------------------------------------------------
 
     def run(self) -> FlashReport:
         try:
             self._flash()
+        except KeyboardInterrupt:  # before the guard went up: nothing had been sent to flash
+            stopped = FlashInterrupted(
+                "stopped by Ctrl-C before the first write: nothing was sent to the drive's flash",
+                hint="run the same `rescue flash` again when ready",
+            )
+            self.report.result = "interrupted"
+            self.report.error = stopped.to_dict()
+            self._save()
+            self._stage("done", "interrupted")
+            raise stopped from None
         except RescueError as err:
-            self.report.result = "failed"
+            self.report.result = "interrupted" if isinstance(err, FlashInterrupted) else "failed"
             self.report.error = err.to_dict()
             self._save()
             self._stage("done", f"failed: {err.message}")
             raise
-        except KeyboardInterrupt:
-            self.report.result = "interrupted"
-            self._save()
-            raise
+        finally:
+            self.guard.__exit__(None, None, None)
         self._save()
         self._stage("done", self.report.result)
         return self.report
@@ -274,11 +284,13 @@ class FlashJob:
                         f"{report.drive_before['product']} at {options.device}?",
                         self.ctx.assume_yes,
                     )
+                    self.guard.__enter__()  # Ctrl-C is a request from here (interrupts.py)
                     self._write(drive, steps)
                     self._stage("wait", f"{family.settle_seconds:g} s settle, then polls")
                     report.wait_events = wait_until_back(drive, family)
                 self._stage("verify")
                 self._verify(drive, family, image, data)
+                self.guard.__exit__(None, None, None)
                 report.result = "success"
                 if not self.ctx.quiet:
                     after = report.drive_after or {}
@@ -449,10 +461,16 @@ class FlashJob:
             def advance(step: Step) -> None:
                 nonlocal sent
                 report.steps_sent += 1
+                revision = (report.drive_before or {}).get("revision", "?")
+                self.guard.stop_if_asked(report.steps_sent, len(steps), revision)
+                # From the moment the commit is sent, a Ctrl-C must wait (interrupts.py).
+                following = steps[report.steps_sent : report.steps_sent + 1]
+                self.guard.committed |= any(s.commit for s in following)
                 sent += step.payload
                 progress.update(task, advance=step.payload, description=step.label)
                 self.ctx.emit(self.options.device, "progress", "write", done=sent, total=total)
 
+            self.guard.committed = bool(steps) and steps[0].commit
             try:
                 run_steps(drive, steps, advance)
             except StepFailed as err:
