@@ -210,3 +210,23 @@ def test_the_journal_of_a_flash_replays_as_the_same_flash(bench: Bench) -> None:
     sent = [json.loads(line)["cdb"] for line in recorded.read_text().splitlines()]
     again = (bench.tmp / "replayed.jsonl").read_text().splitlines()
     assert [json.loads(line)["cdb"] for line in again] == sent
+
+
+@pytest.mark.parametrize(("target", "kind"), [("0040", "a downgrade"), ("0043", "a sidegrade")])
+def test_downgrade_and_sidegrade_need_their_own_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, kind: str
+) -> None:
+    """0043 -> 0040 once went out with no warning (258 WRITE BUFFERs); now it is named and
+    refused with nothing sent, and only --force downgrade (not identity or plan) admits it."""
+    from flash_cli import flash_and_journal
+
+    from rescue.emulator.images import make_btc_image
+
+    spec = f"emu:btc-drw1004im,rev=0043,disc=none,state={tmp_path / 'btc.state'}"
+    image = make_btc_image(target)
+    for force in ((), ("--force", "identity"), ("--force", "plan")):
+        code, sent = flash_and_journal(spec, tmp_path, image, *force)
+        assert code == 6 and not any(cdb[0] == 0x3B for cdb in sent)
+        assert f"0043 -> {target} is {kind}" in capsys.readouterr().err
+    code, sent = flash_and_journal(spec, tmp_path, image, "--force", "downgrade")
+    assert code == 0 and sum(cdb[0] == 0x3B for cdb in sent) == 258

@@ -35,11 +35,13 @@ def test_plan_json_and_a_direct_jump(capsys: pytest.CaptureFixture[str]) -> None
     assert [(s["from"], s["to"]) for s in doc["steps"]] == [("0050", "0151")]
 
 
-def test_unknown_revision_and_unknown_drive_are_refused(
+def test_unknown_target_is_a_usage_error_and_an_unknown_drive_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out = run(capsys, "plan", BTC + ",rev=0043", "--to", "9999")
-    assert code == 6 and "9999" in out and "not in the catalog" in out
+    assert code == 2 and "9999" in out and "not in the catalog" in out  # the user's typo
+    code, out = run(capsys, "plan", BTC + ",rev=0041", "--to", "0151")
+    assert code == 6 and "current revision '0041'" in out  # the drive's, not the user's
     code, out = run(capsys, "plan", "emu:generic-dvd", "--to", "1.01")
     assert code == 6 and "not in the catalog" in out
 

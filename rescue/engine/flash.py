@@ -50,6 +50,7 @@ from rescue.engine.interrupts import FlashInterrupted, InterruptGuard
 from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
 from rescue.families import Family, Match, Step, resolve_family
 from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
+from rescue.firmware.plan import revision_key
 from rescue.ops.plan import catalog_entry, plan_text, upgrade_plan
 from rescue.ops.safety import (
     Preflight,
@@ -63,7 +64,7 @@ from rescue.ops.safety import (
 if TYPE_CHECKING:
     from rescue.drive import Drive
 
-FORCE_CHOICES = ("identity", "plan", "family")
+FORCE_CHOICES = ("identity", "plan", "family", "downgrade")
 INVALID_OPCODE = "5/20/00"
 SKIPPED = "skipped"
 
@@ -183,6 +184,7 @@ class FlashJob:
         )  # fmt: skip
         self.report_path = self.base.with_suffix(".json")
         self.guard = InterruptGuard()
+        self.direction_warning = ""  # "DOWNGRADE 0043 -> 0040. " for the confirmation
 
     # --- the run, start to end -----------------------------------------------------------------
 
@@ -278,6 +280,7 @@ class FlashJob:
                     if not self.ctx.quiet:
                         self._print_summary(family, steps)
                     risk = f"Warning: {chosen_risk(match)}. " if match.chosen else ""
+                    risk += self.direction_warning
                     self._stage("confirm")
                     confirm(
                         f"{risk}Flash {report.image['identity']['revision'] or 'this image'} onto "
@@ -329,6 +332,7 @@ class FlashJob:
         )
         self._check_identity(image, family.image_binding(drive.identity, image.data))
         self._check_plan(image, recovering=family.in_recovery(drive.identity))
+        self._check_direction(image, recovering=family.in_recovery(drive.identity))
         return family.prepare(drive, image.data)
 
     def _check_identity(self, image: Any, binding: str | None = None) -> None:
@@ -389,6 +393,33 @@ class FlashJob:
             f"the catalog says {reason}",
             hint=f"run `rescue plan {self.options.device} --to {target}` and flash each step in "
             "turn; --force plan tries the direct jump anyway",
+        )
+
+    def _check_direction(self, image: Any, *, recovering: bool) -> None:
+        """An older revision (a downgrade) or the running one again (a sidegrade) is named
+        and needs --force downgrade: vendors rarely support going back, and an updater
+        that refuses it may know why (issue 11). A drive in recovery takes any revision."""
+        report = self.report
+        current = (report.drive_before or {}).get("revision", "")
+        target = (image.identity.revision or "").strip()
+        if recovering or not current or not target:
+            why = "drive in recovery mode" if recovering else "a revision is not known"
+            report.preflight.add("direction", "skipped", f"{why}: no order to compare")
+            return
+        if revision_key(target) > revision_key(current):
+            report.preflight.add("direction", "ok", f"{current} -> {target}: an upgrade")
+            return
+        kind = "a downgrade" if revision_key(target) < revision_key(current) else "a sidegrade"
+        what = f"{current} -> {target} is {kind}"
+        if "downgrade" in self.options.force:
+            report.preflight.add("direction", "overridden", f"--force downgrade: {what}")
+            self.direction_warning = f"{kind.upper()} {current} -> {target}. "
+            return
+        report.preflight.add("direction", "refused", what)
+        raise Refused(
+            f"{what} (the drive runs {current}); nothing was sent",
+            hint="flash a newer revision, or pass --force downgrade if you mean to go back "
+            "(vendors rarely support it)",
         )
 
     def _backup_or_refuse(self, drive: Drive, family: Family) -> None:

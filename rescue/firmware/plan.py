@@ -16,12 +16,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rescue.errors import Refused
+from rescue.errors import Refused, UsageError
 from rescue.firmware.catalog import CatalogDrive, CatalogError, UpgradeRule
 
 
 class UnknownRevision(Refused):
-    """The catalog does not know a revision: no plan is made for it (exit 6)."""
+    """The catalog does not know the drive's revision: no plan is made for it (exit 6)."""
+
+
+class UnknownTarget(UsageError, UnknownRevision):
+    """The revision asked for (``--to``) is not one the catalog lists: a usage error (exit 2)."""
+
+    exit_code = UsageError.exit_code
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def _known(drive: CatalogDrive, rev: str, role: str) -> str:
     entry = drive.revision(rev)
     if entry is None:
         listed = ", ".join(r.rev for r in drive.revisions) or "none"
-        raise UnknownRevision(
+        raise (UnknownTarget if role == "target" else UnknownRevision)(
             f"{drive.id}: {role} revision {rev.strip()!r} is not in the catalog (listed: {listed})",
             hint="update the catalog, or flash by hand at your own risk",
         )

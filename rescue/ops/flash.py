@@ -65,8 +65,9 @@ def add_force_option(parser: argparse.ArgumentParser) -> None:
         default=[],
         choices=FORCE_CHOICES,
         metavar="WHAT",
-        help="override one named check: identity (cross-flash), plan (unsafe jump) or "
-        "family (a --family other than the drive table's)",
+        help="override one named check: identity (cross-flash), plan (unsafe jump), "
+        "family (a --family other than the drive table's) or downgrade (an older or the "
+        "same revision)",
     )
 
 
