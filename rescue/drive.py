@@ -102,7 +102,13 @@ class Drive:
         return parse_device_identification(data)
 
     def configuration(self, rt: build.ConfigRT = build.ConfigRT.ALL) -> Configuration:
-        return parse_configuration(self._fetch(build.get_configuration(rt), "GET CONFIGURATION"))
+        """GET CONFIGURATION, asking no more than the path carries (a USB bridge may take
+        only 32 KiB; the full 64 KiB ask would fail in the kernel, docs/protocols.md)."""
+        from rescue.ops.pathcheck import fit
+
+        alloc = fit(self.transport, build.CONFIG_ALLOC, 8)
+        cdb = build.get_configuration(rt, alloc=alloc)
+        return parse_configuration(self._fetch(cdb, "GET CONFIGURATION"))
 
     @cached_property
     def features(self) -> tuple[int, ...]:

@@ -51,6 +51,7 @@ from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
 from rescue.families import Family, Match, Step, resolve_family
 from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
 from rescue.firmware.plan import revision_key
+from rescue.ops.pathcheck import bridge_or_drive, check_path, path_of
 from rescue.ops.plan import catalog_entry, plan_text, upgrade_plan
 from rescue.ops.safety import (
     Preflight,
@@ -62,6 +63,7 @@ from rescue.ops.safety import (
 )
 
 if TYPE_CHECKING:
+    from rescue.discovery.path import PathInfo
     from rescue.drive import Drive
 
 FORCE_CHOICES = ("identity", "plan", "family", "downgrade")
@@ -184,6 +186,7 @@ class FlashJob:
         )  # fmt: skip
         self.report_path = self.base.with_suffix(".json")
         self.guard = InterruptGuard()
+        self.path: PathInfo | None = None  # how the drive is attached, once it is open
         self.direction_warning = ""  # "DOWNGRADE 0043 -> 0040. " for the confirmation
 
     # --- the run, start to end -----------------------------------------------------------------
@@ -269,6 +272,9 @@ class FlashJob:
                 data = self._checked_image(drive, family, image)
                 steps = family.flash_steps(data, before)
                 report.steps_total = len(steps)
+                # Every chunk must fit what the path carries (a USB bridge: 120 KiB or less).
+                report.preflight.add("path", "ok", check_path(transport, steps, family.title))
+                self.path = path_of(transport)
                 if options.dry_run:
                     report.commands = [step.to_dict() for step in steps]
                     self._print_dry_run(family, steps)
@@ -513,7 +519,20 @@ class FlashJob:
         before = self.report.drive_before or {}
         target = (self.report.image or {}).get("identity", {}).get("revision") or "the target"
         cause = getattr(err.cause, "triple", None)
-        if cause == INVALID_OPCODE:
+        origin = bridge_or_drive(
+            self.path,
+            err.step.cdb[0],
+            cause,
+            self.report.family,
+            transferred=err.step.payload,
+            accepted_before=err.index > 0,
+        )
+        if origin.who == "bridge":
+            message = f"{err.message}. The USB bridge refused it, not the drive: {origin.why}"
+            hint = (
+                "connect the drive to a SATA or IDE port, then run the same command again"
+            )
+        elif cause == INVALID_OPCODE:
             entry = catalog_entry(before)
             plan, _ = upgrade_plan(entry, before.get("revision", ""), target)
             likely = (
