@@ -30,6 +30,7 @@ report; nothing overrides an invalid image.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -45,6 +46,7 @@ from rescue import __version__
 from rescue.devices import open_device
 from rescue.diagnostics.doctor import OK, PROBLEM, read_test_after_flash
 from rescue.diagnostics.report import reports_dir, write_html_beside
+from rescue.discovery.refind import remember_node
 from rescue.engine.context import RunContext
 from rescue.engine.interrupts import FlashInterrupted, InterruptGuard
 from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
@@ -64,6 +66,7 @@ from rescue.ops.safety import (
 
 if TYPE_CHECKING:
     from rescue.discovery.path import PathInfo
+    from rescue.discovery.refind import DriveKey
     from rescue.drive import Drive
 
 FORCE_CHOICES = ("identity", "plan", "family", "downgrade")
@@ -88,6 +91,11 @@ class FlashOptions:
         if unknown:
             raise ValueError(f"unknown force {sorted(unknown)}; choose from {FORCE_CHOICES}")
         object.__setattr__(self, "force", frozenset(self.force))
+
+
+def remember(transport: Any) -> DriveKey | None:
+    """What finds this drive again if it re-enumerates; None for emulated or replayed ones."""
+    return remember_node(transport.path) if transport.real_hardware else None
 
 
 def chosen_risk(match: Match) -> str:
@@ -250,7 +258,10 @@ class FlashJob:
 
         options, report, console = self.options, self.report, self.ctx.console
         self._stage("open")
-        with open_device(options.device, report.journal, exclusive=True) as transport:
+        with (
+            open_device(options.device, report.journal, exclusive=True) as transport,
+            contextlib.ExitStack() as reopened,
+        ):
             drive = Drive(transport)
             with exclusive_lock(drive_key(transport)) as lock:
                 report.preflight.add("exclusive lock", "ok", str(lock))
@@ -294,9 +305,10 @@ class FlashJob:
                         self.ctx.assume_yes,
                     )
                     self.guard.__enter__()  # Ctrl-C is a request from here (interrupts.py)
+                    key = remember(transport)
                     self._write(drive, steps)
                     self._stage("wait", f"{family.settle_seconds:g} s settle, then polls")
-                    report.wait_events = wait_until_back(drive, family)
+                    drive = self._wait(drive, family, key, reopened)
                 self._stage("verify")
                 self._verify(drive, family, image, data)
                 self.guard.__exit__(None, None, None)
@@ -400,6 +412,40 @@ class FlashJob:
             hint=f"run `rescue plan {self.options.device} --to {target}` and flash each step in "
             "turn; --force plan tries the direct jump anyway",
         )
+
+    def _wait(
+        self, drive: Drive, family: Family, key: DriveKey | None, reopened: contextlib.ExitStack
+    ) -> Drive:
+        """Wait for the drive to come back; follow it when it comes back as a new node.
+
+        A drive behind a USB bridge (or one the kernel resets) can vanish after its
+        commit and reappear on another host: it is found again by identity and serial
+        (rescue/discovery/refind.py), never by guessing between twins, and the wait and
+        the verify go on with it there.
+        """
+        from rescue.discovery.refind import find_again
+        from rescue.drive import Drive
+        from rescue.errors import DeviceNotFound
+
+        report = self.report
+        try:
+            report.wait_events = wait_until_back(drive, family)
+            return drive
+        except DeviceNotFound:
+            if key is None:
+                raise
+        found = find_again(key, timeout=family.ready_timeout, poll=family.poll_interval)
+        how = f"{found.node}, matched by {found.matched_by}"
+        boot = " in its boot loader" if found.in_recovery(family.recovery_revisions) else ""
+        report.preflight.add("re-enumerated", "ok", f"the drive came back{boot} as {how}")
+        if not self.ctx.quiet:
+            self.ctx.console.print(f"the drive came back{boot} as {how}", markup=False)
+        transport = reopened.enter_context(
+            open_device(found.node, report.journal, exclusive=True)
+        )
+        again = Drive(transport)
+        report.wait_events = wait_until_back(again, family)
+        return again
 
     def _check_direction(self, image: Any, *, recovering: bool) -> None:
         """An older revision (a downgrade) or the running one again (a sidegrade) is named
