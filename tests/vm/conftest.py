@@ -12,7 +12,7 @@ import harness
 import pytest
 from guest_report import GuestReport, parse_junit
 
-GUEST_TIMEOUT = 1500.0  # seconds for boot + the whole guest suite (about 600 s in 2026-12): a hard limit
+GUEST_TIMEOUT = 1500.0  # boot + the whole guest suite (about 600 s in 2026-12): a hard limit
 
 
 @pytest.fixture(scope="session")
