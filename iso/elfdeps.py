@@ -1,6 +1,6 @@
 """Which shared libraries a program needs, so the image carries exactly those.
 
-Why ldd: the image is built on the same Debian release it boots (TESTBED.md:
+Why ldd: the image is built on the same Debian release it boots (docs/testbed.md:
 the frozen app must see the glibc it was built against), so the host's
 dynamic loader resolves each library to the very file the image must carry.
 """

@@ -1,6 +1,6 @@
 """Bootable outputs: the hybrid ISO, the USB disk image with a data partition, PXE files.
 
-The ISO (TESTBED.md, "The bootable image"): BIOS boots isolinux through El
+The ISO (docs/testbed.md, "The bootable image"): BIOS boots isolinux through El
 Torito and, written to a stick, through the isohybrid MBR; UEFI boots a FAT
 image holding Debian's signed shim as EFI/BOOT/BOOTX64.EFI and Debian's
 signed GRUB as grubx64.efi next to it, so Secure Boot machines accept it.

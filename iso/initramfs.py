@@ -1,6 +1,6 @@
 """Pack a root tree into a reproducible initramfs (cpio newc, zstd).
 
-Why these steps (TESTBED.md, measured): every file gets one fixed mtime,
+Why these steps (docs/testbed.md, measured): every file gets one fixed mtime,
 names are fed in sorted order (parents sort before their children, which the
 kernel's unpacker needs), cpio's --reproducible drops inode and device
 numbers, --owner=0:0 makes the build independent of who runs it, and zstd's

@@ -1,4 +1,4 @@
-"""The BTC family's command list against btcflash's sequence (PROTOCOLS.md), byte by byte.
+"""The BTC family's command list against btcflash's sequence (docs/protocols.md), byte by byte.
 
 CDB fields are decoded here by hand from SPC-4's WRITE BUFFER layout, not
 with rescue.scsi.cdb, so a wrong builder and a wrong family cannot agree.

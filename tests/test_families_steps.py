@@ -1,4 +1,4 @@
-"""Every family's command list against the public sequence in PROTOCOLS.md.
+"""Every family's command list against the public sequence in docs/protocols.md.
 
 CDB fields are decoded by hand here (SPC-4 WRITE BUFFER layout; the 12-byte
 MediaTek 0xFF command), so a mistake in rescue.scsi.cdb or in a family shows.

@@ -21,7 +21,7 @@ from rescue.scsi.sense import (
     parse_triple,
 )
 
-# The sense-code table at the end of /work/shared/docs/PROTOCOLS.md, with the
+# The sense-code table at the end of docs/protocols.md, with the
 # standard names it quotes: every one must be named and specifically advised.
 PROTOCOLS_TABLE = {
     (0x5, 0x20, 0x00): "INVALID COMMAND OPERATION CODE",

@@ -13,7 +13,7 @@ bridge decides things the drive never sees (issue 13):
   ``queue/max_hw_sectors_kb`` and its own I/O to ``queue/max_sectors_kb``;
   a user buffer may need one segment per page, so ``max_segments`` pages is
   a bound too. Over the limit the ioctl fails with EINVAL, no SCSI error
-  (PROTOCOLS.md, "Linux facts that bite"). usb-storage caps a device at 240
+  (docs/protocols.md, "Linux facts that bite"). usb-storage caps a device at 240
   sectors (120 KiB) unless told otherwise and shows its cap as the SCSI
   device's ``max_sectors`` attribute (drivers/usb/storage/scsiglue.c).
   The sg driver's reserved buffer (``def_reserved_size``) is not a cap:

@@ -2,7 +2,7 @@
 
 Independent of the host side: nothing here imports ``rescue.scsi``,
 ``rescue.drive``, ``rescue.families``, ``rescue.firmware`` or ``rescue.ops``.
-Models are written from the public protocol facts (shared PROTOCOLS.md) so
+Models are written from the public protocol facts (docs/protocols.md) so
 that host and device are two implementations checked against each other.
 
 Map: ``base`` (the Device/Reply/Clock contract), ``sense`` (fixed sense),

@@ -1,6 +1,6 @@
 """The BTC DRW-1004IM / DRW-1008 (MediaTek MT1x08) DVD writer, as far as flashing goes.
 
-Public facts (PROTOCOLS.md; btcflash 1.18 in cdrtools / dvd+rw-tools, public
+Public facts (docs/protocols.md; btcflash 1.18 in cdrtools / dvd+rw-tools, public
 domain): the drive holds 1 MiB of flash; btcflash sends every 4 KiB chunk at
 image offset ``o`` with WRITE BUFFER(10) mode 6, buffer 0, buffer offset
 ``o + 0x20``; then a 32-byte header at buffer offset 0 whose bytes 30-31 are

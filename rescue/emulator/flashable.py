@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from rescue.emulator.registry import Options
 
 
-VENDOR_FLASH = 0xFF  # MediaTek vendor download opcode (PROTOCOLS.md: TSST, MT1939)
+VENDOR_FLASH = 0xFF  # MediaTek vendor download opcode (docs/protocols.md: TSST, MT1939)
 READ_BUFFER = 0x3C
 STATE_FIRST, STATE_CONTINUE = 0x00, 0xFF
 RECOVERY_REVISION = "BOOT"

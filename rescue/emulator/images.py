@@ -2,7 +2,7 @@
 
 The emulated drive needs firmware to hold and the tests need images to
 flash, but real BTC firmware is not ours to ship. These images follow the
-public layout facts (PROTOCOLS.md, from btcflash and OmniPatcher's
+public layout facts (docs/protocols.md, from btcflash and OmniPatcher's
 ``fw_mtk.pl``): exactly 1 MiB; bootcode in the first 0x4000 bytes; every
 64 KiB bank starting with 0x02 (an 8051 LJMP) or 0x80; a canned INQUIRY
 block ``05 80 00 32 5B 00 00 00`` at 0x40B4 whose vendor (8 bytes, 0x40BC),
@@ -109,7 +109,7 @@ def make_btc_image(
 
 
 # --- MediaTek MT1939 (TSST SE-506CB) ---------------------------------------------------
-# Public layout (PROTOCOLS.md, rbdixon/coastermelt doc/update-ts01-notes.txt and
+# Public layout (docs/protocols.md, rbdixon/coastermelt doc/update-ts01-notes.txt and
 # flasher/checksum.py): 2 MiB; the first 64 KiB a locked boot loader; a 48-byte
 # trailer at 0x1FFFD0 starting with vendor (8), product (16), revision (4); the
 # 16-bit sum of [0x10000, 0x1E2000) big-endian at 0x1FFFFE.
@@ -160,7 +160,7 @@ def make_mt1939_image(
 
 
 # --- Plextor (PX-716A) -----------------------------------------------------------------
-# Public layout (PROTOCOLS.md; QPxTool console/pxfw/pxfw.cpp): the image starts with the
+# Public layout (docs/protocols.md; QPxTool console/pxfw/pxfw.cpp): the image starts with the
 # INQUIRY vendor (8) and product (16); for the PX-716A it is 0xF0000 bytes and the 16-bit
 # sum of everything before 0xEFFFE is stored big-endian there. The 4-byte revision right
 # after the product is this project's modelling choice: no public source places it.
@@ -198,7 +198,7 @@ def make_plextor_image(
 
 
 # --- TSST MediaTek DVD-ROM (SH-D163C) --------------------------------------------------
-# Public facts (PROTOCOLS.md, redumper drive/flash_tsst.ixx): images are 128 or 256 KiB.
+# Public facts (docs/protocols.md, redumper drive/flash_tsst.ixx): images are 128 or 256 KiB.
 # Nothing public says where a TSST image keeps its identity or whether it has a sum: the
 # emulator's images carry INQUIRY text at 0x3FFD0 (as MT1939 images do at their end) and
 # no sum. That place is this project's modelling choice.
@@ -227,7 +227,7 @@ def make_tsst_image(
 
 
 # --- MediaTek MT1959 (ASUS BW-16D1HT) --------------------------------------------------
-# Public facts (PROTOCOLS.md, redumper drive/flash_mt1959.ixx): the drive's own 32-byte
+# Public facts (docs/protocols.md, redumper drive/flash_mt1959.ixx): the drive's own 32-byte
 # configuration block ("MT1959 Boot JB8 ...") sits at 0x3000; a flasher blanks the first
 # 64 KiB of the image and copies that block in. Size, identity place and checksum are not
 # public: the emulator's images are 2 MiB with INQUIRY text at 0x1FFFD0 and no sum.
@@ -259,7 +259,7 @@ def make_mt1959_image(revision: str, vendor: str = "ASUS", product: str = "BW-16
 
 
 # --- Generic SPC microcode (the emulator's own drive) ----------------------------------
-# SPC-4 defines how microcode is carried, not what it looks like (PROTOCOLS.md). The
+# SPC-4 defines how microcode is carried, not what it looks like (docs/protocols.md). The
 # emulator's SPC drive takes 256 KiB images that start with INQUIRY text: its own format.
 
 SPC_SIZE = 0x40000

@@ -1,6 +1,6 @@
 """The TSST SE-506CB Blu-ray writer (MediaTek MT1939), as far as flashing and dumping go.
 
-Public facts (PROTOCOLS.md; ``rbdixon/coastermelt`` ``doc/update-ts01-notes.txt``,
+Public facts (docs/protocols.md; ``rbdixon/coastermelt`` ``doc/update-ts01-notes.txt``,
 ``doc/bootloader.txt``, ``flasher/checksum.py``): a 2 MiB flash whose first
 64 KiB is a locked boot loader; INQUIRY's identity sits in a trailer at
 0x1FFFD0 and the 16-bit sum of [0x10000, 0x1E2000) at 0x1FFFFE

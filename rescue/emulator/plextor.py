@@ -1,6 +1,6 @@
 """The Plextor PX-716A DVD writer, as far as flashing goes.
 
-Public facts (PROTOCOLS.md; redumper ``drive/flash_plextor.ixx``, QPxTool
+Public facts (docs/protocols.md; redumper ``drive/flash_plextor.ixx``, QPxTool
 ``console/pxfw/pxfw.cpp``): the firmware goes down in WRITE BUFFER(10)
 chunks, buffer ID 0, buffer offset and length those of the chunk, mode 4
 (download microcode) for every chunk but the last and mode 5 (download and

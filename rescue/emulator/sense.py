@@ -5,7 +5,7 @@ dispatcher turns it into CHECK CONDITION with 18 bytes of fixed-format (70h)
 sense, the layout SPC-4 clause 4.5.3 gives: byte 2 sense key, bytes 3-6 the
 INFORMATION field (valid bit 7 of byte 0), byte 7 additional length 10,
 bytes 12/13 ASC/ASCQ. Triples are named here once so models read like the
-sense table in PROTOCOLS.md.
+sense table in docs/protocols.md.
 """
 
 from __future__ import annotations

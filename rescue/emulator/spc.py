@@ -1,7 +1,7 @@
 """A drive that takes standard SPC download microcode and says so with MMC feature 0x0104.
 
 No optical drive is known to accept a plain SPC download of its image
-(PROTOCOLS.md), so this is the emulator's own drive ("RESCUE EMU SPC DVD"),
+(docs/protocols.md), so this is the emulator's own drive ("RESCUE EMU SPC DVD"),
 built to exercise the generic family. Public facts it follows (SPC-4 WRITE
 BUFFER as sg3_utils ``doc/sg_write_buffer.8`` documents it; MMC feature 0x0104):
 WRITE BUFFER(10) byte 1 the mode, byte 2 the buffer ID, bytes 3-5 the buffer

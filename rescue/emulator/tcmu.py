@@ -91,7 +91,7 @@ def full_cdb(device: Device, cdb: bytes) -> bytes:
     CDB of group 6/7 (C0h-FFh) reaches the ring cut to 10 bytes whatever
     the host sent. A model that takes longer vendor CDBs names their
     lengths in ``vendor_cdb_lengths``; the missing tail is filled with the
-    zeros every known flasher puts there (PROTOCOLS.md: the MediaTek 0xFF
+    zeros every known flasher puts there (docs/protocols.md: the MediaTek 0xFF
     download uses bytes 0-5 only). A host that put anything else in those
     bytes cannot be seen on this path; on a real bus the drive gets them.
     """

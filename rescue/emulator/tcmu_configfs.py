@@ -1,7 +1,7 @@
 """Create and remove the kernel objects that make a user-space SCSI device real.
 
 Two configfs trees are involved (Linux drivers/target, target_core_user and
-loopback/tcm_loop; steps measured in docs TESTBED.md):
+loopback/tcm_loop; steps measured in docs/testbed.md):
 
 - a backstore ``core/user_1/NAME`` whose ``control`` takes
   ``dev_config=HANDLER/NAME``, ``dev_size=``, ``hw_block_size=`` and

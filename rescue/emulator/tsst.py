@@ -1,6 +1,6 @@
 """The TSST SH-D163C DVD-ROM drive (MediaTek), flashed with vendor opcode 0xFF.
 
-Public facts (PROTOCOLS.md; redumper ``drive/flash_tsst.ixx``, ``cmd_flash_tsst``
+Public facts (docs/protocols.md; redumper ``drive/flash_tsst.ixx``, ``cmd_flash_tsst``
 in ``scsi/cmd.ixx``): one 12-byte vendor command, opcode 0xFF, byte 2 = 01,
 byte 5 the state: 00 on the first chunk, FF on the following ones, 04 on the
 last chunk of a 256 KiB image (02 would end a 128 KiB one); the image goes in

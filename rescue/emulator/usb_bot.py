@@ -8,7 +8,7 @@ the CDB on the emulated model ``SPEC`` (``rescue.emulator.registry``), moves
 the data and answers with a 13-byte Command Status Wrapper. usb-storage binds
 to it as to any USB CD-ROM, so the drive gets an sr and an sg node and every
 command goes through the kernel's SCSI and USB stacks (issue 13;
-TESTBED.md "A real USB path in the guest").
+docs/testbed.md "A real USB path in the guest").
 
 What the bridge does, as a real one might:
 

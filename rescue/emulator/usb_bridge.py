@@ -1,7 +1,7 @@
 """An emulated drive behind an emulated USB bridge: a transfer cap and the opcodes it drops.
 
 What a USB-to-ATAPI bridge does to a drive's commands, as far as ``rescue``
-can see it from the host (issue 13; TESTBED.md "A real USB path"):
+can see it from the host (issue 13; docs/testbed.md "A real USB path"):
 
 - **a transfer cap**: usb-storage holds a device to ``max_sectors`` (240
   sectors, 120 KiB, by default); one SG_IO over the queue's limit fails in

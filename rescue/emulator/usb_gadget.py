@@ -4,7 +4,7 @@ dummy_hcd gives one machine both sides of a USB cable: a host controller
 and a device controller (UDC) wired to it. A gadget built in configfs
 (libcomposite) on that UDC enumerates on the host side like any plugged-in
 device, so usb-storage binds to it and the kernel makes the usual SCSI
-host, sr and sg nodes behind it (docs TESTBED.md, "A real USB path in the
+host, sr and sg nodes behind it (docs/testbed.md, "A real USB path in the
 guest").
 
 ``MassStorageGadget`` uses the kernel's own mass-storage function

@@ -5,7 +5,7 @@ is the library API; `rescue flash` (``rescue.ops.flash``), the menu and
 `rescue bench` are faces over it. One ``FlashJob`` carries the run: its
 options, its context, the report being filled, and the report's file name.
 
-The order follows DESIGN.md's safety policy: the image must parse and
+The order follows docs/architecture.md's safety policy: the image must parse and
 validate for the drive's family; the drive's identity must match the image's;
 the catalog must not call the jump unsafe; a backup is taken where the family
 can read its flash (else ``no_backup`` must say the user accepts that); no

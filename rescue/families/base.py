@@ -38,7 +38,7 @@ class Identity(Protocol):
 
 
 #: INQUIRY revision of a drive running its boot loader after a failed write
-#: (PROTOCOLS.md, MT1939 notes; the BTC model copies the behaviour).
+#: (docs/families/mt1939.md; for BTC borrowed, not confirmed: docs/families/btc.md).
 RECOVERY_REVISION = "BOOT"
 
 
@@ -287,7 +287,7 @@ def run_steps(
             on_step(step)
 
 
-#: Answers that mean "still restarting, keep polling" (PROTOCOLS.md sense table).
+#: Answers that mean "still restarting, keep polling" (docs/protocols.md sense table).
 _KEEP_POLLING_NOT_READY = {0x04}
 #: Answers that mean "back": GOOD, or NOT READY / MEDIUM NOT PRESENT (btcflash's rule).
 _BACK_NOT_READY = {0x3A}

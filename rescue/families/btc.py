@@ -1,7 +1,7 @@
 """BTC DRW-1004IM / DRW-1008 / DRW-1108 on MediaTek MT1x08: the btcflash protocol.
 
 Source: btcflash (dvd+rw-tools 7.1; cdrtools ``btcflash.c`` 1.18, public
-domain), summarised in PROTOCOLS.md. Facts used here:
+domain), summarised in docs/protocols.md. Facts used here:
 
 - the image is the whole 1 MiB flash;
 - every 4 KiB chunk at image offset ``o`` goes out as WRITE BUFFER mode 6
@@ -16,7 +16,7 @@ Not in the source, chosen here and said so: the per-command timeouts (btcflash
 uses its SCSI library's default). The protocol has no read command for the
 flash, so a BTC drive cannot be backed up and verification is INQUIRY's
 revision only. btcflash merely warns on an identity mismatch; this project
-refuses instead (DESIGN.md, safety policy).
+refuses instead (docs/architecture.md, safety policy).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Source: ``rbdixon/coastermelt`` ``doc/update-ts01-notes.txt`` (a USB trace of
 TSST's own updater), ``doc/bootloader.txt`` and ``flasher/checksum.py``
-(PROTOCOLS.md). Facts used here:
+(docs/protocols.md). Facts used here:
 
 - the image is the whole 2 MiB flash, sent with ``FF 00 01 00 00 SS`` (the
   same command as the TSST family) in 0xF800-byte chunks: state 0x00 first,

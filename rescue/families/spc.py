@@ -2,7 +2,7 @@
 
 Sources: SPC-4 WRITE BUFFER as documented by sg3_utils (``doc/sg_write_buffer.8``,
 ``lib/sg_lib_data.c``) and fwupd's SCSI plug-in (``plugins/scsi/fu-scsi-device.c``),
-summarised in PROTOCOLS.md. Facts used here:
+summarised in docs/protocols.md. Facts used here:
 
 - mode 0Eh downloads microcode with offsets, saves it and defers activation;
   mode 0Fh then activates the deferred microcode: nothing runs until every
@@ -12,7 +12,7 @@ summarised in PROTOCOLS.md. Facts used here:
   timeout is 300 s per command;
 - a drive advertises support with feature 0x0104 (Microcode Upgrade).
 
-PROTOCOLS.md warns that no optical drive is known to accept a plain SPC
+docs/protocols.md warns that no optical drive is known to accept a plain SPC
 download of its raw image: this family serves drives that say they do, and
 an SPC image carries no identity, so flashing one always needs
 ``--force identity`` from the user. There is no standard read-back.

@@ -5,7 +5,7 @@ strings (one more INQUIRY, read raw so the padding shows, since a table row
 must match what the drive sends) and the feature list of GET CONFIGURATION,
 which the family choice asks anyway. No other probe is sent: every vendor
 command that could tell chipsets apart is a download or a memory access
-(PROTOCOLS.md), and a guess is not worth a write-class command.
+(docs/protocols.md), and a guess is not worth a write-class command.
 
 A candidate is a family plus the reasons that point at it:
 

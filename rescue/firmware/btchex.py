@@ -1,7 +1,7 @@
 """BTC's ``.HEX`` firmware text (what BTC's Windows updater unpacks), decoded to a 1 MiB image.
 
 Format facts from btcflash (dvd+rw-tools / cdrtools ``btcflash.c``), as collected in
-docs PROTOCOLS.md: Intel-HEX-like lines ``:LLOOOOTT<data>CC`` with 16-bit offsets
+docs/protocols.md: Intel-HEX-like lines ``:LLOOOOTT<data>CC`` with 16-bit offsets
 and the usual two's-complement checksum byte; ``:00000155AA`` moves to the next
 64 KiB bank; ``:00000001FF`` ends the file; a complete file has exactly 15 bank
 separators (16 banks); bytes not written stay 0xFF; any other zero-length record

@@ -1,7 +1,7 @@
 """Does the path to the drive carry what the command needs? Asked before anything is sent.
 
 One SG_IO moves at most what the drive's block queue takes; over it the
-kernel fails the ioctl with EINVAL (PROTOCOLS.md, "Linux facts that bite").
+kernel fails the ioctl with EINVAL (docs/protocols.md, "Linux facts that bite").
 Behind usb-storage that is 120 KiB unless changed, and some bridges take
 less. Reads can simply be made smaller (``fit``); a flash protocol cannot:
 its chunk size is the drive's, so a family whose chunk does not fit is

@@ -12,7 +12,7 @@ acceptance, once it is read correctly:
   the drive family's own commands, or a stepping-stone revision first.
 - 5/24/00 INVALID FIELD IN CDB: WRITE BUFFER exists, only not in mode 02h;
   optical drives give the reserved and vendor modes their own meaning
-  (btcflash, DVRFlash and redumper use them; see PROTOCOLS.md).
+  (btcflash, DVRFlash and redumper use them; see docs/protocols.md).
 - NOT READY (sense key 2): no answer to the question at all. Some drives
   check for a disc before they look at the opcode (QEMU's emulated SCSI CD
   does, hw/scsi/scsi-disk.c), so "no disc" here is not a verdict on WRITE

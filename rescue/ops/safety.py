@@ -1,12 +1,12 @@
 """Pre-flight checks of the flasher: nothing else may touch the drive while it writes.
 
-DESIGN.md's safety policy asks for: no disc in the drive, no other process
+docs/architecture.md's safety policy asks for: no disc in the drive, no other process
 holding it, the kernel's media polling and udev's tray lock off for that drive
 (and restored afterwards), and the user's confirmation. Each check here either
 passes, is skipped with the reason said out loud (an emulated drive has no
 sysfs node), or raises ``Refused`` (exit code 6) with what to do next.
 
-Linux facts (PROTOCOLS.md, "Linux facts that bite"): the kernel polls
+Linux facts (docs/protocols.md, "Linux facts that bite"): the kernel polls
 removable media every ``/sys/block/srN/events_poll_msecs``; udev's
 ``60-cdrom_id.rules`` runs ``cdrom_id --lock-media`` on every change event.
 Both send commands to the drive in the middle of a flash unless turned off.

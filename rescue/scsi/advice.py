@@ -3,7 +3,7 @@
 The standard names (``asc_table``) are precise but written for firmware
 engineers; a person at a repair bench needs "is it the disc, the drive, or my
 command?" and one next step. Entries are chosen for what a flasher and a disc
-reader meet (PROTOCOLS.md, "Sense codes seen while flashing", plus MMC's
+reader meet (docs/protocols.md, "Sense codes met while flashing", plus MMC's
 common not-ready, medium and copy-protection codes). A lookup goes from the
 exact triple, to the ASC with any qualifier, to the sense key alone, so every
 triple gets advice.

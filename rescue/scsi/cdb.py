@@ -342,7 +342,7 @@ def write_buffer(
     """WRITE BUFFER (SPC-4 6.49): ``length`` bytes of data follow the CDB.
 
     Any 5-bit mode is accepted because optical vendors give the reserved and
-    vendor modes their own meaning (PROTOCOLS.md: btcflash, DVRFlash, redumper).
+    vendor modes their own meaning (docs/protocols.md: btcflash, DVRFlash, redumper).
     ``mode_specific`` fills bits 7-5 of byte 1 (activation events for mode 0Dh).
     """
     cdb = _buffer_cdb(Opcode.WRITE_BUFFER, mode, mode_specific, buffer_id, offset, length)
@@ -364,7 +364,7 @@ def read_buffer_memory(address: int, length: int) -> Cdb:
     """``3C 06 00 aa aa aa ll ll ll``: MediaTek's memory read at a 24-bit address.
 
     Source: rbdixon/coastermelt ``doc/`` notes (MT1939) and redumper's MT1959
-    flasher, summarised in PROTOCOLS.md. It is the standard buffer layout with
+    flasher, summarised in docs/protocols.md. It is the standard buffer layout with
     mode 6, buffer ID 0 and the address in the offset field.
     """
     return read_buffer(ReadBufferMode.VENDOR_OFFSETS, 0, address, length)

@@ -1,7 +1,7 @@
 """Boot the real images in QEMU: a guest runner with a hard timeout, serial log parsing.
 
 Why TCG explicitly: on the build hosts /dev/kvm is nested and Debian's kernel
-hangs under it, and QEMU does not fall back by itself (TESTBED.md).
+hangs under it, and QEMU does not fall back by itself (docs/testbed.md).
 A guest script ends with `poweroff -f`, so QEMU exits by itself; a guest that
 does not finish in time fails the test with the tail of its serial log.
 """

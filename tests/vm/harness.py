@@ -40,7 +40,7 @@ MODULES = [
     "sr_mod", "sg", "cdrom", "scsi_mod", "libata", "ahci", "ata_piix", "virtio_scsi",
     "virtio_pci", "9p", "9pnet_virtio", "configfs", "target_core_mod", "target_core_user",
     "tcm_loop", "uio", "scsi_debug", "isofs",
-    # a real USB path (TESTBED.md): a gadget on dummy_hcd seen through usb-storage or uas
+    # a real USB path (docs/testbed.md): a gadget on dummy_hcd seen through usb-storage or uas
     "dummy_hcd", "libcomposite", "usb_f_mass_storage", "usb_f_fs", "usb-storage", "uas",
 ]  # fmt: skip
 

@@ -1,6 +1,6 @@
 """BTC DRW-1004IM / DRW-1008 on MediaTek MT1x08: the 1 MiB image.
 
-Public sources (facts only; see docs PROTOCOLS.md): btcflash (dvd+rw-tools /
+Public sources (facts only; see docs/protocols.md): btcflash (dvd+rw-tools /
 cdrtools ``btcflash.c``) for the size and the 16-bit sum of all bytes;
 OmniPatcher (``rpc1dev/omnipatcher`` ``fw_mtk.pl``) for the canned INQUIRY
 block found by pattern at or after 0x4000 (normally at 0x40B4, putting vendor at

@@ -1,7 +1,7 @@
 """MediaTek MT1939 (TSST SE-506CB Blu-ray): the 2 MiB image.
 
 Public source: ``rbdixon/coastermelt`` ``doc/update-ts01-notes.txt`` and
-``flasher/checksum.py`` (facts in docs PROTOCOLS.md). The first 64 KiB is the
+``flasher/checksum.py`` (facts in docs/protocols.md). The first 64 KiB is the
 write-protected bootloader; the 48-byte trailer at 0x1FFFD0 starts with the
 28-byte INQUIRY identity (vendor 8, product 16, revision 4); the checksum is the
 16-bit sum of [0x10000, 0x1E2000) stored big-endian at 0x1FFFFE. The trailer's
