@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from shlex import quote
 from typing import Any
 
 from rescue.diagnostics.readmethod import ReadMethod, choose, layout_holds, read_sectors
@@ -184,7 +185,7 @@ def read_test_after_flash(
         return {
             "status": NO_DISC,
             "verdict": "no disc: read test skipped",
-            "next_steps": [f"insert a data disc and run `rescue doctor {device}`"],
+            "next_steps": [f"insert a data disc and run `rescue doctor {quote(device)}`"],
         }
     d = examine(drive, device)
     keep = ("status", "verdict", "profile", "sectors", "probes", "not_ready", "next_steps")
@@ -232,13 +233,14 @@ def conclude(d: Diagnosis, sense: Sense | None) -> None:
     """Verdict and next steps from the gathered facts (no drive access)."""
     plan = (
         f"firmware {d.identity['revision']} is older than {d.newest_revision} in the "
-        f"catalog: see `rescue plan {d.device} --to {d.newest_revision}`"
+        f"catalog: see `rescue plan {quote(d.device)} --to {quote(d.newest_revision)}`"
     )
     if sense is not None and sense.key == NOT_READY_KEY and sense.asc == NO_MEDIUM_ASC:
         d.status = NO_DISC
         d.verdict = f"no disc in the drive ({sense.triple} {sense.asc_name})"
         d.next_steps.append(
-            f"insert a data CD or DVD and run `rescue doctor {d.device}` again for a read test"
+            f"insert a data CD or DVD and run `rescue doctor {quote(d.device)}` again "
+            "for a read test"
         )
     elif sense is not None:
         d.status = PROBLEM
@@ -262,14 +264,15 @@ def conclude(d: Diagnosis, sense: Sense | None) -> None:
                 "way; if every DVD fails while CDs read, the DVD laser or the "
                 "firmware is suspect"
             )
-            d.next_steps.append(f"`rescue scan {d.device}` maps every unreadable sector")
+            d.next_steps.append(f"`rescue scan {quote(d.device)}` maps every unreadable sector")
         elif flagged := sum(p.c2_bytes for p in d.probes):
             d.verdict = (
                 f"reads this {kind}, but its C2 error pointers flagged {flagged} bytes in "
                 "the test reads: the disc is starting to fail; copy it soon"
             )
             d.next_steps.append(
-                f"`rescue scan {d.device}` lists every weak sector (read only with C2 errors)"
+                f"`rescue scan {quote(d.device)}` lists every weak sector "
+                "(read only with C2 errors)"
             )
         else:
             d.verdict = f"reads this {kind} fine (start, middle and end)"

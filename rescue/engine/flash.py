@@ -37,6 +37,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -409,8 +410,8 @@ class FlashJob:
         report.preflight.add("plan", "refused", reason)
         raise Refused(
             f"the catalog says {reason}",
-            hint=f"run `rescue plan {self.options.device} --to {target}` and flash each step in "
-            "turn; --force plan tries the direct jump anyway",
+            hint=f"run `rescue plan {quote(self.options.device)} --to {quote(target)}` and "
+            "flash each step in turn; --force plan tries the direct jump anyway",
         )
 
     def _wait(
@@ -592,7 +593,7 @@ class FlashJob:
                 f"5/20/00 INVALID COMMAND OPERATION CODE. Likely cause: {likely}"
             )
             hint = (
-                f"run `rescue plan {self.options.device} --to {target}`, "
+                f"run `rescue plan {quote(self.options.device)} --to {quote(target)}`, "
                 "then flash each step in turn"
             )
         else:

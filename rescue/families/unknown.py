@@ -20,6 +20,7 @@ Candidates are never acted on: ``--family NAME`` or a row in a user table
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -95,7 +96,8 @@ class Evidence:
         names = [c.family for c in self.candidates] or self.families
         which = "candidates" if self.candidates else "families"
         return [
-            f"if you know its protocol, `rescue flash {device} FILE --family NAME` uses it "
+            "if you know its protocol, "
+            f"`rescue flash {shlex.quote(device)} FILE --family NAME` uses it "
             f"({which}: {', '.join(names)}); the image's own identity is still checked, "
             "and a wrong protocol can leave the drive unusable",
             f"or add a row (vendor {quote(self.reports['vendor'].strip())}, product "

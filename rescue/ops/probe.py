@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict, dataclass
+from shlex import quote
 from typing import Any
 
 from rescue.devices import open_device
@@ -125,8 +126,8 @@ def probe(drive: Any) -> ProbeResult:
         sense=None,
         verdict="accepted: the drive takes WRITE BUFFER (nothing was written); "
         "its firmware update path is open",
-        next_step=f"`rescue plan {drive.name}` names the firmware to go to, "
-        f"`rescue flash {drive.name} FILE` sends it",
+        next_step=f"`rescue plan {quote(drive.name)} --to REV` names the steps to a revision, "
+        f"`rescue flash {quote(drive.name)} FILE` sends it",
         exit_code=int(ExitCode.OK),
     )
 
