@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_run import Run
 
 from rescue.cli import main
-from rescue.emulator.images import make_btc_image
 from rescue.families import table
 
 UNKNOWN = "emu:generic-dvd,disc=none"
@@ -31,35 +31,6 @@ GENERIC_AS_BTC = {
     }
 }
 REPO = Path(__file__).resolve().parent.parent
-
-
-class Run:
-    def __init__(self, tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.tmp = tmp
-        self.capsys = capsys
-        self.journal = tmp / "journal.jsonl"
-
-    def __call__(self, *argv: str) -> tuple[int, str, str]:
-        self.journal.unlink(missing_ok=True)
-        code = main([*argv, "--journal", str(self.journal)])
-        out = self.capsys.readouterr()
-        return code, out.out, out.err
-
-    def opcodes(self) -> list[int]:
-        if not self.journal.exists():
-            return []
-        lines = self.journal.read_text().splitlines()
-        return [bytes.fromhex(json.loads(line)["cdb"])[0] for line in lines]
-
-    def write(self, name: str, document: Any) -> Path:
-        path = self.tmp / name
-        path.write_text(document if isinstance(document, str) else json.dumps(document))
-        return path
-
-    def btc_image(self) -> Path:
-        path = self.tmp / "V0050.bin"
-        path.write_bytes(make_btc_image("0050"))
-        return path
 
 
 @pytest.fixture

@@ -7,19 +7,12 @@ with rescue.scsi.cdb, so a wrong builder and a wrong family cannot agree.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stubs import Ident
 
 from rescue.families import family_for, family_named
-
-
-@dataclass
-class Ident:
-    vendor: str
-    product: str
-    revision: str
 
 
 def decode_write_buffer(cdb: bytes) -> tuple[int, int, int, int]:

@@ -14,16 +14,10 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stubs import Ident
 
 from rescue.errors import Refused
 from rescue.families import family_for, family_named
-
-
-@dataclass
-class Ident:
-    vendor: str
-    product: str
-    revision: str
 
 
 @dataclass

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from peer_streams import PEERS, first_difference, journal_commands, load_capture, write_phase
+from stubs import Ident
 
 from rescue.cli import main
 from rescue.devices import open_device
@@ -138,13 +139,6 @@ def test_another_generations_part_is_refused(bench: Path) -> None:
 @dataclass
 class Answer:
     data: bytes
-
-
-@dataclass
-class Ident:
-    vendor: str
-    product: str
-    revision: str
 
 
 @dataclass

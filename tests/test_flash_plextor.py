@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from flash_cli import flash_and_journal
 from peer_streams import PEERS, load_capture
+from stubs import Ident
 
 from rescue.cli import main
 from rescue.emulator.images import make_plextor_image
@@ -74,13 +75,6 @@ def test_cross_flash_forced_still_meets_pxfws_model_rule(
     assert not any(cdb[0] == WRITE_BUFFER for cdb in sent)
     assert (bench / "px716a.state").read_bytes() == original
     assert revision(bench, capsys) == "1.10"
-
-
-@dataclass
-class Ident:
-    vendor: str
-    product: str
-    revision: str
 
 
 @dataclass

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_run import Run
 
 from rescue.cli import main
 from rescue.drive import DriveIdentity
@@ -28,33 +29,6 @@ WRITE_BUFFER = 0x3B
 class Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-class Run:
-    def __init__(self, tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.tmp = tmp
-        self.capsys = capsys
-        self.journal = tmp / "journal.jsonl"
-
-    def __call__(self, *argv: str) -> tuple[int, str, str]:
-        self.journal.unlink(missing_ok=True)
-        code = main([*argv, "--journal", str(self.journal)])
-        out = self.capsys.readouterr()
-        return code, out.out, out.err
-
-    def opcodes(self) -> list[int]:
-        if not self.journal.exists():
-            return []
-        lines = self.journal.read_text().splitlines()
-        return [bytes.fromhex(json.loads(line)["cdb"])[0] for line in lines]
-
-    def nothing_written(self) -> bool:
-        return not [op for op in self.opcodes() if op == WRITE_BUFFER or op >= 0xC0]
-
-    def btc_image(self) -> Path:
-        path = self.tmp / "V0050.bin"
-        path.write_bytes(make_btc_image("0050"))
-        return path
 
 
 @pytest.fixture

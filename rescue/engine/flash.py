@@ -376,15 +376,23 @@ class FlashJob:
         else:
             report.preflight.add("identity", "ok", f"{have['vendor']} {have['product']}")
             return
-        if "identity" in self.options.force:
-            report.preflight.add("identity", "overridden", f"--force identity: {mismatch}")
-            return
-        report.preflight.add("identity", "refused", mismatch)
-        raise Refused(
+        self._refuse_unless_forced(
+            "identity",
+            "identity",
+            mismatch,
             f"identity check failed: {mismatch}; nothing was sent",
-            hint="use the image made for this drive; a deliberate cross-flash needs "
-            "--force identity",
+            "use the image made for this drive; a deliberate cross-flash needs --force identity",
         )
+
+    def _refuse_unless_forced(
+        self, check: str, force: str, detail: str, message: str, hint: str
+    ) -> None:
+        """The one shape of a check a named --force may lift: recorded either way."""
+        if force in self.options.force:
+            self.report.preflight.add(check, "overridden", f"--force {force}: {detail}")
+            return
+        self.report.preflight.add(check, "refused", detail)
+        raise Refused(message, hint=hint)
 
     def _check_plan(self, image: Any, *, recovering: bool) -> None:
         report = self.report
@@ -404,13 +412,12 @@ class FlashJob:
             report.preflight.add("plan", "ok", f"{current} -> {target}: no catalog rule against it")
             return
         reason = f"{current} -> {target} is unsafe: {plan.steps[0].why}; plan: {plan_text(plan)}"
-        if "plan" in self.options.force:
-            report.preflight.add("plan", "overridden", f"--force plan: {reason}")
-            return
-        report.preflight.add("plan", "refused", reason)
-        raise Refused(
+        self._refuse_unless_forced(
+            "plan",
+            "plan",
+            reason,
             f"the catalog says {reason}",
-            hint=f"run `rescue plan {quote(self.options.device)} --to {quote(target)}` and "
+            f"run `rescue plan {quote(self.options.device)} --to {quote(target)}` and "
             "flash each step in turn; --force plan tries the direct jump anyway",
         )
 
@@ -464,16 +471,15 @@ class FlashJob:
             return
         kind = "a downgrade" if revision_key(target) < revision_key(current) else "a sidegrade"
         what = f"{current} -> {target} is {kind}"
-        if "downgrade" in self.options.force:
-            report.preflight.add("direction", "overridden", f"--force downgrade: {what}")
-            self.direction_warning = f"{kind.upper()} {current} -> {target}. "
-            return
-        report.preflight.add("direction", "refused", what)
-        raise Refused(
+        self._refuse_unless_forced(
+            "direction",
+            "downgrade",
+            what,
             f"{what} (the drive runs {current}); nothing was sent",
-            hint="flash a newer revision, or pass --force downgrade if you mean to go back "
+            "flash a newer revision, or pass --force downgrade if you mean to go back "
             "(vendors rarely support it)",
         )
+        self.direction_warning = f"{kind.upper()} {current} -> {target}. "
 
     def _backup_or_refuse(self, drive: Drive, family: Family) -> None:
         from rescue.engine.backup import take_backup
