@@ -1,7 +1,9 @@
 """The `rescue` command line: one sub-command per use case in ``rescue.ops``.
 
 Each module listed in ``COMMANDS`` exposes ``register(subparsers, common)``
-and sets ``func(args) -> int`` on its parser. ``--drives FILE`` (before the
+and sets ``func(args) -> int`` on its parser. A command line that names a
+command imports only that command's module (``COMMAND_MODULES``); help and an
+unknown command build the parser of every command. ``--drives FILE`` (before the
 command, or among its options) adds a user drive table for the command's
 duration (``rescue.families.table``). Every ``RescueError`` ends as
 one line on stderr and the exit code of its category (see ``rescue.errors``).
@@ -10,6 +12,7 @@ one line on stderr and the exit code of its category (see ``rescue.errors``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -18,7 +21,6 @@ from collections.abc import Sequence
 
 from rescue import __version__
 from rescue.errors import ExitCode, RescueError
-from rescue.families import table
 
 COMMANDS: list[str] = [
     "rescue.ops.inventory",
@@ -36,6 +38,23 @@ COMMANDS: list[str] = [
     "rescue.ops.bench",
 ]
 
+#: The module that registers each command name (a test checks it against the full parser).
+COMMAND_MODULES: dict[str, str] = {
+    "list": "rescue.ops.inventory",
+    "info": "rescue.ops.inventory",
+    "explain": "rescue.ops.explain",
+    "fw": "rescue.ops.fw_inspect",
+    "backup": "rescue.ops.backup",
+    "flash": "rescue.ops.flash",
+    "plan": "rescue.ops.plan",
+    "emulate": "rescue.ops.emulate",
+    "scan": "rescue.ops.scan",
+    "doctor": "rescue.ops.doctor",
+    "report": "rescue.ops.report",
+    "menu": "rescue.ops.menu",
+    "probe": "rescue.ops.probe",
+    "bench": "rescue.ops.bench",
+}
 
 #: Commands that match drives against the drive table: a bad drives.d file stops them
 #: before they send anything (an explicit --drives FILE is checked for every command).
@@ -59,7 +78,28 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not an option of ``rescue`` itself).
+
+    None when there is none, it is unknown, or help comes first: argparse then
+    answers with the parser of every command, as before.
+    """
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return None
+        if word.startswith("-"):
+            if word in ("-h", "--help"):
+                return None
+            if "=" not in word and len(word) > 2 and "--drives".startswith(word):
+                next(words, None)  # --drives FILE (or an abbreviation of it)
+            continue
+        return word if word in COMMAND_MODULES else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or only of ``command`` (its module alone is imported)."""
     parser = argparse.ArgumentParser(
         prog="rescue",
         description="Identify, diagnose, back up and flash optical drives.",
@@ -71,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--drives", metavar="FILE", action="append", help=DRIVES_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = common_options()
-    for name in COMMANDS:
+    for name in COMMANDS if command is None else [COMMAND_MODULES[command]]:
         importlib.import_module(name).register(sub, common)
     return parser
 
@@ -103,13 +143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args = None
     try:
-        parser = build_parser()
+        command = command_named(argv)
+        parser = build_parser(command) if command else build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return int(ExitCode.USAGE)
         drives = [*(args.drives or ()), *(getattr(args, "drives_here", None) or ())]
-        with table.using(drives, check=bool(drives) or args.command in DRIVE_COMMANDS):
+        with _drive_table(drives, check=bool(drives) or args.command in DRIVE_COMMANDS):
             return int(args.func(args))
     except RescueError as err:
         return report_error(err, getattr(args, "json", False))
@@ -119,6 +160,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _drop_stdout()
         return int(ExitCode.OK)
+
+
+def _drive_table(drives: list[str], *, check: bool) -> contextlib.AbstractContextManager[None]:
+    """``table.using(drives)``; a command that neither adds nor checks a drive table (explain,
+    list) does not import the families: the table, not loaded yet, has no --drives to drop."""
+    if drives or check or "rescue.families.table" in sys.modules:
+        from rescue.families import table
+
+        return table.using(drives, check=check)
+    return contextlib.nullcontext()
 
 
 def _drop_stdout() -> None:

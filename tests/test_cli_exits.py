@@ -30,7 +30,7 @@ def test_a_reader_that_closes_the_pipe_is_not_an_error() -> None:
 def test_ctrl_c_while_the_parser_is_built_is_exit_130(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def interrupted() -> None:
+    def interrupted(*_command: str) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "build_parser", interrupted)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+import os
+import sys
+import textwrap
 
 from rescue.errors import ParseError, UsageError
 from rescue.scsi.advice import Advice, advise
@@ -33,8 +32,13 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 # Colour of the sense key at a glance: fine, transient, the drive or disc is at fault.
-_KEY_STYLE = {0x0: "green", 0x1: "green", 0xF: "green", 0x2: "yellow", 0x6: "yellow",
-              0x3: "bold red", 0x4: "bold red"}
+# The output is two plain columns, laid out as rich would (no table renderer is loaded
+# for a few lines of text); the styles are ANSI SGR parameters, used on a terminal only.
+_BOLD, _CYAN, _GREEN, _YELLOW, _RED = "1", "36", "32", "33", "31"
+_KEY_STYLE = {0x0: (_GREEN,), 0x1: (_GREEN,), 0xF: (_GREEN,), 0x2: (_YELLOW,),
+              0x6: (_YELLOW,), 0x3: (_BOLD, _RED), 0x4: (_BOLD, _RED)}
+_LABEL_STYLE = (_BOLD, _CYAN)
+_PAD = 2  # blank columns each side of a cell
 
 
 def _decode(text: str) -> Sense:
@@ -54,23 +58,71 @@ def explain(text: str) -> dict[str, object]:
     return sense.to_dict() | {"meaning": advice.meaning, "next_step": advice.next_step}
 
 
-def _rows(sense: Sense, advice: Advice) -> list[tuple[str, Text]]:
+Row = tuple[str, str, tuple[str, ...]]  # label, value, the value's style
+
+
+def _rows(sense: Sense, advice: Advice) -> list[Row]:
     kind = sense.format + (", deferred" if sense.deferred else "")
-    rows = [
-        ("sense", Text(f"{sense.triple}  ({kind})", style="bold")),
-        ("key", Text(f"{sense.key:X}h {sense.key_name}", style=_KEY_STYLE.get(sense.key, "bold"))),
-        ("ASC/ASCQ", Text(f"{sense.asc:02X}h/{sense.ascq:02X}h {sense.asc_name}")),
+    rows: list[Row] = [
+        ("sense", f"{sense.triple}  ({kind})", (_BOLD,)),
+        ("key", f"{sense.key:X}h {sense.key_name}", _KEY_STYLE.get(sense.key, (_BOLD,))),
+        ("ASC/ASCQ", f"{sense.asc:02X}h/{sense.ascq:02X}h {sense.asc_name}", ()),
     ]
     if sense.information is not None:
-        rows.append(("information", Text(f"{sense.information} (0x{sense.information:X})")))
+        rows.append(("information", f"{sense.information} (0x{sense.information:X})", ()))
     if sense.sense_key_specific is not None:
-        rows.append(("key specific", Text(sense.sense_key_specific.describe())))
+        rows.append(("key specific", sense.sense_key_specific.describe(), ()))
     flags = [name.upper() for name in ("filemark", "eom", "ili") if getattr(sense, name)]
     if flags:
-        rows.append(("flags", Text(" ".join(flags))))
-    rows.append(("meaning", Text(advice.meaning)))
-    rows.append(("next step", Text(advice.next_step, style="yellow")))
+        rows.append(("flags", " ".join(flags), ()))
+    rows.append(("meaning", advice.meaning, ()))
+    rows.append(("next step", advice.next_step, (_YELLOW,)))
     return rows
+
+
+def _width() -> int:
+    """The terminal's columns as rich takes them: $COLUMNS, else any std stream's, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for fd in (0, 1, 2):
+        try:
+            return os.get_terminal_size(fd).columns or 80
+        except (OSError, ValueError):
+            continue
+    return 80
+
+
+def _styles() -> tuple[bool, bool]:
+    """(styles at all, colours too): on a terminal, as rich decides; NO_COLOR keeps bold."""
+    env = os.environ
+    if env.get("FORCE_COLOR"):
+        on = True
+    else:
+        try:
+            on = sys.stdout.isatty() and env.get("TERM", "").lower() not in ("dumb", "unknown")
+        except ValueError:  # a closed stream
+            on = False
+    return on, on and not env.get("NO_COLOR")
+
+
+def render(rows: list[Row], width: int, styled: bool = False, colour: bool = False) -> str:
+    """The rows as two columns: labels padded to the widest, values wrapped to what is left."""
+    label_width = max(len(label) for label, _, _ in rows)
+    room = max(width - label_width - 4 * _PAD, 10)
+    value_width = min(max(len(value) for _, value, _ in rows), room)
+
+    def paint(text: str, style: tuple[str, ...]) -> str:
+        codes = [c for c in style if colour or c == _BOLD] if styled else []
+        return f"\x1b[{';'.join(codes)}m{text}\x1b[0m" if codes and text else text
+
+    lines = []
+    for label, value, style in rows:
+        wrapped = textwrap.wrap(value, value_width, break_on_hyphens=False) or [""]
+        for n, part in enumerate(wrapped):
+            head = paint(label.ljust(label_width), _LABEL_STYLE) if n == 0 else " " * label_width
+            lines.append((" " * _PAD + head + " " * 2 * _PAD + paint(part, style)).rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,10 +131,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(explain(text), indent=2))
         return 0
     sense = _decode(text)
-    table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column(overflow="fold")
-    for label, value in _rows(sense, advise(sense.key, sense.asc, sense.ascq)):
-        table.add_row(label, value)
-    Console(highlight=False).print(table)
+    rows = _rows(sense, advise(sense.key, sense.asc, sense.ascq))
+    sys.stdout.write(render(rows, _width(), *_styles()))
     return 0

@@ -11,15 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from rescue.devices import open_device
 from rescue.errors import RescueError
-from rescue.scsi.configuration import FIRMWARE_INFORMATION, MICROCODE_UPGRADE
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# `rescue list` starts fast: the renderer, the device layer and the families are
+# imported by the functions that use them.
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -53,6 +53,9 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(inventory.to_dict())
         return 0
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(highlight=False)
     table = Table(title=f"Optical drives (from {inventory.source})", title_justify="left")
     for column in ("#", "node", "sg", "H:C:T:L", "vendor", "model", "rev", "bus", "media"):
@@ -104,6 +107,9 @@ def _list_models(args: argparse.Namespace) -> int:
             }
         )
         return 0
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="Emulated drives (use as DEV)", title_justify="left")
     for column in ("DEV", "vendor", "product", "rev", "what it is"):
         table.add_column(column)
@@ -123,6 +129,8 @@ def _attempt(report: dict[str, Any], errors: dict[str, str], key: str, query: Ca
 
 def collect_info(drive: Any) -> dict[str, Any]:
     """Everything ``info`` shows, as plain data (the JSON output)."""
+    from rescue.scsi.configuration import FIRMWARE_INFORMATION, MICROCODE_UPGRADE
+
     report: dict[str, Any] = {"device": drive.name}
     errors: dict[str, str] = {}
     report["path"] = _path(drive)
@@ -206,6 +214,7 @@ def drive_table(drive: Any, features: list[int]) -> dict[str, Any]:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from rescue.devices import open_device
     from rescue.drive import Drive
 
     with open_device(args.device, args.journal) as transport:
@@ -222,6 +231,9 @@ def _yes(flag: object) -> str:
 
 
 def show_info(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(highlight=False)
     inq = report["inquiry"]
     console.print(
@@ -348,6 +360,8 @@ def _show_drive_table(console: Console, table: dict[str, Any] | None) -> None:
         )
         console.print(f"protocol: {table['family']} ({table['title']}): {why}", markup=False)
         return
+    from rich.markup import escape
+
     from rescue.families.unknown import quote
 
     reports = table["reports"]

@@ -1,0 +1,139 @@
+"""Start-up: a command imports only what it uses (issue 15, item 3).
+
+Each case runs ``rescue.cli.main`` in a fresh interpreter and lists the modules
+it loaded: `--version`, `explain` and `list --emulated` load no console
+renderer they do not print with, no other command's module, no engine, no
+diagnostics and no kernel emulation. Nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rescue import cli
+
+#: What no light command loads: the flash engine, the diagnostics, the families'
+#: protocols, the device layer and the kernel-backed emulation.
+HEAVY = ("rescue.engine", "rescue.diagnostics", "rescue.families", "rescue.emulator.tcmu",
+         "rescue.transport", "rescue.devices", "rescue.drive", "rescue.menu", "rescue.bench")
+
+
+def loaded(*argv: str) -> tuple[str, set[str]]:
+    """What ``rescue ARGV`` prints, and every module it imported, from a new interpreter."""
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from rescue.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        f"    code = main({list(argv)!r})\n"
+        "print(json.dumps([code, out.getvalue(), sorted(sys.modules)]))\n"
+    )
+    # no terminal anywhere and no size or colour from the environment: the layout is rich's 80
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=env,
+    )
+    status, out, modules = json.loads(done.stdout)
+    assert status == 0, done.stderr
+    return out, set(modules)
+
+
+def under(modules: set[str], *packages: str) -> set[str]:
+    return {m for m in modules if any(m == p or m.startswith(p + ".") for p in packages)}
+
+
+def test_version_loads_no_command_and_no_renderer() -> None:
+    out, modules = loaded("--version")
+    assert out.startswith("rescue ")
+    assert not under(modules, "rich", "rescue.ops", *HEAVY)
+
+
+@pytest.mark.parametrize("argv", [["explain", "5/20/0"], ["explain", "--json", "5/20/0"]])
+def test_explain_prints_without_rich(argv: list[str]) -> None:
+    out, modules = loaded(*argv)
+    assert "INVALID COMMAND OPERATION CODE" in out
+    assert not under(modules, "rich", *HEAVY)
+    assert not under(modules, "rescue.emulator")
+    assert under(modules, "rescue.ops") == {"rescue.ops", "rescue.ops.explain"}
+
+
+def test_explain_output_is_the_readme_example() -> None:
+    out, _ = loaded("explain", "5/20/0")
+    assert out == (
+        "  sense        5/20/00  (triple)\n"
+        "  key          5h ILLEGAL REQUEST\n"
+        "  ASC/ASCQ     20h/00h INVALID COMMAND OPERATION CODE\n"
+        "  meaning      the drive's running firmware does not implement this command\n"
+        "  next step    check that this drive family uses this protocol; the drive may\n"
+        "               need a different mode (e.g. its boot loader) to accept it\n"
+    )
+
+
+@pytest.mark.parametrize("argv", [["list", "--emulated"], ["list", "--emulated", "--json"]])
+def test_list_emulated_loads_only_the_model_registry(argv: list[str]) -> None:
+    out, modules = loaded(*argv)
+    assert "emu:generic-dvd" in out
+    assert not under(modules, "rich.progress", "rich.live", *HEAVY)
+    assert under(modules, "rescue.ops") == {"rescue.ops", "rescue.ops.inventory"}
+    if "--json" in argv:
+        assert not under(modules, "rich")
+
+
+# --- which parser a command line gets ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["explain", "5/20/0"], "explain"),
+        (["--drives", "t.json", "list"], "list"),
+        (["--drives=t.json", "info", "emu:generic-dvd"], "info"),
+        (["--dri", "list", "scan"], "scan"),  # an abbreviation of --drives takes its FILE
+        (["fw", "inspect", "x.bin"], "fw"),
+        (["list", "--help"], "list"),
+        ([], None),
+        (["--help"], None),
+        (["-h", "list"], None),
+        (["--version"], None),
+        (["nosuch", "list"], None),
+        (["--drives", "list"], None),
+        (["--", "list"], None),
+    ],
+)
+def test_command_named(argv: list[str], command: str | None) -> None:
+    assert cli.command_named(argv) == command
+
+
+def _choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_the_command_table_names_every_command_of_the_full_parser() -> None:
+    full = _choices(cli.build_parser())
+    assert set(full) == set(cli.COMMAND_MODULES)
+    assert set(cli.COMMAND_MODULES.values()) == set(cli.COMMANDS)
+    for name in full:
+        lean = _choices(cli.build_parser(name))
+        assert name in lean
+        assert lean[name].format_help() == full[name].format_help()
+
+
+def test_unknown_command_still_lists_every_choice(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["nosuch"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'nosuch'" in err
+    assert all(repr(name) in err for name in cli.COMMAND_MODULES)
