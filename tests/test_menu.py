@@ -59,7 +59,7 @@ def test_pick_the_btc_drive_see_info_flash_0050_and_see_the_new_revision(session
     session.add_image("0050")
     # After YES, "n" answers any further question the flasher asks (a read test), else
     # it only ends the pause and the empty line is refused by the drive screen.
-    keys = ["1", "1", "", "4", "1", "y", "YES", "n", "", "1", ""]
+    keys = ["1", "1", "", "3", "1", "y", "YES", "n", "", "1", ""]
     code, out = session.run(keys)
     assert code == 0
     info_before, rest = out.split("$ rescue flash", 1)
@@ -72,7 +72,7 @@ def test_pick_the_btc_drive_see_info_flash_0050_and_see_the_new_revision(session
 
 def test_flash_goes_through_the_flasher_confirmation(session: Session):
     session.add_image("0050")
-    code, out = session.run(["1", "4", "1", "y", "no", "", "1", ""])
+    code, out = session.run(["1", "3", "1", "y", "no", "", "1", ""])
     assert code == 0
     assert "Type YES to continue" in out
     assert "not confirmed: nothing was written" in out
@@ -81,7 +81,7 @@ def test_flash_goes_through_the_flasher_confirmation(session: Session):
 
 def test_declining_to_flash_without_a_backup_sends_nothing(session: Session):
     session.add_image("0050")
-    code, out = session.run(["1", "4", "1", "n", "", "1", ""])
+    code, out = session.run(["1", "3", "1", "n", "", "1", ""])
     assert "cannot be backed up first" in out
     assert "$ rescue flash" not in out
     assert "revision 0043" in out.split("$ rescue info", 1)[1]
@@ -89,14 +89,14 @@ def test_declining_to_flash_without_a_backup_sends_nothing(session: Session):
 
 def test_flash_refuses_an_image_for_another_drive_via_the_flasher(session: Session):
     session.add_image("0050", product="DRW-9999XX")
-    code, out = session.run(["1", "4", "1", "y", ""])
+    code, out = session.run(["1", "3", "1", "y", ""])
     assert code == 0
     assert "identity check failed" in out
     assert "(exit 6: refused by the safety policy)" in out
 
 
 def test_empty_firmware_folder_says_where_to_put_images(session: Session):
-    code, out = session.run(["1", "4", ""])
+    code, out = session.run(["1", "3", ""])
     assert code == 0
     assert "No firmware files in" in out
     assert "Copy images into firmware/ on the stick" in out
@@ -146,7 +146,7 @@ def test_a_screen_fits_80_columns_and_25_rows(capsys, monkeypatch: pytest.Monkey
 
 
 def test_the_drive_screen_offers_the_write_buffer_probe(session: Session):
-    code, out = session.run(["1", "5", ""])
+    code, out = session.run(["1", "4", ""])
     assert code == 0
     assert "$ rescue probe emu:btc-drw1004im" in out
     assert "refused (5/24/00 INVALID FIELD IN CDB)" in out
@@ -155,8 +155,42 @@ def test_the_drive_screen_offers_the_write_buffer_probe(session: Session):
 
 def test_end_of_input_at_the_flasher_question_leaves_cleanly_and_sends_nothing(session: Session):
     session.add_image("0050")
-    code, out = session.run(["1", "4", "1", "y"])
+    code, out = session.run(["1", "3", "1", "y"])
     assert code == 0
     assert "Type YES to continue" in out
     assert "Leaving the menu (end of input)" in out
     assert session.run(["1", "1", ""])[1].count("revision 0043") == 1
+
+
+def test_the_drive_screen_leaves_out_backup_for_btc_and_says_why(session: Session):
+    code, out = session.run(["1", ""])
+    screen = out[out.index("Not offered for this drive:") :]
+    assert "backup: the btcflash protocol has no command that reads the flash back" in screen
+    assert "back up firmware" not in out
+    assert "3) flash firmware" in screen and "4) does it take WRITE BUFFER?" in screen
+
+
+def test_a_drive_that_can_back_up_is_offered_backup(session: Session):
+    code, out = session.run(["1", ""], "emu:tsst-se506cb,disc=none")
+    assert code == 0
+    assert "4) back up firmware" in out and "Not offered" not in out
+
+
+def test_the_firmware_list_offers_only_the_familys_images(session: Session):
+    session.add_image("0050")
+    (session.firmware / "readme.txt").write_text("copy your images here\n")
+    (session.firmware / "other.bin").write_bytes(b"\xff" * 4096)
+    code, out = session.run(["1", "3", "b", "q"])
+    assert code == 0
+    assert "not firmware for btc: readme.txt (" in out
+    assert "not firmware for btc: other.bin (" in out
+    listing = out[out.index("Firmware for btc in") :]
+    assert "1) V0050-DVDRW IDE1004.bin" in listing
+    assert "2)" not in listing.split("b) back")[0]  # readme.txt and other.bin are not numbered
+
+
+def test_a_folder_with_no_image_for_the_family_says_so(session: Session):
+    (session.firmware / "readme.txt").write_text("copy your images here\n")
+    code, out = session.run(["1", "3", "q"])
+    assert "not firmware for btc: readme.txt" in out
+    assert "None of the files in" in out and "$ rescue flash" not in out

@@ -196,12 +196,13 @@ def menu(bench: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Menu:
 
 
 def test_menu_drive_screen_says_the_drive_is_unknown(menu: Menu) -> None:
-    out = menu.run(["1", "4", "1"])
+    out = menu.run(["1", "3"])
     screen = out[out.index("Not in rescue's drive table") : out.index("Drive: RESCUE")]
     assert "  product  'EMU DVD-ROM     '" in screen and "No evidence points" in screen
-    flash = out[out.index("Firmware in") :]
-    assert "drives.d/" in flash  # nothing to pick: how to add the drive instead
-    assert "$ rescue flash" not in out
+    # nothing to flash or back up with: both are left out, with why
+    assert "flash: no known protocol" in screen and "backup: no known protocol" in screen
+    assert "3) does it take WRITE BUFFER?" in out
+    assert "$ rescue flash" not in out and "$ rescue probe" in out
 
 
 def test_menu_offers_the_candidates_and_flashes_with_the_picked_family(
@@ -212,7 +213,7 @@ def test_menu_offers_the_candidates_and_flashes_with_the_picked_family(
     rows.write_text(json.dumps(
         {"families": {"btc": {"drives": [{"vendor": "RESCUE", "product": "EMU CD-ROM"}]}}}
     ))  # fmt: skip
-    out = menu.run(["1", "4", "1", "1", "y"], "--drives", str(rows))
+    out = menu.run(["1", "3", "1", "1", "y"], "--drives", str(rows))
     assert "could be btc (its vendor 'RESCUE' is one btc serves" in out
     assert "Flash with which protocol?" in out
     command = out[out.index("$ rescue") :]

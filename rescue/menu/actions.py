@@ -14,13 +14,18 @@ from __future__ import annotations
 import re
 import shlex
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rescue.engine.flash import FlashOptions
 from rescue.errors import EXIT_CODE_MEANINGS, ExitCode, RescueError
 from rescue.families.unknown import Evidence, quote
 from rescue.menu.drives import DriveEntry
 from rescue.menu.screen import MenuExit, Option, choose, numbered, say, yes_no
+
+if TYPE_CHECKING:
+    from rescue.families.base import Family
 
 BACK = Option("b", "back")
 
@@ -87,10 +92,64 @@ def run_flash(argv: list[str], options: FlashOptions) -> int:
     return _ended(code)
 
 
-def backup(drive: DriveEntry, reports: Path) -> int:
+@dataclass(frozen=True)
+class Abilities:
+    """What the menu may offer for one drive, read with INQUIRY (and GET CONFIGURATION).
+
+    ``family`` is the table's protocol (None for a drive no row serves, whose
+    ``unknown`` evidence names the candidates). ``flash`` and ``backup`` are ''
+    when the action is offered, else the reason it is not.
+    """
+
+    family: Family | None
+    unknown: Evidence | None
+    flash: str
+    backup: str
+
+
+def abilities(device: str) -> Abilities:
+    from rescue.devices import open_device
+    from rescue.drive import Drive
+    from rescue.families import UnknownDrive, family_named, resolve_family
+
+    try:
+        with open_device(device) as transport:
+            family = resolve_family(Drive(transport)).family
+    except UnknownDrive as err:
+        found = err.evidence
+        if not found.candidates:
+            why = "no known protocol: not in rescue's drive table and nothing points at one"
+            return Abilities(None, found, why, why)
+        able = [c.family for c in found.candidates if family_named(c.family).can_backup]
+        backup = (
+            ""
+            if able
+            else (
+                "none of the protocols it could be ("
+                + ", ".join(c.family for c in found.candidates)
+                + ") has a command that reads the flash back"
+            )
+        )
+        return Abilities(None, found, "", backup)
+    except RescueError as err:
+        return Abilities(None, None, err.message, err.message)
+    return Abilities(family, None, "", "" if family.can_backup else family.no_backup_reason)
+
+
+def backup(drive: DriveEntry, reports: Path) -> int | None:
+    can = abilities(drive.device)
+    if can.backup:
+        say(f"backup: {can.backup}.")
+        return None
+    argv = ["backup", drive.device]
+    if can.family is None and can.unknown is not None:
+        family = _pick_family(drive, can.unknown, "Back up with which protocol?", backup=True)
+        if family is None:
+            return None
+        argv += ["--family", family]
     name = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{drive.product}-{drive.revision}").strip("_")
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return run_command(["backup", drive.device, "-o", str(reports / f"backup-{name}-{stamp}.bin")])
+    return run_command([*argv, "-o", str(reports / f"backup-{name}-{stamp}.bin")])
 
 
 def firmware_files(folder: Path | None) -> list[Path]:
@@ -99,13 +158,49 @@ def firmware_files(folder: Path | None) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+def sort_firmware(files: list[Path], family: Family) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files that read as ``family``'s firmware, and the others with why not.
+
+    The family's own ``load_image`` + ``validate`` decide (the layout's size,
+    signature and checksum rules), quietly: nothing is printed and no drive is asked.
+    Whether an image is for this very drive is the flasher's check, not this one.
+    """
+    fits: list[Path] = []
+    others: list[tuple[Path, str]] = []
+    for path in files:
+        try:
+            problems = family.validate(family.load_image(path))
+        except RescueError as err:
+            problems = [err.message.removeprefix(f"{path}: ")]
+        if problems:
+            others.append((path, "; ".join(problems)))
+        else:
+            fits.append(path)
+    return fits, others
+
+
 def flash(drive: DriveEntry, folder: Path | None) -> int | None:
     """Pick an image from the firmware folder and hand it to `rescue flash`.
 
-    The one thing asked here rather than by the flasher is consent to flash
-    without a backup, which `rescue flash` takes as --no-backup; it is asked
-    only for a family that cannot back up (the flasher backs up the others).
+    The protocol comes first (the table's, or the user's pick among the
+    candidates for a drive no row serves), so that only files that read as
+    that protocol's firmware are offered. The one thing asked here rather
+    than by the flasher is consent to flash without a backup, which `rescue
+    flash` takes as --no-backup; it is asked only for a family that cannot
+    back up (the flasher backs up the others).
     """
+    from rescue.families import family_named
+
+    can = abilities(drive.device)
+    if can.flash:
+        say(f"flash: {can.flash}.")
+        return None
+    requested = ""
+    if can.family is None and can.unknown is not None:
+        requested = _pick_family(drive, can.unknown, "Flash with which protocol?") or ""
+        if not requested:
+            return None
+    family = can.family or family_named(requested)
     files = firmware_files(folder)
     if not files:
         where = str(folder) if folder else "no firmware folder (USB stick not mounted)"
@@ -114,59 +209,27 @@ def flash(drive: DriveEntry, folder: Path | None) -> int | None:
             "Copy images into firmware/ on the stick, or start `rescue menu --firmware DIR`.",
         )
         return None
-    picked = choose(f"Firmware in {folder}:", numbered([p.name for p in files]), [BACK])
+    fits, others = sort_firmware(files, family)
+    for path, why in others:
+        say(f"not firmware for {family.name}: {path.name} ({why})")
+    if not fits:
+        say(f"None of the files in {folder} reads as {family.name} firmware.")
+        return None
+    picked = choose(f"Firmware for {family.name} in {folder}:", numbered([p.name for p in fits]),
+                    [BACK])  # fmt: skip
     if picked == BACK.key:
         return None
-    argv = ["flash", drive.device, str(files[int(picked) - 1])]
-    family = _family_for_flash(drive)
-    if family is None:
-        return None
-    if family:
-        argv += ["--family", family]
-    reason = _no_backup_reason(drive, family or None)
-    if reason is None:
-        return None
+    image = str(fits[int(picked) - 1])
+    argv = ["flash", drive.device, image] + (["--family", requested] if requested else [])
+    reason = "" if family.can_backup else family.no_backup_reason
     if reason:
         say(f"This drive cannot be backed up first: {reason}.")
         if not yes_no("Flash without a backup?"):
             say("Nothing was sent.")
             return None
         argv.append("--no-backup")
-    options = FlashOptions(
-        drive.device, str(files[int(picked) - 1]), no_backup=bool(reason), family=family or None
-    )
+    options = FlashOptions(drive.device, image, no_backup=bool(reason), family=requested or None)
     return run_flash(argv, options)
-
-
-def _no_backup_reason(drive: DriveEntry, requested: str | None = None) -> str | None:
-    """'' when the family backs up, its reason when it cannot, None when it has no protocol."""
-    from rescue.devices import open_device
-    from rescue.drive import Drive
-    from rescue.families import resolve_family
-
-    try:
-        with open_device(drive.device) as transport:
-            family = resolve_family(Drive(transport), requested).family
-    except RescueError as err:
-        say(f"Cannot flash this drive: {err.message}")
-        return None
-    return "" if family.can_backup else family.no_backup_reason
-
-
-def unknown_drive(device: str) -> Evidence | None:
-    """The evidence about a drive no table row serves; None when one does (or it is gone)."""
-    from rescue.devices import open_device
-    from rescue.drive import Drive
-    from rescue.families import UnknownDrive, resolve_family
-
-    try:
-        with open_device(device) as transport:
-            resolve_family(Drive(transport))
-    except UnknownDrive as err:
-        return err.evidence
-    except RescueError:
-        return None
-    return None
 
 
 def explain_unknown(found: Evidence) -> None:
@@ -180,19 +243,18 @@ def explain_unknown(found: Evidence) -> None:
         say(f"  could be {candidate.text()}")
 
 
-def _family_for_flash(drive: DriveEntry) -> str | None:
-    """'' for a drive the table serves; the family the user picks for one it does not;
-    None when there is nothing to pick (the user is told how to add the drive)."""
-    found = unknown_drive(drive.device)
-    if found is None:
-        return ""
-    explain_unknown(found)
-    if not found.candidates:
-        say(found.next_steps(drive.device)[1])
-        return None
-    say("Pick the protocol only if you know it: a wrong protocol can leave the drive unusable.")
+def _pick_family(
+    drive: DriveEntry, found: Evidence, question: str, backup: bool = False
+) -> str | None:
+    """The protocol the user picks among the candidates for a drive no row serves;
+    None when they go back. ``backup`` offers only the candidates that can back up."""
+    from rescue.families import family_named
+
     names = [c.family for c in found.candidates]
-    picked = choose("Flash with which protocol?", numbered(names), [BACK])
+    if backup:
+        names = [name for name in names if family_named(name).can_backup]
+    say("Pick the protocol only if you know it: a wrong protocol can leave the drive unusable.")
+    picked = choose(question, numbered(names), [BACK])
     if picked == BACK.key:
         return None
     return names[int(picked) - 1]

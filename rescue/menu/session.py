@@ -38,13 +38,27 @@ def _command(name: str) -> Action:
     return lambda drive, folders: actions.run_command([name, drive.device])
 
 
+INFO = "info"
+DOCTOR = "doctor (health check)"
+FLASH = "flash firmware"
+BACKUP = "back up firmware"
+PROBE = "does it take WRITE BUFFER? (writes nothing)"
+
 DRIVE_ACTIONS: dict[str, Action] = {
-    "info": _command("info"),
-    "doctor (health check)": _command("doctor"),
-    "back up firmware": lambda drive, folders: actions.backup(drive, folders.reports),
-    "flash firmware": lambda drive, folders: actions.flash(drive, folders.firmware),
-    "does it take WRITE BUFFER? (writes nothing)": _command("probe"),
+    INFO: _command("info"),
+    DOCTOR: _command("doctor"),
+    FLASH: lambda drive, folders: actions.flash(drive, folders.firmware),
+    BACKUP: lambda drive, folders: actions.backup(drive, folders.reports),
+    PROBE: _command("probe"),
 }
+
+
+def offered(can: actions.Abilities) -> tuple[list[str], list[str]]:
+    """The drive screen's entries for a drive, and a line per action left out and why."""
+    left_out = {FLASH: ("flash", can.flash), BACKUP: ("backup", can.backup)}
+    names = [name for name in DRIVE_ACTIONS if not left_out.get(name, ("", ""))[1]]
+    why = [f"{what}: {reason}" for what, reason in left_out.values() if reason]
+    return names, why
 
 
 def default_firmware_folder() -> Path | None:
@@ -80,10 +94,13 @@ def _drives_title(drives: list[DriveEntry]) -> str:
 def _drive_screen(device: str, devices: Sequence[str], folders: Folders) -> None:
     while True:
         drive = _current(device, devices)
-        found = actions.unknown_drive(device)
-        if found is not None:
-            actions.explain_unknown(found)
-        picked = choose(f"Drive: {drive.label}", numbered(DRIVE_ACTIONS),
+        can = actions.abilities(device)
+        if can.unknown is not None:
+            actions.explain_unknown(can.unknown)
+        names, left_out = offered(can)
+        if left_out:
+            say("Not offered for this drive:", *(f"  {line}" for line in left_out))
+        picked = choose(f"Drive: {drive.label}", numbered(names),
                         [EXPLAIN, BACK, QUIT])  # fmt: skip
         if picked == QUIT.key:
             raise MenuExit("quit")
@@ -92,8 +109,7 @@ def _drive_screen(device: str, devices: Sequence[str], folders: Folders) -> None
         if picked == EXPLAIN.key:
             _explain()
             continue
-        action = list(DRIVE_ACTIONS.values())[int(picked) - 1]
-        action(drive, folders)
+        DRIVE_ACTIONS[names[int(picked) - 1]](drive, folders)
         pause()
 
 
