@@ -14,9 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rescue import devices
 from rescue.cli import main
+from rescue.discovery.model import DriveNode, Inventory
 from rescue.emulator.images import make_btc_image
-from rescue.menu import screen
+from rescue.menu import drives, screen
 
 
 class Console(io.StringIO):
@@ -194,3 +196,35 @@ def test_a_folder_with_no_image_for_the_family_says_so(session: Session):
     code, out = session.run(["1", "3", "q"])
     assert "not firmware for btc: readme.txt" in out
     assert "None of the files in" in out and "$ rescue flash" not in out
+
+
+def _node(index: int) -> DriveNode:
+    return DriveNode(
+        index, f"{index}:0:0:0", f"/dev/sr{index}", f"/dev/sg{index + 2}", "BTC",
+        "DVDRW IDE1004", "0043", "ata", "sr",
+    )  # fmt: skip
+
+
+def test_a_discovered_drive_goes_by_the_node_commands_name(monkeypatch: pytest.MonkeyPatch):
+    # rescue info/probe open (and name) the sg node; the menu lists and passes that one.
+    monkeypatch.setattr("rescue.discovery.discover", lambda: Inventory("sysfs", [_node(0)]))
+    (entry,) = drives.list_drives([])
+    assert entry.device == "/dev/sg2" and entry.label.endswith("(/dev/sg2)")
+    assert devices.node_path("/dev/sr0") == "/dev/sg2"  # what a command opens for sr0
+
+
+def test_a_named_node_is_listed_as_the_node_commands_name(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("rescue.discovery.discover", lambda: Inventory("sysfs", [_node(0)]))
+    assert drives.one_name("/dev/sr0") == "/dev/sg2"
+    assert drives.one_name("0") == "/dev/sg2"
+    assert drives.one_name("emu:btc-drw1004im") == "emu:btc-drw1004im"
+    monkeypatch.setattr("rescue.discovery.discover", lambda: Inventory("sysfs", []))
+    assert drives.one_name("/dev/sr9") == "/dev/sr9"  # unknown to discovery: kept as typed
+
+
+def test_every_command_the_menu_runs_names_the_listed_device(session: Session):
+    code, out = session.run(["1", "1", "", "2", "", "4", ""], "emu:btc-drw1004im,disc=none")
+    listed = out.split("(", 1)[1].split(")", 1)[0]
+    assert listed == "emu:btc-drw1004im,disc=none"
+    for command in ("info", "doctor", "probe"):
+        assert f"$ rescue {command} {listed}" in " ".join(out.split())

@@ -30,13 +30,31 @@ class DriveEntry:
 
 def list_drives(devices: Sequence[str]) -> list[DriveEntry]:
     if devices:
-        return [_ask_identity(device) for device in devices]
+        return [_ask_identity(one_name(device)) for device in devices]
     from rescue.discovery import discover
 
     return [
-        DriveEntry(node.name, node.vendor or "", node.model or "", node.revision or "")
+        DriveEntry(node.sg or node.name, node.vendor or "", node.model or "", node.revision or "")
         for node in discover().drives
     ]
+
+
+def one_name(device: str) -> str:
+    """The one name the menu uses for a drive: the node every command opens and names.
+
+    A command opens a drive through its sg node when discovery knows one
+    (``rescue.devices.node_path``) and names that node in what it prints, so the
+    menu lists, passes and echoes the same node rather than the sr node beside it.
+    ``emu:`` and ``replay:`` specs, and a node discovery does not know, stay as given.
+    """
+    from rescue.devices import EMULATED_PREFIX, REPLAY_PREFIX, node_path
+
+    if device.startswith((EMULATED_PREFIX, REPLAY_PREFIX)):
+        return device
+    try:
+        return node_path(device)
+    except RescueError:
+        return device
 
 
 def _ask_identity(device: str) -> DriveEntry:
