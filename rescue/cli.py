@@ -86,11 +86,11 @@ def command_named(argv: Sequence[str]) -> str | None:
     """
     words = iter(argv)
     for word in words:
-        if word == "--":
-            return None
+        if word in ("--", "-") or word.lstrip("-").replace(".", "", 1).isdigit():
+            return None  # argparse's command word, or a positional like it: not a known command
         if word.startswith("-"):
-            if word in ("-h", "--help"):
-                return None
+            if word == "-h" or (len(word) > 2 and "--help".startswith(word)):
+                return None  # the help of every command (argparse takes --he for --help)
             if "=" not in word and len(word) > 2 and "--drives".startswith(word):
                 next(words, None)  # --drives FILE (or an abbreviation of it)
             continue

@@ -91,6 +91,16 @@ def test_list_emulated_loads_only_the_model_registry(argv: list[str]) -> None:
         assert not under(modules, "rich")
 
 
+@pytest.mark.parametrize("argv", [["list"], ["list", "--json"]])
+def test_list_reads_sysfs_only(argv: list[str]) -> None:
+    """The host's drives (none in a container): discovery, and rich only to draw the table."""
+    _, modules = loaded(*argv)
+    assert not under(modules, "rich.progress", "rich.live", "rescue.emulator", *HEAVY)
+    assert under(modules, "rescue.ops") == {"rescue.ops", "rescue.ops.inventory"}
+    if "--json" in argv:
+        assert not under(modules, "rich")
+
+
 # --- which parser a command line gets ------------------------------------------------------
 
 
@@ -106,10 +116,13 @@ def test_list_emulated_loads_only_the_model_registry(argv: list[str]) -> None:
         ([], None),
         (["--help"], None),
         (["-h", "list"], None),
+        (["--he", "list"], None),
         (["--version"], None),
         (["nosuch", "list"], None),
         (["--drives", "list"], None),
         (["--", "list"], None),
+        (["-", "list"], None),
+        (["-1", "list"], None),
     ],
 )
 def test_command_named(argv: list[str], command: str | None) -> None:
