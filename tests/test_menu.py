@@ -228,3 +228,41 @@ def test_every_command_the_menu_runs_names_the_listed_device(session: Session):
     assert listed == "emu:btc-drw1004im,disc=none"
     for command in ("info", "doctor", "probe"):
         assert f"$ rescue {command} {listed}" in " ".join(out.split())
+
+
+def _pages(out: str) -> list[Path]:
+    lines = [line for line in out.splitlines() if line.startswith("report page (HTML): ")]
+    return [Path(line.split(": ", 1)[1]) for line in lines]
+
+
+def test_doctor_from_the_menu_shows_its_html_page_named_by_the_drive(session: Session):
+    drive = "emu:btc-drw1004im,disc=none,serial=SN:42/A"
+    code, out = session.run(["1", "2", ""], drive)
+    assert "--reports" in out  # the report goes where the menu's reports go
+    (page,) = _pages(out)
+    assert page.is_file() and page.parent == session.bench / "reports"
+    assert page.name.startswith("doctor-DVDRW_IDE1004-SN_42_A-") and page.suffix == ".html"
+    assert page.with_suffix(".json").is_file()
+
+
+def test_a_flash_from_the_menu_shows_its_html_page_named_by_the_drive(session: Session):
+    session.add_image("0050")
+    code, out = session.run(["1", "3", "1", "y", "YES", "n", ""])
+    (page,) = _pages(out)
+    assert page.is_file() and page.name.startswith("flash-DVDRW_IDE1004-")
+
+
+def test_two_drives_reports_are_told_apart_and_never_collide(bench: Path, capsys):
+    from rescue.diagnostics.report import drive_tag
+
+    one = "emu:btc-drw1004im,serial=AAA1"
+    two = "emu:btc-drw1004im,serial=BBB2"
+    assert drive_tag(one) == "DVDRW_IDE1004-AAA1" and drive_tag(two) == "DVDRW_IDE1004-BBB2"
+    assert drive_tag("emu:btc-drw1004im,serial=a:b*c?<d>|e") == "DVDRW_IDE1004-a_b_c_d_e"
+    folder = bench / "reports"
+    for dev in (one, one, two):
+        main(["doctor", f"{dev},disc=none", "--reports", str(folder)])
+    paths = sorted(folder.glob("doctor-*.json"))
+    assert len(paths) == 3 and len(list(folder.glob("doctor-*.html"))) == 3
+    assert [p.name.split("-")[2] for p in paths] == ["AAA1", "AAA1", "BBB2"]
+    assert all(not set(p.name) & set(':*?"<>|\\') for p in paths)

@@ -5,8 +5,9 @@ The JSON is for tools and for `rescue report`; the HTML page (same stem,
 speed curve and error map drawn in (``rescue.diagnostics.render``).
 
 The folder is ``--reports DIR``, else ``$RESCUE_REPORTS`` (the boot image points
-it at the USB stick's data partition), else ``./reports``. Names carry the kind
-and a UTC time stamp so several runs never overwrite each other; the folder
+it at the USB stick's data partition), else ``./reports``. Names carry the kind,
+the drive (model and serial, ``drive_tag``) and a UTC time stamp, so two drives'
+reports are told apart and several runs never overwrite each other; the folder
 is checked before a command starts its work (``reports_dir``) and only
 the folder itself is ever created, never its missing parents (``rescue.outputs``).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,12 +82,59 @@ def _document(kind: str, device: str, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def drive_tag(device: str, product: str = "") -> str:
+    """The drive's part of a report name: ``MODEL-SERIAL``, safe on any file system.
+
+    Read without sending the drive anything: an ``emu:`` spec gives its model's
+    product and its ``serial=``; a real drive gives discovery's model and the
+    kernel's copy of its unit serial (VPD 80h), else its USB bridge's serial,
+    else its node's name, so two drives' reports differ even without a serial.
+    ``product`` (the INQUIRY product a command read) stands in for an unknown model.
+    Only letters, digits, '.' and '-' are kept (FAT32 takes no ':', '/', '*' ...).
+    """
+    model, serial = product, ""
+    if device.startswith("emu:"):
+        from rescue.emulator.registry import MODELS
+
+        name, *pairs = device[len("emu:") :].split(",")
+        info = MODELS.get(name)
+        model = info.product if info is not None else name
+        serial = dict(pair.partition("=")[::2] for pair in pairs).get("serial", "")
+    elif not device.startswith("replay:"):
+        from rescue.discovery import resolve
+        from rescue.discovery.refind import sysfs_unit_serial
+
+        try:
+            node = resolve(device)
+        except Exception:  # noqa: BLE001  (a name never fails the command it names)
+            node = None
+        if node is not None:
+            bridge = node.path.bridge if node.path is not None else None
+            model = node.model or model
+            serial = (
+                sysfs_unit_serial(node.sysfs_path)
+                or (bridge.serial if bridge is not None else None)
+                or Path(node.name).name
+            )
+    parts = [_safe(model)[:32], _safe(serial)[:32]]
+    return "-".join(part for part in parts if part)
+
+
+def _safe(text: str | None) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", (text or "").strip()).strip("._-")
+
+
 def _write(document: dict[str, Any], kind: str, directory: str | None) -> Path:
     folder = reports_dir(directory)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    body = document.get(kind)
+    identity = body.get("identity") if isinstance(body, dict) else None
+    product = identity.get("product", "") if isinstance(identity, dict) else ""
+    tag = drive_tag(str(document.get("device", "")), product)
+    prefix = f"{kind}-{tag}" if tag else kind
     for n in range(1000):
-        path = folder / f"{kind}-{stamp}{f'-{n}' if n else ''}.json"
+        path = folder / f"{prefix}-{stamp}{f'-{n}' if n else ''}.json"
         if outputs.create_new(path, text, "report"):
             break
     else:

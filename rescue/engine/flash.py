@@ -46,7 +46,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rescue import __version__
 from rescue.devices import open_device
 from rescue.diagnostics.doctor import OK, PROBLEM, read_test_after_flash
-from rescue.diagnostics.report import reports_dir, write_html_beside
+from rescue.diagnostics.report import drive_tag, reports_dir, write_html_beside
 from rescue.discovery.refind import remember_node
 from rescue.engine.context import RunContext
 from rescue.engine.interrupts import FlashInterrupted, InterruptGuard
@@ -172,9 +172,11 @@ def _ident(identity: Any) -> dict[str, str]:
     }
 
 
-def _report_base(directory: Path) -> Path:
-    """A fresh ``flash-<UTC time>-<pid>-<n>`` name: reports never overwrite each other."""
-    stem = f"flash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
+def _report_base(directory: Path, tag: str = "") -> Path:
+    """A fresh ``flash-<drive>-<UTC time>-<pid>-<n>`` name (``drive_tag``: model and
+    serial): reports name their drive and never overwrite each other."""
+    stem = f"flash-{tag + '-' if tag else ''}{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    stem += f"-{os.getpid()}"
     number = 1
     while list(directory.glob(f"{stem}-{number}.*")):
         number += 1
@@ -187,7 +189,7 @@ class FlashJob:
     def __init__(self, options: FlashOptions, ctx: RunContext) -> None:
         self.options = options
         self.ctx = ctx
-        self.base = _report_base(reports_dir(ctx.reports))
+        self.base = _report_base(reports_dir(ctx.reports), drive_tag(options.device))
         journal = Path(ctx.journal) if ctx.journal else self.base.with_suffix(".journal.jsonl")
         self.report = FlashReport(
             options.device, str(options.firmware), str(journal), options.dry_run,

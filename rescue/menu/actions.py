@@ -64,7 +64,7 @@ def run_command(argv: list[str]) -> int:
     return _ended(code)
 
 
-def run_flash(argv: list[str], options: FlashOptions) -> int:
+def run_flash(argv: list[str], options: FlashOptions, reports: Path | None = None) -> int:
     """Flash through the engine, as `rescue flash` does (ARGV is echoed, not parsed).
 
     The session's drive table is the one ``rescue menu`` opened, so the
@@ -79,7 +79,9 @@ def run_flash(argv: list[str], options: FlashOptions) -> int:
 
     _echo(argv)
     try:
-        FlashJob(options, RunContext(console=Console(highlight=False, soft_wrap=True))).run()
+        console = Console(highlight=False, soft_wrap=True)
+        where = str(reports) if reports is not None else None
+        FlashJob(options, RunContext(console=console, reports=where)).run()
         code = 0
     except RescueError as err:
         code = report_error(err, False)
@@ -179,7 +181,12 @@ def sort_firmware(files: list[Path], family: Family) -> tuple[list[Path], list[t
     return fits, others
 
 
-def flash(drive: DriveEntry, folder: Path | None) -> int | None:
+def pages(folder: Path) -> set[Path]:
+    """The HTML report pages in the reports folder (the menu names the new ones)."""
+    return set(folder.glob("*.html")) if folder.is_dir() else set()
+
+
+def flash(drive: DriveEntry, folder: Path | None, reports: Path | None = None) -> int | None:
     """Pick an image from the firmware folder and hand it to `rescue flash`.
 
     The protocol comes first (the table's, or the user's pick among the
@@ -221,6 +228,7 @@ def flash(drive: DriveEntry, folder: Path | None) -> int | None:
         return None
     image = str(fits[int(picked) - 1])
     argv = ["flash", drive.device, image] + (["--family", requested] if requested else [])
+    argv += ["--reports", str(reports)] if reports is not None else []
     reason = "" if family.can_backup else family.no_backup_reason
     if reason:
         say(f"This drive cannot be backed up first: {reason}.")
@@ -229,7 +237,7 @@ def flash(drive: DriveEntry, folder: Path | None) -> int | None:
             return None
         argv.append("--no-backup")
     options = FlashOptions(drive.device, image, no_backup=bool(reason), family=requested or None)
-    return run_flash(argv, options)
+    return run_flash(argv, options, reports)
 
 
 def explain_unknown(found: Evidence) -> None:

@@ -33,9 +33,15 @@ class Folders:
 Action = Callable[[DriveEntry, Folders], object]
 
 
-def _command(name: str) -> Action:
-    """An action that is exactly one `rescue NAME DEV`."""
-    return lambda drive, folders: actions.run_command([name, drive.device])
+def _command(name: str, reports: bool = False) -> Action:
+    """An action that is exactly one `rescue NAME DEV` (with the menu's ``--reports``
+    for a command that writes a report)."""
+
+    def run(drive: DriveEntry, folders: Folders) -> int:
+        extra = ["--reports", str(folders.reports)] if reports else []
+        return actions.run_command([name, drive.device, *extra])
+
+    return run
 
 
 INFO = "info"
@@ -46,8 +52,8 @@ PROBE = "does it take WRITE BUFFER? (writes nothing)"
 
 DRIVE_ACTIONS: dict[str, Action] = {
     INFO: _command("info"),
-    DOCTOR: _command("doctor"),
-    FLASH: lambda drive, folders: actions.flash(drive, folders.firmware),
+    DOCTOR: _command("doctor", reports=True),
+    FLASH: lambda drive, folders: actions.flash(drive, folders.firmware, folders.reports),
     BACKUP: lambda drive, folders: actions.backup(drive, folders.reports),
     PROBE: _command("probe"),
 }
@@ -109,7 +115,10 @@ def _drive_screen(device: str, devices: Sequence[str], folders: Folders) -> None
         if picked == EXPLAIN.key:
             _explain()
             continue
+        before = actions.pages(folders.reports)
         DRIVE_ACTIONS[names[int(picked) - 1]](drive, folders)
+        for page in sorted(actions.pages(folders.reports) - before):
+            print(f"report page (HTML): {page}")  # one line: a path is not wrapped
         pause()
 
 
