@@ -19,6 +19,7 @@ from rescue.cli import main
 from rescue.discovery.model import DriveNode, Inventory
 from rescue.emulator.images import make_btc_image
 from rescue.menu import drives, screen
+from rescue.menu import session as session_module
 
 
 class Console(io.StringIO):
@@ -55,6 +56,18 @@ class Session:
 @pytest.fixture
 def session(bench: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Session:
     return Session(bench, monkeypatch, capsys)
+
+
+@pytest.fixture(autouse=True)
+def kmsg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The menu's "tool ready" line goes to a file here, not to the host's kernel log."""
+    path = tmp_path / "kmsg"
+    path.touch()
+    uptime = tmp_path / "uptime"
+    uptime.write_text("12.34 45.67\n")
+    monkeypatch.setattr(session_module, "KMSG", path)
+    monkeypatch.setattr(session_module, "UPTIME", uptime)
+    return path
 
 
 def test_pick_the_btc_drive_see_info_flash_0050_and_see_the_new_revision(session: Session):
@@ -266,3 +279,33 @@ def test_two_drives_reports_are_told_apart_and_never_collide(bench: Path, capsys
     assert len(paths) == 3 and len(list(folder.glob("doctor-*.html"))) == 3
     assert [p.name.split("-")[2] for p in paths] == ["AAA1", "AAA1", "BBB2"]
     assert all(not set(p.name) & set(':*?"<>|\\') for p in paths)
+
+
+def test_tool_ready_is_logged_once_when_the_first_screen_is_out(
+    session: Session, kmsg: Path, monkeypatch: pytest.MonkeyPatch
+):
+    seen: list[str] = []
+    announce = session_module.announce_ready
+
+    def ready() -> None:
+        seen.append(session.capsys.readouterr().out)  # what the console shows by then
+        announce()
+
+    monkeypatch.setattr(session_module, "announce_ready", ready)
+    code, out = session.run(["r", "r", "q"])
+    assert code == 0 and len(seen) == 1
+    assert "Optical drives: pick one" in seen[0] and "1) BTC DVDRW IDE1004" in seen[0]
+    assert "Choice:" not in seen[0]  # before the first question
+    assert kmsg.read_text() == "rescue: tool ready at 12.34 s\n"
+
+
+def test_tool_ready_writes_nothing_without_a_kernel_log(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    missing = tmp_path / "no" / "kmsg"
+    monkeypatch.setattr(session_module, "KMSG", missing)
+    assert session.run(["q"])[0] == 0
+    assert not missing.exists() and not missing.parent.exists()
+    monkeypatch.setattr(session_module, "KMSG", tmp_path / "absent")  # no O_CREAT
+    assert session.run(["q"])[0] == 0
+    assert not (tmp_path / "absent").exists()

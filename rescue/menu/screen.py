@@ -8,8 +8,9 @@ line) can drive a whole session. End of input ends the menu cleanly
 
 from __future__ import annotations
 
+import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 WIDTH = 80
@@ -52,11 +53,17 @@ def numbered(texts: Sequence[str]) -> list[Option]:
     return [Option(str(number), text) for number, text in enumerate(texts, 1)]
 
 
-def choose(title: str, options: Sequence[Option], commands: Sequence[Option]) -> str:
+def choose(
+    title: str,
+    options: Sequence[Option],
+    commands: Sequence[Option],
+    drawn: Callable[[], None] | None = None,
+) -> str:
     """Show a screen and return the key of the option the user picked.
 
     Anything else (letters not offered, numbers out of range, an empty line)
     says what is allowed and asks again: a wrong key never does anything.
+    ``drawn`` is called once the screen is out, before the first question.
     """
     print(fit(title), "", sep="\n")
     for option in options[:LIST_ROWS]:
@@ -65,6 +72,9 @@ def choose(title: str, options: Sequence[Option], commands: Sequence[Option]) ->
         print(f"  ... {len(options) - LIST_ROWS} more not shown")
     print(fit("  " + "   ".join(f"{c.key}) {c.text}" for c in commands)))
     allowed = {o.key for o in options[:LIST_ROWS]} | {c.key for c in commands}
+    if drawn is not None:
+        sys.stdout.flush()
+        drawn()
     while True:
         answer = ask("Choice: ").lower()
         if answer in allowed:

@@ -5,7 +5,9 @@
    guest's own /proc/uptime, against 8 s under TCG: the session's start of
    the tool (the image logs it) plus the time the frozen tool takes in the
    image to draw its first menu screen (`echo q | rescue menu`, which draws
-   it and quits). The frozen tool's start in the image is shown as well:
+   it and quits; "tool ready", which the menu logs to /dev/kmsg once the
+   screen is out, ends the count, else the quit does). The frozen tool's
+   start in the image is shown as well:
    `rescue --version` and `rescue list`, each timed by the guest. The ISO's
    kernel and initramfs are booted directly: uptime counts from the kernel's
    start, so no boot loader is in the number either way, and the serial
@@ -68,6 +70,9 @@ GUEST_TIMING = "; ".join(
         "echo q | rescue menu > /dev/null",
         "read t3 x < /proc/uptime",
         "echo === TIMES $t0 $t1 $t2 $t3",
+        # The menu logs "rescue: tool ready at X s" to /dev/kmsg once its first screen is
+        # out; `quiet` keeps it off the serial console, so it is read back from the log.
+        "dmesg | grep -o rescue:.tool.ready.at.[0-9.]*",
     ]
 )
 
@@ -87,10 +92,15 @@ def bench_boot() -> None:
         run = bootvm.run_guest(media, "bios", work)
     start = run.uptime("starting the tool")
     t0, t1, t2, t3 = (float(v) for v in run.log.split("=== TIMES ", 1)[1].split()[:4])
-    _line("power-on to menu on screen (TCG)", start + (t3 - t2), "s", BOOT_TARGET_S)
+    try:  # "tool ready": the menu's first screen is out (before the quit is read)
+        drawn = run.uptime("tool ready") - t2
+    except AssertionError:  # an image without dmesg, or a tool that does not log it
+        drawn = t3 - t2
+    _line("power-on to menu on screen (TCG)", start + drawn, "s", BOOT_TARGET_S)
     print(f"{'  of which session start':<34} {start:8.2f} s")
     print(f"{'  rescue --version in the image':<34} {t1 - t0:8.2f} s")
     print(f"{'  rescue list in the image':<34} {t2 - t1:8.2f} s")
+    print(f"{'  rescue menu to tool ready':<34} {drawn:8.2f} s")
     print(f"{'  rescue menu drawn + quit':<34} {t3 - t2:8.2f} s")
 
 
