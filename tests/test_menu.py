@@ -8,6 +8,7 @@ the one console, as they do on tty1.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,52 @@ def test_tool_ready_writes_nothing_without_a_kernel_log(
     monkeypatch.setattr(session_module, "KMSG", tmp_path / "absent")  # no O_CREAT
     assert session.run(["q"])[0] == 0
     assert not (tmp_path / "absent").exists()
+
+
+class FdConsole(Console):
+    """A scripted console that also has a file descriptor, as tty1 does."""
+
+    def fileno(self) -> int:
+        return 0
+
+
+def test_two_drives_offer_the_bench_over_all_listed_drives(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+):
+    ran: list[list[str]] = []
+    monkeypatch.setattr("rescue.menu.actions.run_command", lambda argv: ran.append(argv) or 0)
+    two = ("emu:btc-drw1004im,disc=none", "emu:generic-dvd,disc=none")
+    monkeypatch.setattr("sys.stdin", FdConsole("3\n\nq\n"))
+    main(["menu", *two, "--firmware", str(session.firmware), "--reports", str(session.bench)])
+    out = session.capsys.readouterr().out
+    assert "3) bench: all drives at once" in out
+    assert ran == [["bench", "--reports", str(session.bench),
+                    "--firmware", str(session.firmware), *two]]  # fmt: skip
+
+
+def test_one_drive_offers_no_bench(session: Session):
+    code, out = session.run(["2", "q"])
+    assert "bench:" not in out
+    assert "'2' is not on this screen" in out
+
+
+def test_the_bench_screen_runs_in_process_and_returns_to_the_menu(
+    session: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    read, write = os.pipe()
+    os.write(write, b"3\n\nq\n")  # the bench finds its input ended at once and quits
+    os.close(write)
+    two = ("emu:btc-drw1004im,disc=none", "emu:generic-dvd,disc=none")
+    with open(read) as keys:
+        monkeypatch.setattr("sys.stdin", keys)
+        code = main(["menu", *two, "--reports", str(tmp_path / "r")])
+    out = session.capsys.readouterr()
+    assert code == 0 and "Traceback" not in out.out + out.err
+    assert f"$ rescue bench --reports {tmp_path / 'r'}" in " ".join(out.out.split())
+    assert "rescue bench: 2 drives" in out.out
+    assert "Leaving the menu (quit)" in out.out
+
+
+def test_without_a_console_the_bench_says_so(session: Session):
+    code, out = session.run(["3", "", "q"], "emu:btc-drw1004im,disc=none", "emu:generic-dvd")
+    assert "start it from a terminal" in out and "$ rescue bench" not in out

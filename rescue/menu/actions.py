@@ -154,6 +154,24 @@ def backup(drive: DriveEntry, reports: Path) -> int | None:
     return run_command([*argv, "-o", str(reports / f"backup-{name}-{stamp}.bin")])
 
 
+def bench(devices: list[str], firmware: Path | None, reports: Path) -> int | None:
+    """`rescue bench` over the listed drives: the live screen of the repair bench.
+
+    Its screen reads the console's file descriptor itself (line commands, a
+    serial line included), so it needs one. On a terminal the menu reads a line
+    at a time, so nothing typed for the bench is held back in the menu's buffer.
+    """
+    import sys
+
+    try:
+        sys.stdin.fileno()
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        say("The bench screen reads the console directly: start it from a terminal.")
+        return None
+    folder = ["--firmware", str(firmware)] if firmware is not None else []
+    return run_command(["bench", "--reports", str(reports), *folder, *devices])
+
+
 def firmware_files(folder: Path | None) -> list[Path]:
     if folder is None or not folder.is_dir():
         return []

@@ -21,6 +21,8 @@ DATA_FIRMWARE = Path("/data/firmware")
 KMSG = Path("/dev/kmsg")
 UPTIME = Path("/proc/uptime")
 
+# With two drives or more, the first screen offers the repair bench's screen over all of them.
+BENCH = "bench: all drives at once"
 EXPLAIN = Option("e", "explain an error")
 RESCAN = Option("r", "rescan")
 QUIT = Option("q", "quit to shell")
@@ -82,14 +84,20 @@ def run_menu(devices: Sequence[str], firmware: Path | None, reports: Path) -> in
     try:
         while True:
             drives = list_drives(devices)
-            picked = choose(_drives_title(drives), numbered([d.label for d in drives]),
+            entries = [d.label for d in drives] + ([BENCH] if len(drives) > 1 else [])
+            picked = choose(_drives_title(drives), numbered(entries),
                             [RESCAN, EXPLAIN, QUIT], drawn=ready)  # fmt: skip
             ready = None
             if picked == QUIT.key:
                 raise MenuExit("quit")
             if picked == EXPLAIN.key:
                 _explain()
-            elif picked != RESCAN.key:
+            elif picked == RESCAN.key:
+                continue
+            elif int(picked) > len(drives):
+                actions.bench([d.device for d in drives], firmware, reports)
+                pause()
+            else:
                 _drive_screen(drives[int(picked) - 1].device, devices, Folders(firmware, reports))
     except MenuExit as why:
         say(f"Leaving the menu ({why}). Type 'rescue menu' to come back.")
