@@ -140,8 +140,8 @@ def _matches(text: str, drive: DriveNode) -> bool:
         return any(os.path.basename(node) == text for node in nodes)
     if text == drive.hctl:
         return True
-    if text.startswith("/"):
-        return text in nodes or os.path.realpath(text) in nodes
+    if text.startswith("/"):  # a NUL is in no path (realpath would raise ValueError)
+        return text in nodes or ("\0" not in text and os.path.realpath(text) in nodes)
     return False
 
 
