@@ -13,3 +13,14 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RESCUE_REPORTS", str(tmp_path / "reports"))
     monkeypatch.setenv("RESCUE_LOCK_DIR", str(tmp_path / "locks"))
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_host_kernel_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A menu under test writes its "tool ready" line to a file, never to the host's /dev/kmsg
+    (tests/test_menu.py reads that file where the line matters)."""
+    from rescue.menu import session
+
+    quiet = tmp_path / "host-kmsg"
+    quiet.touch()
+    monkeypatch.setattr(session, "KMSG", quiet)
