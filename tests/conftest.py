@@ -16,11 +16,14 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def no_host_kernel_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def no_host_kernel_log(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A menu under test writes its "tool ready" line to a file, never to the host's /dev/kmsg
-    (tests/test_menu.py reads that file where the line matters)."""
+    (tests/test_menu.py reads that file where the line matters); the file lies outside the
+    test's own tmp_path, which some tests list."""
     from rescue.menu import session
 
-    quiet = tmp_path / "host-kmsg"
+    quiet = tmp_path_factory.getbasetemp() / "host-kmsg"
     quiet.touch()
     monkeypatch.setattr(session, "KMSG", quiet)
