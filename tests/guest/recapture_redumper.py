@@ -1,9 +1,14 @@
-"""redumper flashes the emulated MT1959 and TSST drives through the kernel, as captured.
+"""A developer's tool, not part of the suite: redumper flashes the emulated drives again.
 
-Runs only where a redumper binary is given (``REDUMPER=/path/to/redumper``;
-docs/families/mt1959.md and tsst.md say how it was built): redumper needs
-clang >= 18 and about half an hour to build, so it is not part of the test
-bed. Each case re-makes a committed capture (tests/data/peers/redumper-*.jsonl)
+Not named test_*: CI cannot build redumper (clang >= 18, about half an hour),
+and a test that skips there would hide a gap. What CI checks is
+tests/test_peer_streams.py against the committed captures. Run it by hand in
+a guest with a redumper build (docs/peers.md):
+
+    REDUMPER=/path/to/redumper .venv/bin/python tests/vm/harness.py -- \
+        /work/main/.venv/bin/python -m pytest -q -m "" tests/guest/recapture_redumper.py
+
+Each case re-makes a committed capture (tests/data/peers/redumper-*.jsonl)
 and requires the same write phase, which is what ``tests/test_peer_streams.py``
 then holds ``rescue flash`` to.
 """
