@@ -95,8 +95,14 @@ class FlashOptions:
 
 
 def remember(transport: Any) -> DriveKey | None:
-    """What finds this drive again if it re-enumerates; None for emulated or replayed ones."""
-    return remember_node(transport.path) if transport.real_hardware else None
+    """What finds this drive again if it re-enumerates; None for emulated or replayed ones,
+    and None when discovery cannot tell (the flash then goes on without that safety net)."""
+    if not transport.real_hardware:
+        return None
+    try:
+        return remember_node(transport.path)
+    except (RescueError, OSError):
+        return None
 
 
 def chosen_risk(match: Match) -> str:
