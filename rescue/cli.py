@@ -160,6 +160,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _drop_stdout()
         return int(ExitCode.OK)
+    except Exception as err:  # what no check foresaw still ends as one line, not a traceback
+        return report_error(unforeseen(err), getattr(args, "json", False))
+
+
+def unforeseen(err: Exception) -> RescueError:
+    """An exception no command turned into a ``RescueError``: its plain words and a category.
+
+    The OS refusing a path (no permission, read-only, full) keeps that meaning;
+    anything else is exit 1 and says it is rescue's fault, so it gets reported.
+    """
+    from rescue.errors import PermissionDenied
+
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        message = f"{where}{err.strerror or err}"
+        if isinstance(err, PermissionError):
+            return PermissionDenied(message, "run as a user who may use that path, or name another")
+        return RescueError(message, "check the path and the space left, then try again")
+    return RescueError(
+        f"unexpected {type(err).__name__}: {err}",
+        "this is a bug in rescue: please report the command line and this message",
+    )
 
 
 def _drive_table(drives: list[str], *, check: bool) -> contextlib.AbstractContextManager[None]:

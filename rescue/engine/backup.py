@@ -52,7 +52,9 @@ def backup(options: BackupOptions, ctx: RunContext | None = None) -> dict[str, o
     from rescue.engine.flash import chosen_risk
 
     ctx = ctx or RunContext()
-    for path in backup_files(Path(options.output)):  # before the drive is touched
+    # Before the drive is touched; the image first: a folder ("/", ".") names no sidecars.
+    outputs.check_file(options.output, "-o", overwrite=options.overwrite)
+    for path in backup_files(Path(options.output))[1:]:
         outputs.check_file(path, "-o", overwrite=options.overwrite)
     ctx.emit(options.device, "stage", "open")
     with open_device(options.device, ctx.journal, exclusive=True) as transport:
