@@ -20,6 +20,7 @@ import pytest
 from rescue.bench.runner import RANKING, DriveResult, Task, run_batch, worst
 from rescue.cli import main
 from rescue.emulator.images import make_btc_image
+from rescue.engine.context import RunContext
 from rescue.errors import ExitCode
 
 FAILING_CHUNK = "fault=sense:4/44/00@3b.7"  # the 7th WRITE BUFFER fails inside the drive
@@ -178,3 +179,21 @@ def test_a_hung_or_dying_worker_changes_no_other_drive(bench: Path) -> None:
     assert fine.exit_code == 0 and seen.index("fine") < seen.index("hung")
     assert hung.exit_code == ExitCode.TIMEOUT and "stopped after 2 s" in hung.message
     assert dies.exit_code == ExitCode.FAILURE and "signal 9" in dies.message
+
+
+def _chatty(ctx: RunContext, result: DriveResult) -> None:
+    for done in range(1001):
+        ctx.emit("chatty", "progress", "write", done=done, total=1000)
+    ctx.emit("chatty", "stage", "done")
+    result.exit_code, result.result = 0, "success"
+    result.extra = {"listening": ctx.listener is not None}
+
+
+def test_events_go_only_to_a_listener_and_progress_only_by_whole_percents(bench: Path) -> None:
+    got: list[dict] = []
+    (listened,) = run_batch([Task("a", "x", _chatty)], on_event=lambda i, e: got.append(e))
+    assert listened.extra == {"listening": True}
+    assert [e["done"] for e in got if e["kind"] == "progress"] == [10 * n for n in range(101)]
+    assert got[-1]["kind"] == "stage"
+    (headless,) = run_batch([Task("a", "x", _chatty)])  # nobody listens: nothing is sent
+    assert headless.extra == {"listening": False}

@@ -105,8 +105,13 @@ class Task:
     log: str | None = None
 
 
-def _child(index: int, task: Task, reports: str | None, channel: Any) -> None:
-    """The worker process: output to its log, events and the result through its pipe."""
+def _child(index: int, task: Task, reports: str | None, channel: Any, events: bool) -> None:
+    """The worker process: output to its log, events (when wanted) and the result by its pipe.
+
+    Under load every message costs both ends CPU that the other drives' work
+    needs: without a listener in the parent (the headless form) no event is
+    sent, and progress goes out only when it moves by a whole percent.
+    """
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stop saves the report
     if task.log:
         fd = os.open(task.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -117,12 +122,13 @@ def _child(index: int, task: Task, reports: str | None, channel: Any) -> None:
     os.dup2(devnull, 0)  # nobody can be asked anything in a worker
     os.close(devnull)
 
-    def listener(event: Event) -> None:
-        channel.send(("event", index, event.to_dict()))
-
     result = DriveResult(index, task.device, task.job, log=task.log, journal=task.journal)
     ctx = RunContext(
-        quiet=True, assume_yes=True, journal=task.journal, reports=reports, listener=listener
+        quiet=True,
+        assume_yes=True,
+        journal=task.journal,
+        reports=reports,
+        listener=_forwarder(index, channel) if events else None,
     )
     started = time.monotonic()
     try:
@@ -137,6 +143,21 @@ def _child(index: int, task: Task, reports: str | None, channel: Any) -> None:
     sys.stderr.flush()
     channel.send(("done", index, result.to_dict()))
     channel.close()
+
+
+def _forwarder(index: int, channel: Any) -> Callable[[Event], None]:
+    """A listener that sends events up the pipe, progress only at each new whole percent."""
+    shown: dict[str, int] = {}
+
+    def listener(event: Event) -> None:
+        if event.kind == "progress" and event.total:
+            percent = 100 * event.done // event.total
+            if shown.get(event.text) == percent:
+                return
+            shown[event.text] = percent
+        channel.send(("event", index, event.to_dict()))
+
+    return listener
 
 
 class Batch:
@@ -176,7 +197,9 @@ class Batch:
         index = len(self.tasks)
         reader, writer = self.context.Pipe(duplex=False)
         process = self.context.Process(
-            target=_child, args=(index, task, self.reports, writer), name=f"bench-{index}"
+            target=_child,
+            args=(index, task, self.reports, writer, self.on_event is not None),
+            name=f"bench-{index}",
         )
         process.start()
         writer.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-PARTS = ("host", "guest", "image")
+PARTS = ("host", "screen", "guest", "image")
 
 
 def main(argv: list[str]) -> int:
