@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NoReturn
 
 from rescue.errors import RescueError, TransportError
 from rescue.scsi import cdb as build
@@ -62,15 +63,10 @@ class Drive:
         label: str | None = None,
     ) -> Result:
         """Send one command; CHECK CONDITION raises SenseError, BUSY a TransportError."""
-        label = label or f"command {cdb[0]:02X}h"
         result = self.transport.execute(cdb, data_out=data_out, data_in=data_in, timeout=timeout)
         if result.status == GOOD:
             return result
-        if result.sense:
-            raise SenseError.from_sense(result.sense, label)
-        if result.status == BUSY:
-            raise TransportError(f"{label}: the drive is busy", hint="wait a moment, then retry")
-        raise TransportError(f"{label}: status {result.status:02X}h without sense data")
+        _raise_for(result, label or f"command {cdb[0]:02X}h")
 
     def _fetch(self, c: build.Cdb, label: str) -> bytes:
         return self.command(c, data_in=c.data_in, label=label).data
@@ -160,8 +156,12 @@ class Drive:
         return parse_read_capacity_10(self._fetch(build.read_capacity_10(), "READ CAPACITY"))
 
     def read10(self, lba: int, blocks: int, timeout: float = 30.0) -> bytes:
+        """A scan's every block: its label is worded only when the read fails."""
         c = build.read_10(lba, blocks)
-        return self.command(c, data_in=c.data_in, timeout=timeout, label=f"READ(10) {lba}").data
+        result = self.transport.execute(c, data_in=c.data_in, timeout=timeout)
+        if result.status == GOOD:
+            return result.data
+        _raise_for(result, f"READ(10) {lba}")
 
     # --- firmware buffers ----------------------------------------------------------------
 
@@ -186,3 +186,12 @@ class Drive:
 
     def close(self) -> None:
         self.transport.close()
+
+
+def _raise_for(result: Result, label: str) -> NoReturn:
+    """A command that did not end GOOD: its sense as a SenseError, else why there is none."""
+    if result.sense:
+        raise SenseError.from_sense(result.sense, label)
+    if result.status == BUSY:
+        raise TransportError(f"{label}: the drive is busy", hint="wait a moment, then retry")
+    raise TransportError(f"{label}: status {result.status:02X}h without sense data")

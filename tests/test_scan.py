@@ -10,6 +10,7 @@ import pytest
 from rescue.cli import main
 from rescue.devices import open_device
 from rescue.diagnostics import mapfile as mf
+from rescue.diagnostics import scan as scan_engine
 from rescue.diagnostics.scan import Scanner, ScanResult
 from rescue.drive import Drive
 from rescue.errors import ExitCode
@@ -173,8 +174,53 @@ def test_mapfile_is_checkpointed_during_the_scan(capsys, tmp_path: Path, monkeyp
         seen.append(mf.parse_mapfile(Path(path).read_text()).current_pos // 2048)
 
     monkeypatch.setattr(scan_cmd, "CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(scan_engine, "PROGRESS_SECONDS", 0.0)  # progress after every block
     monkeypatch.setattr(scan_cmd, "_save_mapfile", spy)
     mapfile = tmp_path / "disc.map"
     code, _ = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=256", "--mapfile", str(mapfile))
     assert code == 0
     assert seen == [*range(32, 257, 32), 256]  # after every block, and once at the end
+
+
+def test_progress_is_told_at_most_every_progress_seconds(monkeypatch) -> None:  # noqa: ANN001
+    """A call per block would cost a fast drive's scan more than its reads: it is batched."""
+    drive = Drive(open_device("emu:generic-dvd,sectors=1024"))
+    drive.settle()
+    told: list[int] = []
+    monkeypatch.setattr(scan_engine, "PROGRESS_SECONDS", 3600.0)
+    Scanner(drive, block=32).run(ScanResult(0, 1024, bytearray(b"?" * 1024)), told.append)
+    assert told == [1024]  # nothing due within the hour: once, at the end, with every sector
+    told.clear()
+    monkeypatch.setattr(scan_engine, "PROGRESS_SECONDS", 0.0)
+    Scanner(drive, block=32).run(ScanResult(0, 1024, bytearray(b"?" * 1024)), told.append)
+    assert told == [32] * 32
+
+
+def test_progress_counts_what_an_interrupted_scan_dealt_with(monkeypatch) -> None:  # noqa: ANN001
+    drive = Drive(open_device("emu:generic-dvd,sectors=1024"))
+    drive.settle()
+    told: list[int] = []
+    monkeypatch.setattr(scan_engine, "PROGRESS_SECONDS", 3600.0)
+    result = ScanResult(0, 1024, bytearray(b"?" * 1024))
+    Scanner(_InterruptAfter(drive, 5), block=32).run(result, told.append)  # type: ignore[arg-type]
+    assert result.interrupted and told == [result.position] == [160]
+
+
+def test_reads_fit_what_the_path_carries(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    """A path that carries 16 KiB per command (a capped bridge, a small max_sectors_kb)
+    gets 8-sector READs, never the 32 of --block: a larger one would fail in the kernel."""
+    journal = tmp_path / "j.jsonl"
+    spec = "emu:generic-dvd,sectors=1024,maxxfer=16384"
+    code, body = _scan(capsys, tmp_path, spec, "--block", "32", "--journal", str(journal))
+    assert code == 0 and body["sectors_read_now"] == 1024 and not body["bad"]
+    reads = _read_lbas(journal)
+    assert {count for _, count in reads} == {8} and len(reads) == 128
+    assert body["sectors_per_read"] == 8
+    assert "--block 32 asked for more than the path carries, 16384 bytes" in (
+        body["sectors_per_read_why"]
+    )
+
+
+def test_reads_keep_the_asked_size_when_the_path_carries_it(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    code, body = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=1024,maxxfer=65536")
+    assert code == 0 and body["sectors_per_read"] == 32 and body["sectors_per_read_why"] is None

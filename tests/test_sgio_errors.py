@@ -49,7 +49,7 @@ def _raising(exc: BaseException):  # noqa: ANN202
     ],
 )
 def test_os_errors_map_to_categories(monkeypatch, code, error, text) -> None:  # noqa: ANN001
-    monkeypatch.setattr(py_sg, "write", _raising(OSError(code, "x")))
+    monkeypatch.setattr(sgio, "_sg_write", _raising(OSError(code, "x")))
     t = SgioTransport("/dev/null")
     with pytest.raises(error, match=text):
         t.execute(bytes([0x3B] + [0] * 9), data_out=bytes(2 * 1024 * 1024))
@@ -57,13 +57,13 @@ def test_os_errors_map_to_categories(monkeypatch, code, error, text) -> None:  #
 
 def test_check_condition_keeps_status_and_sense(monkeypatch) -> None:  # noqa: ANN001
     sense = bytes([0x70, 0, 5, 0, 0, 0, 0, 10] + [0] * 4 + [0x20, 0] + [0] * 4)
-    monkeypatch.setattr(py_sg, "read", _raising(py_sg.SCSIError(1, 0, 8, sense, b"ab")))
+    monkeypatch.setattr(sgio, "_sg_read", _raising(py_sg.SCSIError(1, 0, 8, sense, b"ab")))
     r = SgioTransport("/dev/null").execute(bytes([0x12, 0, 0, 0, 36, 0]), data_in=36)
     assert r.status == 0x02 and r.sense == sense and r.data == b"ab" and r.residual == 34
 
 
 def test_kernel_timeout_is_command_timeout(monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(py_sg, "write", _raising(py_sg.SCSIError(0, DID_TIME_OUT, 0, b"", b"")))
+    monkeypatch.setattr(sgio, "_sg_write", _raising(py_sg.SCSIError(0, DID_TIME_OUT, 0, b"", b"")))
     with pytest.raises(CommandTimeout, match="timed out after 2 s"):
         SgioTransport("/dev/null").execute(TUR, timeout=2)
 

@@ -28,6 +28,7 @@ places, as by READ(10).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from rescue.drive import Drive
@@ -112,8 +113,11 @@ def layout_holds(drive: Drive, lba: int, count: int = 2) -> bool:
     return b"".join(block.main for block in blocks) == drive.read10(lba, count)
 
 
-def read_sectors(drive: Drive, method: ReadMethod, lba: int, count: int) -> list[int]:
-    """Read ``count`` sectors; C2-flagged bytes per sector (all 0 for methods without C2).
+NO_C2: tuple[int, ...] = ()  # what a read without C2 pointers flags: nothing to look at
+
+
+def read_sectors(drive: Drive, method: ReadMethod, lba: int, count: int) -> Sequence[int]:
+    """Read ``count`` sectors; C2-flagged bytes per sector (``NO_C2`` for methods without C2).
 
     A CHECK CONDITION raises the drive's SenseError, as ``Drive.read10`` does.
     """
@@ -124,4 +128,4 @@ def read_sectors(drive: Drive, method: ReadMethod, lba: int, count: int) -> list
         drive.command(c, data_in=c.data_in, label=f"READ(12) {lba}")
     else:
         drive.read10(lba, count)
-    return [0] * count
+    return NO_C2

@@ -19,7 +19,8 @@ Weak sectors live only in the report: a mapfile has no status for them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 from rescue.diagnostics import mapfile as mf
 from rescue.diagnostics.readmethod import (
     LABELS,
+    NO_C2,
     REFUSED,
     ReadMethod,
     layout_holds,
@@ -42,9 +44,11 @@ DEFAULT_RETRIES = 1
 ZONES = 16  # speed is reported per sixteenth of the scanned range
 LAYOUT_PROBE_LBA = 16  # ISO 9660's first volume descriptor: a sector that is never blank
 SLOW_SECONDS = 1.0  # a block taking longer than this is reported as slow
+PROGRESS_SECONDS = 0.1  # wall time between progress calls (a bar redraws 10 times a second)
 CTRL_C = "interrupted (Ctrl-C)"
 NOT_READY = 0x2  # sense key: the disc went away (ejected, drive reset); every read would fail
 _NON_TRIED = mf.NON_TRIED.encode()
+_FINISHED = mf.FINISHED.encode()
 _TRIED = (mf.FINISHED + mf.BAD_SECTOR).encode()
 _BAD_RUN = re.compile(re.escape(mf.BAD_SECTOR.encode()) + b"+")
 _PENDING_RUN = re.compile(b"[^" + re.escape(_TRIED) + b"]+")
@@ -206,9 +210,18 @@ class Scanner:
         self.retries = retries
         self.slow_seconds = slow_seconds
         self.method = method
+        self._now = drive.now  # bound once: read twice a block
+        self._done = _FINISHED * block  # a whole block read: its status bytes, made once
 
     def run(self, result: ScanResult, progress: Progress | None = None) -> ScanResult:
-        """Scan ``[result.start, result.end)``; Ctrl-C ends the scan, keeping what was learnt."""
+        """Scan ``[result.start, result.end)``; Ctrl-C ends the scan, keeping what was learnt.
+
+        ``progress`` hears of the sectors dealt with at most every
+        PROGRESS_SECONDS of wall time (and once at the end): a progress bar
+        and a checkpoint need no more, and a call per block would cost a
+        scan of a fast drive more than its reads (docs/architecture.md,
+        "The command path").
+        """
         span = result.end - result.start
         size = max(1, -(-span // ZONES))
         result.zones = [
@@ -216,6 +229,7 @@ class Scanner:
         ]
         result.position = result.start
         result.method = self.method
+        pending, due = 0, time.monotonic() + PROGRESS_SECONDS  # progress not yet told
         try:
             if self.method is ReadMethod.CD:
                 self._check_read_cd(result)
@@ -224,26 +238,39 @@ class Scanner:
                 for first, n in _pending_runs(result.status, lba, count):
                     self._read_run(result, first, n)
                 result.position = lba + count
-                if progress:
-                    progress(count)
+                pending += count
+                if progress is not None and (now := time.monotonic()) >= due:
+                    progress(pending)
+                    pending, due = 0, now + PROGRESS_SECONDS
         except KeyboardInterrupt:
             result.interrupted, result.stopped_by = True, CTRL_C
         except SenseError as err:  # only "not ready" escapes _read_run: the disc is gone
             result.interrupted, result.stopped_by = True, err.message
+        if progress is not None and pending:
+            progress(pending)
         return result
 
-    def _timed_read(self, result: ScanResult, lba: int, count: int) -> tuple[float, list[int]]:
-        """Seconds the read took and C2-flagged bytes per sector; READ CD refused: READ(10)."""
-        started = self.drive.now()
+    def _timed_read(self, result: ScanResult, lba: int, count: int) -> tuple[float, Sequence[int]]:
+        """Seconds the read took and C2-flagged bytes per sector (none without C2).
+
+        READ(10), nearly every scan's command, is sent without the method
+        dispatch of ``read_sectors``; a refused READ CD falls back to READ(10).
+        """
+        now = self._now
+        started = now()
         try:
-            flagged = read_sectors(self.drive, self.method, lba, count)
+            if self.method is ReadMethod.READ10:
+                self.drive.read10(lba, count)
+                flagged: Sequence[int] = NO_C2
+            else:
+                flagged = read_sectors(self.drive, self.method, lba, count)
         except (SenseError, ParseError) as err:
             why = _read_cd_refusal(err) if self.method is ReadMethod.CD else None
             if why is None:
                 raise
             self._give_up_read_cd(result, why)
             return self._timed_read(result, lba, count)
-        return self.drive.now() - started, flagged
+        return now() - started, flagged
 
     def _check_read_cd(self, result: ScanResult) -> None:
         """Give READ CD up before the scan when its answer does not follow the C2 layout."""
@@ -277,8 +304,9 @@ class Scanner:
             result.status[lba : lba + count] = mf.NON_TRIMMED.encode() * count
             self._trim(result, lba, count)
             return
-        result.status[lba : lba + count] = mf.FINISHED.encode() * count
-        self._check_weak(result, lba, flagged)
+        result.status[lba : lba + count] = self._done if count == self.block else _FINISHED * count
+        if flagged:
+            self._check_weak(result, lba, flagged)
         zone = result.zones[(lba - result.start) // result.zones[0].count]
         zone.bytes_read += count * SECTOR
         zone.seconds += seconds
@@ -295,7 +323,7 @@ class Scanner:
                 result.status[sector] = ord(mf.FINISHED)
                 self._check_weak(result, sector, outcome)
 
-    def _check_weak(self, result: ScanResult, lba: int, flagged: list[int]) -> None:
+    def _check_weak(self, result: ScanResult, lba: int, flagged: Sequence[int]) -> None:
         """A sector with C2 errors is weak if READ(10) still gets its data, else bad."""
         if not any(flagged):
             return

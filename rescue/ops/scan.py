@@ -51,7 +51,9 @@ from rescue.diagnostics.scan import (
 from rescue.drive import Drive
 from rescue.errors import BadInput, ExitCode, RescueError, TransportError, UsageError
 from rescue.inputs import read_user_text
+from rescue.ops.pathcheck import fit_sectors, transfer_limit
 from rescue.scsi.sense import SenseError
+from rescue.transport.base import Transport
 
 INTERRUPTED = int(ExitCode.INTERRUPTED)
 CHECKPOINT_SECONDS = 30.0  # wall time between mapfile saves during a scan
@@ -190,7 +192,21 @@ def _save_mapfile(path: str, result: ScanResult, device: str) -> None:
     outputs.write_atomic(path, text, "--mapfile", existing=outputs.Existing.UPDATE)
 
 
-def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult) -> None:
+def read_size(transport: Transport, asked: int) -> tuple[int, str | None]:
+    """Sectors per READ: ``asked``, cut to what the path carries, and why it was cut.
+
+    A READ larger than the queue allows fails in the kernel (EINVAL) before
+    the drive sees it; behind usb-storage that is 120 KiB, and a bridge or a
+    small max_sectors_kb can allow less (docs/protocols.md).
+    """
+    block = fit_sectors(transport, asked)
+    if block == asked:
+        return block, None
+    limit, source = transfer_limit(transport)
+    return block, f"--block {asked} asked for more than the path carries, {limit} bytes ({source})"
+
+
+def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult, block: int) -> None:
     """Run the scan; the mapfile is saved every CHECKPOINT_SECONDS and however it ends.
 
     The periodic save bounds what a power cut or a kill loses on a long scan;
@@ -198,7 +214,7 @@ def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult) -> None:
     """
     method, why = choose(drive, ReadMethod(args.read))
     result.method_why = why
-    scanner = Scanner(drive, block=args.block, retries=args.retries, method=method)
+    scanner = Scanner(drive, block=block, retries=args.retries, method=method)
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     bar = None if args.json else Progress(*columns, console=Console(stderr=True), transient=True)
     task = bar.add_task("scan", total=(result.end - result.start) * SECTOR) if bar else None
@@ -241,9 +257,11 @@ def run(args: argparse.Namespace) -> int:
         start, end = _check_args(args, sectors)
         disc = disc_id(drive, sectors) if args.mapfile else None
         result = _resumed(args.mapfile, start, end, sectors, disc)
-        _scan(args, drive, result)
+        block, cut = read_size(transport, args.block)
+        _scan(args, drive, result, block)
     identity = {"vendor": found.vendor, "product": found.product, "revision": found.revision}
     body = result.to_dict() | {"mapfile": args.mapfile, "sectors": sectors, "identity": identity}
+    body |= {"sectors_per_read": block, "sectors_per_read_why": cut}
     if result.mapfile_kept:
         body["mapfile_kept"] = result.mapfile_kept
     report, errors = save_report("scan", args.device, {"scan": body}, args.reports)
@@ -269,6 +287,11 @@ def _show(body: dict, report: str) -> None:
         f"{body['sectors_read_now']} sectors read this run."
     )
     console.print(f"  read command: {body['read_method']} ({body['read_method_why']})")
+    if body["sectors_per_read_why"]:
+        console.print(
+            f"  read size: {body['sectors_per_read']} sectors per READ: "
+            f"{body['sectors_per_read_why']}"
+        )
     if body["fallback"]:
         console.print(f"  [yellow]note:[/] {body['fallback']}")
     for r in body["bad"]:

@@ -15,6 +15,7 @@ Linux kernel's ``include/scsi/scsi_proto.h`` and sg3_utils' tables.
 
 from __future__ import annotations
 
+import struct
 from enum import IntEnum
 
 from rescue.scsi.ata import IDENTIFY_LENGTH
@@ -94,9 +95,15 @@ def inquiry(evpd: bool = False, page: int = 0, alloc: int = INQUIRY_ALLOC) -> Cd
     return Cdb(cdb, data_in=alloc)
 
 
+_TEST_UNIT_READY = Cdb(bytes(6))
+
+
 def test_unit_ready() -> Cdb:
-    """TEST UNIT READY (SPC-4 6.47): six zero bytes, no data."""
-    return Cdb(bytes(6))
+    """TEST UNIT READY (SPC-4 6.47): six zero bytes, no data.
+
+    Always the same bytes, so one shared CDB: polls send it in loops.
+    """
+    return _TEST_UNIT_READY
 
 
 SENSE_ALLOC = 252  # SPC-4: the largest sense a device may return to REQUEST SENSE
@@ -173,14 +180,20 @@ def read_capacity_10() -> Cdb:
     return Cdb(cdb, data_in=8)
 
 
+_READ_10 = struct.Struct(">BBIBHB")  # opcode, flags, LBA, group, transfer length, control
+
+
 def read_10(lba: int, blocks: int, block_length: int = 2048, fua: bool = False) -> Cdb:
-    """READ(10) (SBC-3 5.11); ``block_length`` (2048 for CD/DVD/BD data) sizes the transfer."""
-    cdb = bytearray(10)
-    cdb[0] = Opcode.READ_10
-    cdb[1] = 0x08 if fua else 0
-    _put(cdb, 2, 4, "lba", lba)
-    _put(cdb, 7, 2, "transfer length", blocks)
-    return Cdb(cdb, data_in=blocks * block_length)
+    """READ(10) (SBC-3 5.11); ``block_length`` (2048 for CD/DVD/BD data) sizes the transfer.
+
+    Packed in one call: a scan builds one per block (docs/architecture.md,
+    "The command path").
+    """
+    if not (0 <= lba <= 0xFFFFFFFF and 0 <= blocks <= 0xFFFF):
+        _field("lba", lba, 32)
+        _field("transfer length", blocks, 16)
+    raw = _READ_10.pack(Opcode.READ_10, 0x08 if fua else 0, lba, 0, blocks, 0)
+    return Cdb(raw, data_in=blocks * block_length)
 
 
 def read_12(lba: int, blocks: int, block_length: int = 2048, streaming: bool = False) -> Cdb:

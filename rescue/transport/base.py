@@ -1,19 +1,26 @@
 """One way to send a CDB to a device, whatever carries it.
 
-``Transport.execute`` is the single entry point: it times the command, hands
-it to the backend, and records it in the journal when one is attached. SCSI
-outcomes (status, sense) come back in a ``Result``; only failures of the
-carrier itself (no permission, device gone, timeout, transfer too large)
-raise, as typed ``RescueError``s. Nothing here interprets sense data.
+``Transport.execute`` is the single entry point: it hands the command to the
+backend, and times and records it when a journal is attached. SCSI outcomes
+(status, sense) come back in a ``Result``; only failures of the carrier
+itself (no permission, device gone, timeout, transfer too large) raise, as
+typed ``RescueError``s. Nothing here interprets sense data.
+
+Every command of a scan and every poll passes through here, so the path
+without a journal does nothing it was not asked for: no copy of a CDB that
+is already bytes, no clock reads on a real drive (``Result.duration`` is 0.0
+then: only the journal reads it), and a ``Result`` that is a plain tuple to
+build (a frozen dataclass costs four times as much per command;
+docs/architecture.md, "The command path").
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rescue.errors import RescueError
 
@@ -30,13 +37,14 @@ class Direction(StrEnum):
     OUT = "out"  # host to device
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
+    """What a command came back with; immutable, and cheap to build (one per command)."""
+
     status: int
     sense: bytes
     data: bytes
     residual: int
-    duration: float
+    duration: float  # seconds; 0.0 when no journal asked for it (real backends)
     host_status: int = 0
     driver_status: int = 0
 
@@ -65,18 +73,18 @@ class Transport(ABC):
     ) -> Result:
         if data_out is not None and data_in:
             raise ValueError("a command moves data in one direction only")
-        cdb = bytes(cdb)
+        if not isinstance(cdb, bytes):  # a bytearray the caller may change later
+            cdb = bytes(cdb)
+        journal = self.journal
+        if journal is None:
+            return self._execute(cdb, data_out, data_in, timeout)
         started = time.monotonic()
         try:
             result = self._execute(cdb, data_out, data_in, timeout)
         except RescueError as err:
-            if self.journal is not None:
-                self.journal.record_error(
-                    self.name, cdb, data_out, data_in, err, time.monotonic() - started
-                )
+            journal.record_error(self.name, cdb, data_out, data_in, err, time.monotonic() - started)
             raise
-        if self.journal is not None:
-            self.journal.record(self.name, cdb, data_out, data_in, result)
+        journal.record(self.name, cdb, data_out, data_in, result)
         return result
 
     @abstractmethod
@@ -89,8 +97,9 @@ class Transport(ABC):
         if seconds > 0:
             time.sleep(seconds)
 
-    def now(self) -> float:
-        return time.monotonic()
+    #: The device's clock in seconds: the host's monotonic clock itself (a scan reads it
+    #: twice a block, so no Python frame in between); in-process models keep virtual time.
+    now: Callable[[], float] = staticmethod(time.monotonic)
 
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release the device; safe to call twice."""
@@ -99,7 +108,12 @@ class Transport(ABC):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        """Close the device, then the journal: on the medium before a command names it."""
+        try:
+            self.close()
+        finally:
+            if self.journal is not None:
+                self.journal.close()
 
 
 def direction_of(data_out: bytes | None, data_in: int) -> Direction:

@@ -21,6 +21,10 @@ import os
 import time
 from pathlib import Path
 
+from py_sg import SCSIError
+from py_sg import read as _sg_read
+from py_sg import write as _sg_write
+
 from rescue.errors import (
     CommandTimeout,
     DeviceNotFound,
@@ -28,7 +32,7 @@ from rescue.errors import (
     Refused,
     TransportError,
 )
-from rescue.transport.base import Result, Transport
+from rescue.transport.base import GOOD, Result, Transport
 
 BLKSECTGET = 0x1267  # linux/fs.h _IO(0x12, 103)
 DID_NO_CONNECT = 0x01
@@ -122,38 +126,48 @@ class SgioTransport(Transport):
         return fd
 
     def _execute(self, cdb: bytes, data_out: bytes | None, data_in: int, timeout: float) -> Result:
-        import py_sg
+        """One SG_IO; the common answer (GOOD, no host or driver status) takes the short way.
 
+        py-sg raises SCSIError for any other outcome (its SG_INFO_OK check), so
+        a call that returns is GOOD: nothing is left to decode. Its arguments
+        go positionally (the C side parses keywords more slowly), and the
+        clock is read only when a journal will keep the duration.
+        """
         timeout_ms = max(1, int(timeout * 1000))
-        started = time.monotonic()
-        status = host = driver = 0
-        sense = b""
-        data = b""
+        started = time.monotonic() if self.journal is not None else 0.0
         try:
             if data_in:
-                data = py_sg.read(self._fd, cdb, data_in, timeout_ms=timeout_ms)
+                data = _sg_read(self._fd, cdb, data_in, timeout_ms)
             else:
-                py_sg.write(self._fd, cdb, data_out or b"", timeout_ms=timeout_ms)
-        except py_sg.SCSIError as err:
-            masked, host, driver, sense_raw, payload = err.args
-            status = (masked << 1) & 0xFF
-            sense = bytes(sense_raw or b"")
-            data = bytes(payload or b"") if data_in else b""
+                _sg_write(self._fd, cdb, data_out or b"", timeout_ms)
+                data = b""
+        except SCSIError as err:
+            return self._not_good(err, cdb, data_in, timeout, started)
         except OSError as err:
             raise self._os_error(err, cdb, data_out, data_in) from None
-        duration = time.monotonic() - started
+        duration = time.monotonic() - started if started else 0.0
+        return Result(GOOD, b"", data, data_in - len(data), duration)
+
+    def _not_good(
+        self, err: SCSIError, cdb: bytes, data_in: int, timeout: float, started: float
+    ) -> Result:
+        """A CHECK CONDITION (or BUSY) as a Result; the carrier's own failures raise."""
+        masked, host, driver, sense_raw, payload = err.args
+        duration = time.monotonic() - started if started else 0.0
         if host == DID_TIME_OUT:
             raise CommandTimeout(
                 f"{self.path}: command {cdb[0]:02X}h timed out after {timeout:g} s"
             )
         if host in (DID_NO_CONNECT, DID_BAD_TARGET):
             raise DeviceNotFound(f"{self.path}: the drive no longer answers (host status {host})")
+        sense = bytes(sense_raw or b"")
         if host and not sense:
             raise TransportError(
                 f"{self.path}: command {cdb[0]:02X}h failed in transport (host status {host:#x})"
             )
+        data = bytes(payload or b"") if data_in else b""
         return Result(
-            status=status,
+            status=(masked << 1) & 0xFF,
             sense=sense,
             data=data,
             residual=max(0, data_in - len(data)),

@@ -1,0 +1,93 @@
+"""The SG_IO command path does only the work asked for (the real ioctl runs in the guest).
+
+py-sg is replaced by stand-ins that record what they were handed; the
+clock and the sense decoder are replaced by ones that fail when called, so
+a path that still reads the clock without a journal, or decodes a GOOD
+answer, fails here instead of only costing time in `make bench`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rescue.drive import Drive
+from rescue.scsi import cdb as build
+from rescue.scsi import sense as sense_mod
+from rescue.transport import sgio
+from rescue.transport.journal import Journal, read_journal
+from rescue.transport.sgio import SgioTransport
+
+SENSE_3_11_00 = bytes([0x70, 0, 3, 0, 0, 0, 0, 10] + [0] * 4 + [0x11, 0] + [0] * 4)
+
+
+class _Clock:
+    """time.monotonic's stand-in: counts calls, or fails when the path must not read it."""
+
+    def __init__(self, allowed: bool) -> None:
+        self.allowed, self.calls = allowed, 0
+
+    def monotonic(self) -> float:
+        assert self.allowed, "the clock was read although no journal keeps the duration"
+        self.calls += 1
+        return self.calls * 0.5
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[tuple]:  # noqa: ANN001
+    """Every py-sg call as (kind, cdb object, length or data, timeout_ms)."""
+    calls: list[tuple] = []
+
+    def read(fd, cdb, length, timeout_ms):  # noqa: ANN001, ANN202
+        calls.append(("read", cdb, length, timeout_ms))
+        return bytes(length - 2048)  # one sector short: a residual
+
+    def write(fd, cdb, data, timeout_ms):  # noqa: ANN001, ANN202
+        calls.append(("write", cdb, data, timeout_ms))
+
+    monkeypatch.setattr(sgio, "_sg_read", read)
+    monkeypatch.setattr(sgio, "_sg_write", write)
+    return calls
+
+
+def test_good_read_without_journal_reads_no_clock_and_decodes_nothing(sent, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(sgio, "time", _Clock(allowed=False))
+    monkeypatch.setattr(sense_mod.SenseError, "from_sense", None)  # a call would raise TypeError
+    with SgioTransport("/dev/null") as t:
+        c = build.read_10(64, 32)
+        data = Drive(t).read10(64, 32, timeout=2.5)
+        result = t.execute(c, data_in=c.data_in)
+    assert len(data) == 31 * 2048
+    assert result.status == 0 and result.sense == b"" and result.residual == 2048
+    assert result.duration == 0.0  # nobody asked for it
+    assert sent[0][2:] == (32 * 2048, 2500)
+    assert sent[1][1] is c  # a CDB that is already bytes is handed on, not copied
+
+
+def test_a_bytearray_cdb_is_copied_before_it_is_sent(sent) -> None:  # noqa: ANN001
+    cdb = bytearray(6)
+    with SgioTransport("/dev/null") as t:
+        t.execute(cdb)
+    cdb[0] = 0x12  # the caller reuses its buffer: what was sent stays as it was
+    assert sent[0][0] == "write" and sent[0][1] == bytes(6) and type(sent[0][1]) is bytes
+
+
+def test_with_a_journal_the_duration_is_measured_and_kept(sent, monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    clock = _Clock(allowed=True)
+    monkeypatch.setattr(sgio, "time", clock)
+    journal = Journal(tmp_path / "j.jsonl")
+    with SgioTransport("/dev/null", journal) as t:
+        result = t.execute(build.test_unit_ready())
+    journal.close()
+    assert clock.calls == 2 and result.duration == 0.5
+    (entry,) = read_journal(tmp_path / "j.jsonl")
+    assert entry["duration"] == 0.5 and entry["cdb"] == "000000000000"
+
+
+def test_sense_is_decoded_only_when_there_is_sense(monkeypatch) -> None:  # noqa: ANN001
+    def check_condition(fd, cdb, length, timeout_ms):  # noqa: ANN001, ANN202
+        raise sgio.SCSIError(1, 0, 8, SENSE_3_11_00, b"")
+
+    monkeypatch.setattr(sgio, "_sg_read", check_condition)
+    with SgioTransport("/dev/null") as t, pytest.raises(sense_mod.SenseError) as err:
+        Drive(t).read10(7, 1)
+    assert err.value.triple == "3/11/00" and "READ(10) 7" in str(err.value)
