@@ -22,6 +22,8 @@ from rescue.drive import Drive
 from rescue.errors import ParseError, RescueError
 from rescue.firmware.catalog import find_drive
 from rescue.firmware.plan import revision_key
+from rescue.ops.pathcheck import fit_sectors
+from rescue.scsi.readcd import C2_SIZES, C2Mode
 from rescue.scsi.sense import Sense, SenseError
 
 PROBE_SECTORS = 16
@@ -123,10 +125,15 @@ def _c2_reader(drive: Drive, sectors: int) -> C2Reader | None:
 
 
 def read_test(drive: Drive, sectors: int) -> list[Probe]:
-    """Read a few blocks at the first, middle and last LBAs of the disc."""
-    count = min(PROBE_SECTORS, sectors)
-    starts = sorted({0, max(0, sectors // 2 - count // 2), sectors - count})
+    """Read a few blocks at the first, middle and last LBAs of the disc.
+
+    Each READ asks no more than the path carries (a USB bridge's cap,
+    rescue/ops/pathcheck.py): READ CD with C2 moves 2048 + 294 bytes a sector.
+    """
     c2 = _c2_reader(drive, sectors)
+    per_sector = SECTOR + (C2_SIZES[C2Mode.C2] if c2 is not None else 0)
+    count = min(fit_sectors(drive.transport, PROBE_SECTORS, per_sector), sectors)
+    starts = sorted({0, max(0, sectors // 2 - count // 2), sectors - count})
     return [_probe(drive, lba, count, c2) for lba in starts]
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from rescue.errors import TransportError
 from rescue.families.base import Family, Identity, Step
 from rescue.families.tsst import vendor_flash_steps
+from rescue.ops.pathcheck import fit
 from rescue.scsi.cdb import read_buffer_memory
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ CHUNK = 0xF800
 END_STATE = 0x02
 FLASH_SIZE = 0x200000
 BOOT_LOADER = 0x10000  # write-protected: not compared on read-back
-READ_CHUNK = 0x10000  # our choice
+READ_CHUNK = 0x10000  # our choice, cut to the path's limit (rescue/ops/pathcheck.py)
+QUEUE_SECTOR = 512  # the unit a block queue's max_sectors counts in
 READ_TIMEOUT = 30.0  # our choice
 
 
@@ -62,8 +64,9 @@ class Mt1939Family(Family):
     @staticmethod
     def _read(drive: Drive, start: int, end: int, progress: Callable[[int, int], None]) -> bytes:
         parts = []
-        for address in range(start, end, READ_CHUNK):
-            length = min(READ_CHUNK, end - address)
+        step = fit(drive.transport, READ_CHUNK, QUEUE_SECTOR)  # a USB bridge may carry less
+        for address in range(start, end, step):
+            length = min(step, end - address)
             result = drive.command(
                 read_buffer_memory(address, length),
                 data_in=length,

@@ -1,0 +1,72 @@
+"""Every command that moves data fits the path: info, doctor, backup, flash under a cap.
+
+An emulated drive with ``maxxfer=N`` behaves as one behind a bridge whose
+queue takes N bytes: a larger command fails as the kernel fails it (EINVAL,
+``TransportError``) and never reaches the drive. So each command is run as a
+user runs it, with a journal, and must both succeed and leave no command in
+the journal moving more than N (rescue/ops/pathcheck.py ``fit``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rescue.cli import main
+from rescue.emulator.images import make_btc_image
+from rescue.transport.journal import read_journal
+
+CAP = 16 * 1024  # below the 32 KiB doctor reads and the 64 KiB MT1939 backup asks
+
+
+def largest(journal: Path) -> int:
+    entries = read_journal(journal)
+    assert entries, "nothing was sent"
+    return max(max(int(e["in_len"]), int(e["out_len"])) for e in entries)
+
+
+def run(tmp_path: Path, *args: str) -> tuple[int, Path]:
+    journal = tmp_path / "sent.jsonl"
+    code = main([*args, "--journal", str(journal)])
+    return code, journal
+
+
+# generic-cd: a CD in a drive with C2 pointers, READ CD moves 2048 + 294 bytes a sector
+@pytest.mark.parametrize("model", ["generic-cd", "generic-dvd"])
+def test_doctor_reads_fit_the_cap(tmp_path: Path, model: str, capsys) -> None:
+    spec = f"emu:{model},maxxfer={CAP}"
+    code, journal = run(tmp_path, "doctor", spec, "--reports", str(tmp_path))
+    out = capsys.readouterr().out
+    assert code == 0 and "fine" in out, out
+    assert largest(journal) <= CAP
+    reads = [e for e in read_journal(journal) if str(e["cdb"])[:2] in ("28", "be")]
+    assert reads and all(int(e["in_len"]) <= CAP for e in reads)
+
+
+def test_info_fits_the_cap(tmp_path: Path, capsys) -> None:
+    code, journal = run(tmp_path, "info", f"emu:tsst-se506cb,maxxfer={CAP}")
+    assert code == 0, capsys.readouterr().err
+    assert largest(journal) <= CAP
+
+
+def test_a_backup_reads_the_flash_in_pieces_the_path_carries(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "flash.bin"
+    code, journal = run(tmp_path, "backup", f"emu:tsst-se506cb,maxxfer={CAP}", "-o", str(out))
+    assert code == 0, capsys.readouterr().err
+    assert out.stat().st_size == 0x200000
+    reads = [e for e in read_journal(journal) if str(e["cdb"]).startswith("3c")]
+    assert len(reads) == 0x200000 // CAP and {int(e["in_len"]) for e in reads} == {CAP}
+
+
+def test_a_flash_under_the_cap_sends_nothing_larger(tmp_path: Path, capsys) -> None:
+    image = tmp_path / "V0050.bin"
+    image.write_bytes(make_btc_image("0050"))
+    spec = f"emu:btc-drw1004im,rev=0043,disc=none,maxxfer={CAP}"
+    code, journal = run(
+        tmp_path, "flash", spec, str(image), "--yes", "--no-backup", "--reports", str(tmp_path)
+    )
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0 and "success" in out, out
+    assert "largest chunk 4 KiB (0x1000 bytes) fits" in out and "16 KiB" in out
+    assert largest(journal) == 0x1000  # the chunks themselves: nothing else was larger
