@@ -197,3 +197,33 @@ def test_events_go_only_to_a_listener_and_progress_only_by_whole_percents(bench:
     assert got[-1]["kind"] == "stage"
     (headless,) = run_batch([Task("a", "x", _chatty)])  # nobody listens: nothing is sent
     assert headless.extra == {"listening": False}
+
+
+LATE_IMPORTS = """
+import json, sys
+import rescue.bench.runner as runner
+from rescue.cli import main
+child = runner._child
+def recording(index, task, reports, channel, events):
+    work, before = task.work, set(sys.modules)
+    def run(ctx, result):
+        work(ctx, result)
+        result.extra["late"] = sorted(set(sys.modules) - before)
+    task.work = run
+    child(index, task, reports, channel, events)
+runner._child = recording
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_worker_imports_nothing_after_the_fork(bench: Path) -> None:
+    """Every import a flash needs happens once in the parent, not once per drive."""
+    import subprocess
+
+    fw = image(bench)
+    argv = ["bench", "--flash", str(fw), "--yes", "--no-backup", "--json", btc(bench, "a")]
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_IMPORTS, *argv], capture_output=True, text=True, check=True
+    )
+    (row,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert row["exit_code"] == 0 and row["extra"]["late"] == [], row["extra"]

@@ -259,6 +259,22 @@ def test_resolve_accepts_index_node_name_path_link_and_hctl(tree: SysfsTree) -> 
         assert resolve(spec, inv) is usb, spec
 
 
+def test_resolve_reads_a_pinned_inventory_until_the_block_ends(
+    tree: SysfsTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rescue.discovery as discovery
+
+    inv = sysfs_inventory(tree)
+    walks: list[int] = []
+    monkeypatch.setattr(discovery, "discover", lambda: walks.append(1) or Inventory("sysfs"))
+    with discovery.pinned(inv):
+        assert resolve("1") is inv.drives[1] and resolve("sr1") is inv.drives[1]
+    assert walks == []
+    with pytest.raises(DeviceNotFound):
+        resolve("1")  # afterwards every resolve walks again
+    assert walks == [1]
+
+
 def test_resolve_index_out_of_range_says_how_many_exist(tree: SysfsTree) -> None:
     with pytest.raises(DeviceNotFound) as err:
         resolve("9", sysfs_inventory(tree))

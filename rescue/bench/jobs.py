@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import importlib
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from rescue.bench.runner import DriveResult
@@ -12,6 +14,49 @@ from rescue.engine.flash import FlashJob, FlashOptions
 from rescue.errors import RescueError
 
 JOBS = ("flash", "doctor", "scan")
+
+#: What a worker would otherwise import after the fork, by the kind of DEV it opens: done
+#: once in the parent, not once per drive (seconds under QEMU's TCG, all workers at once).
+WORKER_MODULES = {
+    "emu": ("rescue.emulator.registry", "rescue.transport.emulated"),
+    "replay": ("rescue.transport.replay",),
+    "node": ("rescue.transport.sgio", "py_sg", "rescue.discovery.refind"),
+}
+
+
+def _kind(device: str) -> str:
+    kind = device.partition(":")[0]
+    return kind if kind in ("emu", "replay") else "node"
+
+
+@contextlib.contextmanager
+def prepared(devices: list[str]) -> Iterator[None]:
+    """Do once, before forking the workers, what each would otherwise do for itself.
+
+    Imports (``WORKER_MODULES``), the shipped drive table, and one discovery
+    pass that every worker's ``resolve`` then reads (``rescue.discovery.pinned``);
+    a worker's ``discover()`` after its flash (finding a re-enumerated drive)
+    still reads afresh. When discovery fails here, each worker finds out itself.
+    """
+    from rescue.discovery import discover, pinned
+    from rescue.families.table import shipped_table
+
+    kinds = {_kind(d) for d in devices}
+    for kind in sorted(kinds):
+        for name in WORKER_MODULES[kind]:
+            with contextlib.suppress(ImportError):  # the worker reports it, per drive
+                importlib.import_module(name)
+    shipped_table()
+    if "node" not in kinds:
+        yield
+        return
+    try:
+        inventory = discover()
+    except Exception:  # noqa: BLE001 - each worker's own discovery says what is wrong
+        yield
+        return
+    with pinned(inventory):
+        yield
 
 
 def flash_work(options: FlashOptions) -> Callable[[RunContext, DriveResult], None]:

@@ -9,8 +9,10 @@ the operations that need them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from rescue.discovery import sysfs, udev
@@ -29,6 +31,7 @@ __all__ = [
     "UdevContext",
     "UdevDevice",
     "discover",
+    "pinned",
     "resolve",
 ]
 
@@ -107,14 +110,35 @@ def _drive(index: int, found: Candidate, sysfs_root: Path) -> DriveNode:
     )
 
 
+_pinned: list[Inventory] = []
+
+
+@contextlib.contextmanager
+def pinned(inventory: Inventory) -> Iterator[Inventory]:
+    """Within the block, ``resolve()`` without an inventory reads INVENTORY, not sysfs again.
+
+    For a caller that has just discovered and is about to start many jobs
+    (the bench forks one worker per drive): each job resolves its DEV three
+    times before it sends a command, and a full walk costs about 1.5 s under
+    QEMU's TCG, paid by every worker at once. ``discover()`` itself, which
+    finding a drive again after a flash uses, always reads afresh.
+    """
+    _pinned.append(inventory)
+    try:
+        yield inventory
+    finally:
+        _pinned.pop()
+
+
 def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
     """The drive DEV names: an index ("0"), a node ("/dev/sr0", "/dev/sg1",
     a link to one such as /dev/cdrom), a bare node name ("sr0") or H:C:T:L.
 
     Raises DeviceNotFound with a one-line message naming what does exist.
     """
-    inv = inventory if inventory is not None else discover()
-    drives = inv.drives
+    if inventory is None:
+        inventory = _pinned[-1] if _pinned else discover()
+    drives = inventory.drives
     text = spec.strip()
     if _INDEX_RE.fullmatch(text):
         index = int(text)

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rescue.bench.jobs import doctor_work, flash_work, scan_work
+from rescue.bench.jobs import doctor_work, flash_work, prepared, scan_work
 from rescue.bench.runner import DEFAULT_TIMEOUT, DriveResult, Task, log_path, run_batch, worst
 from rescue.bench.summary import document, save
 from rescue.diagnostics.report import reports_dir
@@ -83,18 +83,19 @@ def run(args: argparse.Namespace) -> int:
     session = folder / stamp
     devices = list(args.devices)
     skipped: list[DriveResult] = []
-    if job == "flash":
-        image = _image_line(args.flash)
-        if not args.yes:
-            devices, skipped = _ask_once(args, devices, image)
-    session.mkdir()
-    tasks = [_task(args, job, device, index, session) for index, device in enumerate(devices)]
-    say = _printer(args.json, len(args.devices))
-    for result in skipped:
-        say(result)
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    clock = time.monotonic()
-    results = run_batch(tasks, reports=str(session), timeout=args.timeout, on_result=say)
+    with prepared(devices):
+        if job == "flash":
+            image = _image_line(args.flash)
+            if not args.yes:
+                devices, skipped = _ask_once(args, devices, image)
+        session.mkdir()
+        tasks = [_task(args, job, device, n, session) for n, device in enumerate(devices)]
+        say = _printer(args.json, len(args.devices))
+        for result in skipped:
+            say(result)
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        clock = time.monotonic()
+        results = run_batch(tasks, reports=str(session), timeout=args.timeout, on_result=say)
     seconds = time.monotonic() - clock
     everything = _in_order(args.devices, results + skipped)
     code = worst([r.exit_code for r in everything])
