@@ -186,3 +186,30 @@ def test_a_missing_or_garbled_limit_is_none_not_a_crash(tmp_path: Path) -> None:
     limits = drives["6:0:0:0"].path.limits
     assert limits.max_hw_sectors_kb is None and limits.device_max_sectors is None
     assert limits.largest_transfer()[0] == 120 * 1024
+
+
+def test_info_says_what_each_path_allows(tmp_path: Path) -> None:
+    """The rows `rescue info` prints: largest transfer, vendor commands and SAT, per path."""
+    from rescue.ops.inventory import _path_rows
+
+    drives = by_hctl(tmp_path)
+    ata, bot, uas = (
+        dict(_path_rows(drives[hctl].path.to_dict())) for hctl in ("2:0:0:0", "6:0:0:0", "8:0:0:0")
+    )
+    assert ata["attached"].startswith("SATA/PATA via libata") and "USB bridge" not in ata
+    assert ata["largest transfer"].startswith("672 KiB (688128 bytes), decided by queue max_seg")
+    assert ata["vendor commands"].startswith("passes: ")
+    assert ata["ATA pass-through"].startswith("passes: ")
+    assert bot["attached"] == "USB bulk-only transport (usb-storage) (host usb-storage)"
+    assert bot["USB bridge"].startswith("152d:2339 (JMicron USB to ATA/ATAPI Bridge")
+    assert bot["largest transfer"].startswith("120 KiB (122880 bytes)")
+    assert "usb-storage max_sectors 240" in bot["largest transfer"]
+    assert uas["attached"].startswith("USB Attached SCSI (uas)")
+    assert (
+        uas["USB bridge"].startswith("174c:55aa (ASMedia ASM1051")
+        and "driver uas" in (uas["USB bridge"])
+    )
+    assert uas["largest transfer"].startswith("64 KiB (65536 bytes), decided by")
+    for usb in (bot, uas):
+        assert usb["vendor commands"].startswith("unknown: not probed")
+        assert usb["ATA pass-through"].startswith("unknown: not probed")
