@@ -49,3 +49,19 @@ def test_bad_ranges_are_the_bad_sectors_split_by_sense(
     assert flat == [(n, triples[n]) for n in bad]
     for before, after in zip(result.bad, result.bad[1:], strict=False):
         assert before.last + 1 < after.first or before.detail != after.detail
+
+
+@given(STATUS)
+def test_mapfile_blocks_are_the_runs_of_equal_status(status: bytearray) -> None:
+    """The checkpoint's regex pass gives the blocks a walk over every sector would."""
+    walked: list[tuple[int, int, str]] = []
+    for lba, code in enumerate(status):
+        if walked and walked[-1][2] == chr(code):
+            walked[-1] = (walked[-1][0], walked[-1][1] + 1, walked[-1][2])
+        else:
+            walked.append((lba, 1, chr(code)))
+    mapfile = mf.from_sectors(status, 2048, len(status))
+    assert [(b.pos // 2048, b.size // 2048, b.status) for b in mapfile.blocks] == walked
+    pending = any(chr(code) not in mf.FINISHED + mf.BAD_SECTOR for code in status)
+    assert mapfile.current_status == (mf.NON_TRIED if pending else mf.FINISHED)
+    assert mf.to_sectors(mapfile, 2048, len(status)) == status

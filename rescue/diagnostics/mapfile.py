@@ -20,8 +20,8 @@ mixing two discs' maps.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from itertools import groupby
 
 from rescue.errors import BadInput
 
@@ -183,17 +183,32 @@ def to_sectors(mapfile: Mapfile, sector_size: int, sectors: int) -> bytearray:
     return status
 
 
+#: A run of one status; any other byte is a block of its own (a status array holds none).
+_RUNS = re.compile(
+    b"|".join(re.escape(code.encode()) + b"+" for code in sorted(BLOCK_STATUSES)) + rb"|[\s\S]"
+)
+_DONE = (FINISHED + BAD_SECTOR).encode()
+
+
 def from_sectors(
     status: bytes, sector_size: int, current_lba: int, current_pass: int = 1
 ) -> Mapfile:
-    """Collapse a per-sector status array into contiguous mapfile blocks."""
-    blocks: list[Block] = []
-    pos = 0
-    for code, run in groupby(status):
-        size = sum(1 for _ in run) * sector_size
-        blocks.append(Block(pos, size, chr(code)))
-        pos += size
-    pending = bool(set(status) - {ord(FINISHED), ord(BAD_SECTOR)})
+    """Collapse a per-sector status array into contiguous mapfile blocks.
+
+    The runs are found by one C-level regex pass: a scan checkpoints the map
+    of a whole disc (2.3 million sectors for a DVD, 12 million for a BD) every
+    30 s; a Python loop over every sector took 0.2 s per DVD save on the
+    build host, seconds under TCG (docs/architecture.md, "The command path").
+    """
+    blocks = tuple(
+        Block(
+            run.start() * sector_size,
+            (run.end() - run.start()) * sector_size,
+            chr(status[run.start()]),
+        )
+        for run in _RUNS.finditer(status)
+    )
+    pending = bool(status.translate(None, _DONE))
     return Mapfile(
-        current_lba * sector_size, NON_TRIED if pending else FINISHED, current_pass, tuple(blocks)
+        current_lba * sector_size, NON_TRIED if pending else FINISHED, current_pass, blocks
     )

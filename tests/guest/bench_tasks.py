@@ -15,20 +15,26 @@ ratios. Nothing here asserts a time. Named so pytest never collects it.
 2. tur (issue 4): SG_IO round trip per command, rescue's TEST UNIT READY loop
    through Drive and SgioTransport (in process, no journal) vs `sg_turs -n N
    -t`, with a bare py_sg loop beside them to split the binding's cost from
-   rescue's own; on a TCMU drive and on scsi_debug (its one-jiffy default
-   delay turned off).
-3. scan (issue 6): `rescue scan` (the CLI entry in process, so Python's
-   start-up is left out) vs `dd iflag=direct` on the block node and
-   `sg_dd` (the same READ(10)s through SG_IO, in C) over the same range of
-   scsi_debug, grown with virtual_gb; the same bytes per command for all
-   three: 64 KiB (the scan's default block) and 1 MiB. Beside them, the
-   same READ(10)s as a bare py_sg loop and as a Drive.read10 loop, which
-   splits rescue's time into the binding, its command stack, and the scan
-   engine with its report. scsi_debug answers from RAM, so this is the
-   worst case for a Python scanner under TCG's slow CPU; the same
-   comparison runs on a TCMU DVD drive whose reads take a real drive's
-   time (the model's 16x CAV speed), where the drive, not the host, sets
-   the pace as it does on the bench.
+   rescue's own (when the bare loop alone is well over sg_turs, py-sg and
+   the interpreter are the floor); on a TCMU drive and on scsi_debug (its
+   one-jiffy default delay turned off).
+3. scan (issues 6, 15): `rescue scan` vs `dd iflag=direct` on the block node
+   and `sg_dd` (the same READ(10)s through SG_IO, in C) over the same range
+   of scsi_debug, grown with virtual_gb; the same bytes per command for
+   all: 64 KiB (the scan's default block) and 1 MiB. rescue runs twice: as
+   a user runs it (the `rescue` script in a process of its own, Python's
+   start-up included) and through the CLI entry in process (start-up
+   excluded). Beside them, the same READ(10)s as a bare py_sg loop, as a
+   Drive.read10 loop, and through the scan engine alone (Scanner.run with
+   a progress callback), which splits rescue's time into the binding, its
+   command stack, the engine's bookkeeping (status bytes, zones, progress)
+   and the command around it (checks, report). One mapfile checkpoint of a
+   full single-layer DVD's map (2.3 million sectors, a bad range every
+   10000) is timed apart: the command saves one every 30 s. scsi_debug
+   answers from RAM, so this is the worst case for a Python scanner under
+   TCG's slow CPU; the same comparison runs on a TCMU DVD drive whose
+   reads take a real drive's time (the model's 16x CAV speed), where the
+   drive, not the host, sets the pace as it does on the bench.
 The host these run on is usually shared (other guests, 2 cores): every
 timing is the best of REPEATS runs, taken in turn with its peer's.
 """
@@ -52,12 +58,15 @@ import sdebug
 from guestlib import BridgeProcess, ScsiNode, emulate_command, node_by_vendor
 
 from rescue.cli import main as rescue_main
+from rescue.diagnostics.scan import Scanner, ScanResult
 from rescue.drive import Drive
 from rescue.emulator.images import make_btc_image
+from rescue.ops import scan as scan_cmd
 from rescue.transport.journal import read_journal
 from rescue.transport.sgio import SgioTransport
 
 RESCUE = [sys.executable, "-m", "rescue.cli"]
+RESCUE_SCRIPT = str(Path(sys.executable).with_name("rescue"))  # what `pip install` puts on PATH
 BTC = "btc-drw1004im,rev=0043,disc=none"
 DVD = "generic-dvd"
 TUR_COUNT = {"tcmu": 200, "scsi_debug": 2000}
@@ -194,9 +203,21 @@ def bench_tur(tmp: Path) -> dict[str, dict[str, float]]:
     return {"tcmu": tcmu, "scsi_debug": debug}
 
 
+def _scan_argv(node: ScsiNode, block: int, reports: Path, sectors: int) -> list[str]:
+    argv = ["scan", node.sg, "--end", str(sectors), "--block", str(block)]
+    return [*argv, "--reports", str(reports)]
+
+
+def _user_scan(node: ScsiNode, block: int, reports: Path, sectors: int = SCAN_SECTORS) -> float:
+    """`rescue scan` as a user types it: the installed script, its own process, plain output."""
+    seconds, done = _timed([RESCUE_SCRIPT, *_scan_argv(node, block, reports, sectors)], 600)
+    if f"{sectors} sectors read this run" not in done.stdout:
+        raise RuntimeError(f"rescue scan printed: {done.stdout[:2000]}")
+    return seconds
+
+
 def _rescue_scan(node: ScsiNode, block: int, reports: Path, sectors: int = SCAN_SECTORS) -> float:
-    argv = ["scan", node.sg, "--json", "--end", str(sectors), "--reports", str(reports)]
-    argv += ["--block", str(block)]
+    argv = [*_scan_argv(node, block, reports, sectors), "--json"]
     captured = io.StringIO()
     started = time.perf_counter()
     with contextlib.redirect_stdout(captured):
@@ -216,6 +237,38 @@ def _read10_loop(node: ScsiNode, block: int) -> float:
         for lba in range(0, SCAN_SECTORS, block):
             drive.read10(lba, block)
         return time.perf_counter() - started
+
+
+def _engine(node: ScsiNode, block: int) -> float:
+    """The same reads through the scan engine: rescue's stack plus per-block bookkeeping."""
+    told: list[int] = []
+    with SgioTransport(node.sg) as transport:
+        drive = Drive(transport)
+        result = ScanResult(0, SCAN_SECTORS, bytearray(b"?" * SCAN_SECTORS))
+        started = time.perf_counter()
+        Scanner(drive, block=block).run(result, told.append)
+        seconds = time.perf_counter() - started
+    if sum(told) != SCAN_SECTORS or result.interrupted:
+        raise RuntimeError(f"scan engine stopped: {result.stopped_by}")
+    return seconds
+
+
+DVD_SECTORS = 2_295_104  # a single-layer DVD+R (ECMA-349)
+
+
+def bench_checkpoint(tmp: Path) -> dict[str, float]:
+    """One mapfile checkpoint of a whole DVD's map, as `rescue scan` saves it every 30 s."""
+    status = bytearray(b"+" * DVD_SECTORS)
+    status[DVD_SECTORS // 2 :] = b"?" * (DVD_SECTORS - DVD_SECTORS // 2)
+    status[::10_000] = b"-" * len(status[::10_000])
+    result = ScanResult(0, DVD_SECTORS, status, position=DVD_SECTORS // 2)
+    target = tmp / "dvd.map"
+    best = float("inf")
+    for _ in range(REPEATS + 1):
+        started = time.perf_counter()
+        scan_cmd._save_mapfile(str(target), result, "/dev/sg0")
+        best = min(best, time.perf_counter() - started)
+    return {"seconds": best, "every": scan_cmd.CHECKPOINT_SECONDS, "sectors": DVD_SECTORS}
 
 
 def _py_sg_reads(node: ScsiNode, block: int) -> float:
@@ -261,6 +314,8 @@ def _scan_all(node: ScsiNode, block: int, reports: Path) -> dict[str, float]:
         {
             **_dd_and_rescue(node, SCAN_SECTORS, block, reports),
             "sg_dd": lambda: _timed(sg_dd, timeout=300)[0],
+            "user": lambda: _user_scan(node, block, reports),
+            "engine": lambda: _engine(node, block),
             "read10_loop": lambda: _read10_loop(node, block),
             "py_sg": lambda: _py_sg_reads(node, block),
         }
@@ -326,17 +381,21 @@ def bench_batch(tmp: Path) -> dict[str, float]:
     }
 
 
-def main() -> int:
+def main(parts: list[str]) -> int:
+    """Every bench, or only those named on the command line (`make bench BENCH_GUEST=...`)."""
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         benches = (
             ("scan", bench_scan),
+            ("checkpoint", bench_checkpoint),
             ("scan_tcmu", bench_scan_tcmu),
             ("tur", bench_tur),
             ("flash", bench_flash),
             ("batch", bench_batch),
         )
         for name, bench in benches:
+            if parts and name not in parts:
+                continue
             started = time.perf_counter()
             try:
                 results[name] = bench(Path(tmp))
@@ -348,4 +407,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
