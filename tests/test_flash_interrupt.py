@@ -108,7 +108,7 @@ def test_a_second_ctrl_c_after_the_commit_gets_the_reason(
 def test_before_the_first_write_nothing_is_sent(
     bench: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def confirm(question: str, assume_yes: bool) -> None:
+    def confirm(*_question_and_how: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(importlib.import_module("rescue.engine.flash"), "confirm", confirm)

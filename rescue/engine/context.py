@@ -62,6 +62,9 @@ class RunContext:
     journal: str | None = None  # None: the engine's default (flash: next to its report)
     reports: str | None = None  # None: $RESCUE_REPORTS or ./reports
     listener: Listener | None = None
+    # Who answers the typed YES: None is the terminal (no terminal: refused, "pass --yes");
+    # the menu passes its own console, which it reads whether or not it is a terminal.
+    ask: Callable[[str], str] | None = None
 
     @property
     def interactive(self) -> bool:

@@ -312,6 +312,7 @@ class FlashJob:
                         f"{risk}Flash {report.image['identity']['revision'] or 'this image'} onto "
                         f"{report.drive_before['product']} at {options.device}?",
                         self.ctx.assume_yes,
+                        self.ctx.ask,
                     )
                     self.guard.__enter__()  # Ctrl-C is a request from here (interrupts.py)
                     key = remember(transport)

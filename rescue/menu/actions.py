@@ -81,7 +81,9 @@ def run_flash(argv: list[str], options: FlashOptions, reports: Path | None = Non
     try:
         console = Console(highlight=False, soft_wrap=True)
         where = str(reports) if reports is not None else None
-        FlashJob(options, RunContext(console=console, reports=where)).run()
+        # The flasher's typed YES is asked on the menu's console, terminal or not (a serial
+        # line, a script): the menu never dead-ends on the CLI's "pass --yes".
+        FlashJob(options, RunContext(console=console, reports=where, ask=input)).run()
         code = 0
     except RescueError as err:
         code = report_error(err, False)

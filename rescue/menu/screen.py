@@ -61,9 +61,11 @@ def choose(
 ) -> str:
     """Show a screen and return the key of the option the user picked.
 
-    Anything else (letters not offered, numbers out of range, an empty line)
-    says what is allowed and asks again: a wrong key never does anything.
-    ``drawn`` is called once the screen is out, before the first question.
+    Anything else (letters not offered, numbers out of range) says what is
+    allowed and asks again: a wrong key never does anything. Enter alone asks
+    again without a complaint (the hints say "a key, then Enter": Enter is how
+    a choice is sent, not a choice). ``drawn`` is called once the screen is
+    out, before the first question.
     """
     print(fit(title), "", sep="\n")
     for option in options[:LIST_ROWS]:
@@ -79,13 +81,16 @@ def choose(
         answer = ask("Choice: ").lower()
         if answer in allowed:
             return answer
-        say(f"'{answer}' is not on this screen: type {_allowed_text(options, commands)}, Enter")
+        if answer:
+            say(f"'{answer}' is not on this screen: type {_allowed_text(options, commands)}")
 
 
 def _allowed_text(options: Sequence[Option], commands: Sequence[Option]) -> str:
     shown = min(len(options), LIST_ROWS)
     numbers = [f"1-{shown}"] if shown > 1 else [o.key for o in options[:1]]
-    return ", ".join(numbers + [c.key for c in commands])
+    keys = numbers + [c.key for c in commands]
+    listed = f"{', '.join(keys[:-1])} or {keys[-1]}" if len(keys) > 1 else keys[0]
+    return f"{listed}, then Enter"
 
 
 def yes_no(question: str) -> bool:

@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -273,17 +273,20 @@ def quiet_drive(transport: Transport, preflight: Preflight) -> Iterator[None]:
 # --- confirmation ----------------------------------------------------------------------------
 
 
-def confirm(question: str, assume_yes: bool) -> None:
-    """Ask on the terminal; without one (and without --yes) refuse rather than guess."""
+def confirm(question: str, assume_yes: bool, ask: Callable[[str], str] | None = None) -> None:
+    """Ask for a typed YES: on the terminal, or through ``ask`` (the menu's console).
+
+    Without either (and without --yes) refuse rather than guess.
+    """
     if assume_yes:
         return
-    if not sys.stdin or not sys.stdin.isatty():
+    if ask is None and (not sys.stdin or not sys.stdin.isatty()):
         raise Refused(
             "no terminal to ask for confirmation on, and --yes was not given",
             hint="read the plan above, then pass --yes to flash without asking",
         )
     try:
-        answer = input(f"{question} Type YES to continue: ")
+        answer = (ask or input)(f"{question} Type YES to continue: ")
     except EOFError:  # Ctrl-D: no answer is not a yes
         answer = ""
     if answer.strip() != "YES":
