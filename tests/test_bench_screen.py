@@ -7,6 +7,7 @@ every frame fits the 80x25 console.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import select
@@ -15,7 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from rescue.bench.screen import Screen
 from rescue.emulator.images import make_btc_image
+from rescue.errors import ExitCode
 
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -73,7 +78,13 @@ def test_the_screen_runs_jobs_on_a_selection_and_fits_80x25(tmp_path: Path) -> N
         term.type("f 1")
         term.wait_for("image? 1) V0050.bin")
         term.type("1")
-        term.wait_for("Type YES")
+        asked = term.wait_for("backup? y/n")  # a BTC drive has no command to read its flash
+        assert "1 of these drives cannot be backed up" in asked and "btcflash" in asked
+        term.type("y")
+        asked = term.wait_for("Type YES")  # one confirmation: the image and every drive
+        assert "Flash V0050.bin (1048576 bytes) onto 1 drive(s)" in asked
+        (listed,) = [line for line in asked.splitlines() if line.startswith("  emu:btc")]
+        assert "DVDRW IDE1004" in listed and "0043" in listed and listed.endswith("no backup")
         term.type("YES")
         shown = term.wait_for("flash success")
         (row,) = [line for line in shown.splitlines() if line.startswith(" 1 emu:btc")]
@@ -93,3 +104,27 @@ def test_the_screen_runs_jobs_on_a_selection_and_fits_80x25(tmp_path: Path) -> N
     (summary,) = (tmp_path / "r").glob("bench-*.json")
     jobs = {d["job"]: d for d in json.loads(summary.read_text())["drives"]}
     assert jobs["doctor"]["exit_code"] == 0 and jobs["flash"]["result"] == "success"
+
+
+def test_no_to_the_backup_question_leaves_that_drive_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESCUE_LOCK_DIR", str(tmp_path / "locks"))
+    firmware = tmp_path / "firmware"
+    firmware.mkdir()
+    (firmware / "V0050.bin").write_bytes(make_btc_image("0050"))
+    state = tmp_path / "btc.state"
+    btc = f"emu:btc-drw1004im,rev=0043,disc=none,state={state}"
+    session = tmp_path / "session"
+    session.mkdir()
+    screen = Screen([btc], firmware, session, out=io.StringIO())
+    before = state.read_bytes()  # the row's identity read made the drive's flash
+    for line in ("f 1", "1", "n"):
+        screen.command(line)
+    assert any(line.endswith("skipped: no backup") for line in screen.frame())
+    screen.command("YES")
+    while screen.batch.running:
+        screen.batch.pump(0.2)
+    (result,) = screen.results
+    assert result.exit_code == ExitCode.REFUSED and "cannot be backed up" in result.message
+    assert state.read_bytes() == before

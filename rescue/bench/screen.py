@@ -8,7 +8,8 @@ second, so it works on the Linux console and on a serial line alike. Input is
 line by line (a command and Enter), which a serial terminal handles without
 raw mode:
 
-  d SEL   doctor          s SEL   scan          f SEL   flash (asks the image and YES)
+  d SEL   doctor          s SEL   scan          f SEL   flash (asks the image, the backup
+                                                        question, then one YES)
   q       quit (when no job runs; q! stops them)          SEL: 1 3 5, 2-4 or all
 
 Drives come from the DEVs given, or from discovery (sysfs/udev, no command
@@ -52,6 +53,7 @@ class Row:
     job: str = ""
     progress: str = ""
     last: str = ""
+    backup: str = "?"  # "yes", or why this drive's family cannot be backed up
     gone: bool = False
     busy: bool = False
 
@@ -71,7 +73,9 @@ class Screen:
         self.fixed = bool(self.devices)
         self.batch = Batch(reports=str(self.session), on_event=self._event, on_result=self._result)
         self.jobs: dict[int, Row] = {}
-        self.pending: tuple[str, list[Row]] | None = None  # flash: waiting for image/YES
+        self.pending: tuple[str, list[Row]] | None = None  # flash: image, backup, then YES
+        self.question: list[str] = []  # shown instead of the table while a flash is asked
+        self.no_backup = False
         self.stop_jobs = False
         self.dirty = True
         self.last_scan = 0.0
@@ -106,6 +110,7 @@ class Screen:
             row.identity = f"{node.vendor or ''} {node.model or ''}".strip() or "?"
             row.firmware = node.revision or "?"
             row.catalog = _catalog(node.vendor or "", node.model or "")
+            row.backup = _backup(node.vendor or "", node.model or "", node.revision or "")
         for row in self.rows:
             if row.device not in seen and not row.gone:
                 row.gone = True
@@ -196,22 +201,27 @@ class Screen:
         return True
 
     def _answer(self, text: str) -> bool:
+        """The flash's questions, as `rescue flash` asks them: the image, the backup, one YES."""
         stage, rows = self.pending or ("", [])
         if stage == "image":
             files = _firmware_files(self.firmware_dir)
             if not text.isdigit() or not 1 <= int(text) <= len(files):
-                self.pending = None
-                self.say("no image chosen: nothing sent")
-                return True
+                return self._drop("no image chosen: nothing sent")
             self.image = files[int(text) - 1]
-            self.pending = ("yes", rows)
-            self.say("drives that cannot be backed up are flashed without a backup")
-            self.say(
-                f"flash {self.image.name} onto {', '.join(r.device for r in rows)}"[: WIDTH - 20]
-                + "? Type YES"
-            )
-            return True
-        self.pending = None
+            without = [r for r in rows if r.backup != "yes"]
+            if without:
+                self.pending = ("backup", rows)
+                self.question = [
+                    f"{len(without)} of these drives cannot be backed up:",
+                    *(f"  {_fit(r.device, 14)} {_fit(r.identity, 18)} {r.backup}" for r in without),
+                    "Flash them without a backup? y: yes, n: they are skipped with the reason",
+                ]
+                self.say("backup? y/n")
+                return True
+            return self._ask_yes(rows, no_backup=False)
+        if stage == "backup":
+            return self._ask_yes(rows, no_backup=text.lower() in ("y", "yes"))
+        self.pending, self.question = None, []
         if text != "YES":
             self.say("not confirmed: nothing sent")
             return True
@@ -219,11 +229,37 @@ class Screen:
             self._start(row, "flash", self.image)
         return True
 
+    def _ask_yes(self, rows: list[Row], *, no_backup: bool) -> bool:
+        """One confirmation listing the image and every drive with what happens to its flash."""
+        self.no_backup = no_backup
+        self.pending = ("yes", rows)
+        size = self.image.stat().st_size if self.image.is_file() else 0
+        self.question = [f"Flash {self.image.name} ({size} bytes) onto {len(rows)} drive(s):"]
+        for row in rows:
+            plan = (
+                "backed up first"
+                if row.backup == "yes"
+                else "no backup"
+                if no_backup
+                else "skipped: no backup"
+            )
+            self.question.append(
+                f"  {_fit(row.device, 14)} {_fit(row.identity, 18)} {_fit(row.firmware, 5)} {plan}"
+            )
+        self.question.append("Every check still runs on each drive. Type YES to flash.")
+        self.say("Type YES")
+        return True
+
+    def _drop(self, message: str) -> bool:
+        self.pending, self.question = None, []
+        self.say(message)
+        return True
+
     def _start(self, row: Row, job: str, image: Path | None) -> None:
         number = len(self.batch.tasks)
         log = log_path(self.session, number)
         if job == "flash":
-            options = FlashOptions(row.device, str(image), no_backup=True)
+            options = FlashOptions(row.device, str(image), no_backup=self.no_backup)
             task = Task(row.device, job, flash_work(options), log=log)
         else:
             journal = str(Path(log).with_suffix(".journal.jsonl"))
@@ -239,13 +275,15 @@ class Screen:
     def frame(self) -> list[str]:
         head = f"{'#':>2} {'drive':<14} {'identity':<18} {'fw':<5} {'catalog':<8} {'job':<14} last"
         lines = [f"rescue bench: {len(self.rows)} drives, {len(self.jobs)} jobs running", head]
-        for n, row in enumerate(self.rows[:MAX_ROWS], 1):
+        if self.question:
+            lines[1:] = self.question[: HEIGHT - 6]
+        for n, row in enumerate([] if self.question else self.rows[:MAX_ROWS], 1):
             job = "gone" if row.gone else f"{row.job} {row.progress}".strip() if row.busy else ""
             lines.append(
                 f"{n:>2} {_fit(row.device, 14)} {_fit(row.identity, 18)} {_fit(row.firmware, 5)} "
                 f"{_fit(row.catalog, 8)} {_fit(job, 14)} {row.last}"
             )
-        if len(self.rows) > MAX_ROWS:
+        if len(self.rows) > MAX_ROWS and not self.question:
             lines.append(f"   ... {len(self.rows) - MAX_ROWS} more drives not shown")
         lines += [""] * max(0, HEIGHT - 6 - len(lines))
         lines += self.messages[-3:] + [""] * (3 - len(self.messages[-3:]))
@@ -350,8 +388,29 @@ def _emulated_row(device: str) -> Row | None:
             ident = Drive(transport).identity
     except Exception:  # noqa: BLE001 - a row with what is known; its job will say why
         return Row(device)
-    vendor, product = ident.vendor.strip(), ident.product.strip()
-    return Row(device, f"{vendor} {product}", ident.revision.strip(), _catalog(vendor, product))
+    vendor, product, revision = ident.vendor.strip(), ident.product.strip(), ident.revision.strip()
+    return Row(
+        device,
+        f"{vendor} {product}",
+        revision,
+        _catalog(vendor, product),
+        backup=_backup(vendor, product, revision),
+    )
+
+
+def _backup(vendor: str, product: str, revision: str) -> str:
+    """Whether a flash can back this drive up first ("yes"), else why not (the table's family)."""
+    from types import SimpleNamespace
+
+    from rescue.families import family_for
+
+    try:
+        family = family_for(SimpleNamespace(vendor=vendor, product=product, revision=revision))
+    except Exception:  # noqa: BLE001 - a broken user table: the worker's checks say why
+        return "?"
+    if family is None:
+        return "no protocol for this drive"
+    return "yes" if family.can_backup else family.no_backup_reason
 
 
 def _firmware_files(folder: Path | None) -> list[Path]:
