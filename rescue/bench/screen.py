@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from rescue.bench.jobs import doctor_work, flash_work, scan_work
+from rescue.bench.jobs import doctor_work, flash_work, prepared, scan_work
 from rescue.bench.runner import Batch, DriveResult, Task, log_path, worst
 from rescue.bench.summary import document, save
 from rescue.engine.flash import FlashOptions
@@ -196,8 +196,7 @@ class Screen:
             names = "  ".join(f"{n}) {p.name}" for n, p in enumerate(files, 1))
             self.say(f"image? {names}"[: WIDTH - 1])
             return True
-        for row in rows:
-            self._start(row, "doctor" if verb == "d" else "scan", None)
+        self._start_all(rows, "doctor" if verb == "d" else "scan", None)
         return True
 
     def _answer(self, text: str) -> bool:
@@ -225,8 +224,7 @@ class Screen:
         if text != "YES":
             self.say("not confirmed: nothing sent")
             return True
-        for row in rows:  # every safety check still runs per drive, in its worker
-            self._start(row, "flash", self.image)
+        self._start_all(rows, "flash", self.image)  # every check still runs in each worker
         return True
 
     def _ask_yes(self, rows: list[Row], *, no_backup: bool) -> bool:
@@ -254,6 +252,11 @@ class Screen:
         self.pending, self.question = None, []
         self.say(message)
         return True
+
+    def _start_all(self, rows: list[Row], job: str, image: Path | None) -> None:
+        with prepared([r.device for r in rows]):  # one discovery for all, before the forks
+            for row in rows:
+                self._start(row, job, image)
 
     def _start(self, row: Row, job: str, image: Path | None) -> None:
         number = len(self.batch.tasks)
