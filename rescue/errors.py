@@ -16,8 +16,8 @@ class ExitCode(IntEnum):
     FAILURE = 1  # anything not covered below (also: verify failed)
     USAGE = 2  # bad command line (argparse uses 2 as well)
     NO_DEVICE = 3  # device missing, vanished, or not an optical drive
-    PERMISSION = 4  # needs root / CAP_SYS_RAWIO, or the node is not readable
-    BAD_INPUT = 5  # a firmware/journal/image file that cannot be used
+    PERMISSION = 4  # needs root / CAP_SYS_RAWIO, or the OS refuses a node or path
+    BAD_INPUT = 5  # a file or folder the user named cannot be used (read or written)
     REFUSED = 6  # refused by the safety policy (identity mismatch, disc present, ...)
     NOT_READY = 7  # sense key 2: not ready, no medium, becoming ready
     MEDIUM_ERROR = 8  # sense keys 3 and 4: medium or hardware error
@@ -33,8 +33,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.FAILURE: "failed (including a verify that did not match)",
     ExitCode.USAGE: "bad command line",
     ExitCode.NO_DEVICE: "no such device, or it vanished",
-    ExitCode.PERMISSION: "permission denied (root or CAP_SYS_RAWIO needed)",
-    ExitCode.BAD_INPUT: "input file unusable (corrupt, wrong size, wrong format)",
+    ExitCode.PERMISSION: "permission denied (needs root or CAP_SYS_RAWIO, or access to a path)",
+    ExitCode.BAD_INPUT: "a named file or folder is unusable (to read, or as a place to write)",
     ExitCode.REFUSED: "refused by the safety policy",
     ExitCode.NOT_READY: "drive not ready (sense key 2)",
     ExitCode.MEDIUM_ERROR: "medium or hardware error (sense keys 3, 4)",
