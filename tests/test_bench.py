@@ -227,3 +227,11 @@ def test_a_worker_imports_nothing_after_the_fork(bench: Path) -> None:
     )
     (row,) = [json.loads(line) for line in done.stdout.splitlines()]
     assert row["exit_code"] == 0 and row["extra"]["late"] == [], row["extra"]
+
+
+def test_the_disc_probe_tells_disc_empty_and_open_tray(bench: Path) -> None:
+    from rescue.bench.jobs import disc_work
+
+    specs = ["emu:generic-dvd", "emu:generic-dvd,disc=none", "emu:generic-dvd,tray=open"]
+    results = run_batch([Task(spec, "disc", disc_work) for spec in specs])
+    assert [(r.exit_code, r.result) for r in results] == [(0, "disc"), (0, "empty"), (0, "open")]

@@ -126,3 +126,39 @@ def _checkup(outcome: Outcome, result: DriveResult, kind: str) -> None:
             else body.get("stopped_by")
         )
     result.extra = {"errors": body["errors"]} if body.get("errors") else {}
+
+
+def disc_work(ctx: RunContext, result: DriveResult) -> None:
+    """The screen's disc column: tray and medium, asked without touching the medium.
+
+    GET EVENT STATUS NOTIFICATION, media class, polled (MMC-6 6.7; see
+    rescue/scsi/events.py), which a drive answers without a disc and without
+    consuming its unit attentions; a drive that refuses it is asked TEST UNIT
+    READY instead (2/3A/xx: no medium, ASCQ 02h tray open). Opened shared, as
+    `rescue info` opens a drive; the screen never asks a drive that runs a job.
+    """
+    from rescue.devices import open_device
+    from rescue.drive import Drive
+
+    try:
+        with open_device(result.device) as transport:
+            drive = Drive(transport)
+            try:
+                media = drive.event_status().media
+            except RescueError:
+                media = None
+            if media is not None:
+                disc = "open" if media.tray_open else "disc" if media.media_present else "empty"
+            else:
+                sense = drive.test_unit_ready()
+                disc = "disc" if sense is None else _no_disc(sense.key, sense.asc, sense.ascq)
+    except RescueError as err:
+        result.exit_code, result.result, result.message = int(err.exit_code), "?", err.message
+        return
+    result.exit_code, result.result = 0, disc
+
+
+def _no_disc(key: int, asc: int, ascq: int) -> str:
+    if key == 0x2 and asc == 0x3A:
+        return "open" if ascq == 0x02 else "empty"
+    return f"{key:X}/{asc:02X}/{ascq:02X}"

@@ -103,6 +103,7 @@ class Task:
     work: Work
     journal: str | None = None
     log: str | None = None
+    timeout: float | None = None  # None: the batch's
 
 
 def _child(index: int, task: Task, reports: str | None, channel: Any, events: bool) -> None:
@@ -212,7 +213,8 @@ class Batch:
     def _finish(self, result: DriveResult) -> None:
         if result.index in self.stopping and result.exit_code in (INTERRUPTED, ExitCode.FAILURE):
             result.exit_code, result.result = int(ExitCode.TIMEOUT), "timed out"
-            result.message = f"stopped after {self.timeout:g} s: the drive's job did not end"
+            limit = self.tasks[result.index].timeout or self.timeout
+            result.message = f"stopped after {limit:g} s: the drive's job did not end"
         self.results[result.index] = result
         if self.on_result is not None:
             self.on_result(result)
@@ -248,7 +250,8 @@ class Batch:
         for index in list(self.pipes):
             if index in self.results:
                 continue
-            if now - self.started[index] > self.timeout and index not in self.stopping:
+            limit = self.tasks[index].timeout or self.timeout
+            if now - self.started[index] > limit and index not in self.stopping:
                 self.stopping[index] = now
                 self.processes[index].terminate()
             elif index in self.stopping and now - self.stopping[index] > STOP_GRACE:

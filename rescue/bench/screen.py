@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from rescue.bench.jobs import doctor_work, flash_work, prepared, scan_work
+from rescue.bench.jobs import disc_work, doctor_work, flash_work, prepared, scan_work
 from rescue.bench.runner import Batch, DriveResult, Task, log_path, worst
 from rescue.bench.summary import document, save
 from rescue.engine.flash import FlashOptions
@@ -41,6 +41,9 @@ WIDTH, HEIGHT = 80, 25
 MAX_ROWS = 16  # drive rows on one screen
 REDRAW = 0.4  # seconds between redraws while events arrive
 RESCAN = 3.0  # seconds between discovery passes (hot-plug)
+DISC_EVERY = 10.0  # seconds between disc probes of an idle drive
+PROBE_TIMEOUT = 15.0  # a disc probe that takes longer is stopped; the column shows "?"
+PROBE_WAIT = 5.0  # a job waits this long for its drive's probe to end
 HELP = "d/s/f SEL: doctor/scan/flash (SEL: 1 3, 2-4, all)  q: quit  q!: stop jobs"
 
 
@@ -50,6 +53,7 @@ class Row:
     identity: str = "?"
     firmware: str = "?"
     catalog: str = "?"
+    disc: str = ""
     job: str = ""
     progress: str = ""
     last: str = ""
@@ -73,6 +77,8 @@ class Screen:
         self.fixed = bool(self.devices)
         self.batch = Batch(reports=str(self.session), on_event=self._event, on_result=self._result)
         self.jobs: dict[int, Row] = {}
+        self.probing: dict[int, Row] = {}  # disc probes in flight, by task index
+        self.last_probe = 0.0
         self.pending: tuple[str, list[Row]] | None = None  # flash: image, backup, then YES
         self.question: list[str] = []  # shown instead of the table while a flash is asked
         self.no_backup = False
@@ -130,6 +136,10 @@ class Screen:
         self.dirty = True
 
     def _result(self, result: DriveResult) -> None:
+        if result.index in self.probing:
+            self.probing.pop(result.index).disc = result.result if result.ok else "?"
+            self.dirty = True
+            return
         row = self.jobs.pop(result.index, None)
         self.results.append(result)
         if row is not None:
@@ -170,7 +180,7 @@ class Screen:
             return True
         verb, rest = words[0], words[1:]
         if verb in ("q", "q!"):
-            if self.batch.running and verb == "q":
+            if self.jobs and verb == "q":
                 self.say("jobs still run: wait, or q! to stop them")
                 return True
             self.stop_jobs = verb == "q!"
@@ -254,9 +264,31 @@ class Screen:
         return True
 
     def _start_all(self, rows: list[Row], job: str, image: Path | None) -> None:
+        rows = self._after_probes(rows)
         with prepared([r.device for r in rows]):  # one discovery for all, before the forks
             for row in rows:
                 self._start(row, job, image)
+
+    def probe_discs(self) -> None:
+        """Ask every idle drive about its tray and disc, each in a short worker of its own."""
+        self.last_probe = time.monotonic()
+        asking = set(map(id, self.probing.values()))
+        idle = [r for r in self.rows if not (r.busy or r.gone or id(r) in asking)]
+        with prepared([r.device for r in idle]):
+            for row in idle:
+                task = Task(row.device, "disc", disc_work, timeout=PROBE_TIMEOUT)
+                self.probing[self.batch.start(task)] = row
+
+    def _after_probes(self, rows: list[Row]) -> list[Row]:
+        """A job never shares its drive with a disc probe: wait for those, drop hung ones."""
+        end = time.monotonic() + PROBE_WAIT
+        while time.monotonic() < end and set(map(id, rows)) & set(map(id, self.probing.values())):
+            self.batch.pump(0.1)
+        hung = {id(r) for r in self.probing.values()}
+        for row in rows:
+            if id(row) in hung:
+                self.say(f"{row.device}: still answering the disc probe; job not started")
+        return [r for r in rows if id(r) not in hung]
 
     def _start(self, row: Row, job: str, image: Path | None) -> None:
         number = len(self.batch.tasks)
@@ -270,21 +302,24 @@ class Screen:
                 row.device, job, doctor_work if job == "doctor" else scan_work, journal, log
             )
         self.jobs[self.batch.start(task)] = row
-        row.busy, row.job, row.progress = True, job, "start"
+        row.busy, row.job, row.progress, row.disc = True, job, "start", ""
         self.dirty = True
 
     # --- drawing ----------------------------------------------------------------------------------
 
     def frame(self) -> list[str]:
-        head = f"{'#':>2} {'drive':<14} {'identity':<18} {'fw':<5} {'catalog':<8} {'job':<14} last"
+        head = (
+            f"{'#':>2} {'drive':<12} {'identity':<18} {'fw':<5} {'catalog':<7} {'disc':<5} "
+            f"{'job':<14} last"
+        )
         lines = [f"rescue bench: {len(self.rows)} drives, {len(self.jobs)} jobs running", head]
         if self.question:
             lines[1:] = self.question[: HEIGHT - 6]
         for n, row in enumerate([] if self.question else self.rows[:MAX_ROWS], 1):
             job = "gone" if row.gone else f"{row.job} {row.progress}".strip() if row.busy else ""
             lines.append(
-                f"{n:>2} {_fit(row.device, 14)} {_fit(row.identity, 18)} {_fit(row.firmware, 5)} "
-                f"{_fit(row.catalog, 8)} {_fit(job, 14)} {row.last}"
+                f"{n:>2} {_fit(row.device, 12)} {_fit(row.identity, 18)} {_fit(row.firmware, 5)} "
+                f"{_fit(row.catalog, 7)} {_fit(row.disc, 5)} {_fit(job, 14)} {row.last}"
             )
         if len(self.rows) > MAX_ROWS and not self.question:
             lines.append(f"   ... {len(self.rows) - MAX_ROWS} more drives not shown")
@@ -310,6 +345,8 @@ class Screen:
             if not self.fixed and now - self.last_scan > RESCAN:
                 self.last_scan = now
                 self._refresh()
+            if going and now - self.last_probe > DISC_EVERY:
+                self.probe_discs()
             if self.dirty and now - last_draw >= REDRAW:
                 self.draw()
                 last_draw = now
