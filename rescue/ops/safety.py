@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -91,19 +92,25 @@ def exclusive_lock(key: str, directory: Path | None = None) -> Iterator[Path]:
     """Hold ``rescue-KEY.lock`` with flock for the duration; Refused if someone else does.
 
     flock belongs to the open file, so a second process (or a second open in
-    this one) is refused, and the kernel drops the lock if we crash.
+    this one) is refused, and the kernel drops the lock if we crash. The lock
+    file is truncated and rewritten, so only a regular file is taken: a link
+    planted under its name (to someone's file) or a FIFO is refused, never
+    followed. Only the lock folder itself is made, never a chain of folders.
     """
     directory = directory or lock_dir()
     path = directory / f"rescue-{key}.lock"
+    hint = f"run as root, or point {LOCK_DIR_ENV} at a folder you can write"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        directory.mkdir(exist_ok=True)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(path, flags, 0o644)
     except OSError as err:
         kind = PermissionDenied if err.errno in _DENIED else BadInput
-        raise kind(
-            f"cannot take the drive lock {path}: {err.strerror}",
-            hint=f"run as root, or point {LOCK_DIR_ENV} at a folder you can write",
-        ) from None
+        why = "a symbolic link is in its place" if err.errno == errno.ELOOP else err.strerror
+        raise kind(f"cannot take the drive lock {path}: {why}", hint=hint) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise BadInput(f"cannot take the drive lock {path}: not a regular file", hint=hint)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
