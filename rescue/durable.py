@@ -8,57 +8,55 @@ necessarily ensure that the entry in the directory containing the file has
 also reached disk"). On vfat, fsync of the file writes its data and its
 directory entry; the folder's own fsync covers a rename within it.
 
-Use: ``write_bytes``/``write_text`` for a whole file (temporary name in the
-same folder, fsync, rename, fsync of the folder), or ``sync_file`` +
-``sync_folder`` after writing a file by other means (a journal appended to
-as it goes, then closed).
+Use: ``flush`` on a file before it is renamed or closed, ``replace`` to give
+a flushed temporary its final name, ``sync_folder`` after a file was created
+by other means (a journal, flushed once when it is closed, not per command),
+``write_bytes`` for a whole file that needs no checks. ``rescue.outputs``
+decides what may be written and calls these for every file a user keeps.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+from typing import IO, Any
 
 
-def sync_folder(folder: Path) -> None:
+def flush(fh: IO[Any]) -> None:
+    """Push FH's buffered data to the kernel, then the kernel's copy to the medium."""
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def sync_folder(folder: str | os.PathLike[str]) -> None:
     """Flush FOLDER's entries (new names, renames) to the medium."""
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
     except OSError as err:  # some file systems refuse fsync on a directory
-        if err.errno not in (22, 95):  # EINVAL, EOPNOTSUPP: nothing more can be done
+        if err.errno not in (errno.EINVAL, errno.EOPNOTSUPP):  # nothing more can be done
             raise
     finally:
         os.close(fd)
 
 
-def sync_file(path: Path) -> None:
-    """Flush PATH's data and its folder entry to the medium."""
-    path = Path(path)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    sync_folder(path.parent)
+def replace(temp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Give TEMP (written and flushed) the name TARGET, and make the new name last."""
+    os.replace(temp, target)
+    sync_folder(Path(target).parent)
 
 
-def write_bytes(path: Path, data: bytes) -> Path:
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write DATA to PATH atomically and durably; never a half file under PATH's name."""
     path = Path(path)
     temp = path.with_name(f".{path.name}.part")
     try:
         with temp.open("wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
+            flush(fh)
+        replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    sync_folder(path.parent)
     return path
-
-
-def write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    return write_bytes(path, text.encode(encoding))

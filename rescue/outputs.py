@@ -16,6 +16,10 @@ so a slip of the keyboard must never destroy something. The rules:
   never ends in "cannot write";
 - ``write_atomic`` writes a temporary file in the same folder and renames it,
   so a crash or a full disc leaves the old file or none, never half of one;
+- every file written here is on the medium before the call returns: its data
+  is flushed (fsync) before the rename and its folder after it
+  (``rescue.durable``), so the command's "saved" line, printed after, is true
+  even when the user pulls the stick or cuts the power at once;
 - if writing still fails at the end, ``keep_fallback`` stores the data in the
   system's temporary folder and the command names that file in its message.
 
@@ -32,6 +36,7 @@ import tempfile
 from enum import Enum
 from pathlib import Path
 
+from rescue import durable
 from rescue.errors import BadInput, PermissionDenied, RescueError
 from rescue.inputs import is_pseudo, kind_of
 
@@ -176,12 +181,11 @@ def write_atomic(
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(raw)
-            out.flush()
-            os.fsync(out.fileno())
+            durable.flush(out)
         os.chmod(temp, stat.S_IMODE(old.st_mode) if old else 0o666 & ~_umask())
         if _lstat(target) is not None and old is None and not overwrite:
             raise BadInput(f"{what} {target}: appeared while rescue was writing it; left alone")
-        os.replace(temp, target)
+        durable.replace(temp, target)
     except OSError as err:
         _remove(temp)
         raise _error(err, f"{what} {target}: cannot write it", HINT) from None
@@ -192,8 +196,12 @@ def write_atomic(
 
 
 def create_new(path: str | os.PathLike[str], data: bytes | str, what: str) -> bool:
-    """Write ``data`` to ``path`` only if nothing is there (O_EXCL); False if something is."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    """Write ``data`` to ``path`` only if nothing is there; False if something is.
+
+    The name is claimed first with an empty file (O_EXCL: two runs never get the
+    same name), then filled as ``write_atomic`` fills any file, so a power cut
+    leaves that empty claim or the whole file, never half of one.
+    """
     try:
         fd = os.open(
             path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666
@@ -202,12 +210,12 @@ def create_new(path: str | os.PathLike[str], data: bytes | str, what: str) -> bo
         return False
     except OSError as err:
         raise _error(err, f"{what} {path}: cannot create it", HINT) from None
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(raw)
-    except OSError as err:
+        write_atomic(path, data, what, existing=Existing.UPDATE)
+    except BaseException:
         _remove(str(path))
-        raise _error(err, f"{what} {path}: cannot write it", HINT) from None
+        raise
     return True
 
 
@@ -218,6 +226,8 @@ def keep_fallback(kind: str, data: bytes | str, suffix: str) -> Path | None:
         fd, name = tempfile.mkstemp(prefix=f"rescue-{kind}-", suffix=suffix)
         with os.fdopen(fd, "wb") as out:
             out.write(raw)
+            durable.flush(out)
+        durable.sync_folder(Path(name).parent)
     except OSError:
         return None
     return Path(name)

@@ -1,28 +1,40 @@
-"""rescue.durable: whole files under their name only once written and flushed."""
+"""rescue.durable, and the journal that uses it: on the medium before rescue says saved.
+
+The spies (tests/timeline.py) record every fsync, rename and printed line in
+one list, so each test fails when a flush, the folder's flush or their order
+after the rename and before the "saved" line goes missing.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 import pytest
+from timeline import first, last, timeline
 
 from rescue import durable
+from rescue.errors import BadInput
+from rescue.transport.base import Result
+from rescue.transport.journal import Journal, read_journal
 
 
-def test_write_text_leaves_the_file_and_no_temporary(tmp_path: Path):
-    target = tmp_path / "report.json"
-    assert durable.write_text(target, '{"a": "é"}') == target
-    assert target.read_text(encoding="utf-8") == '{"a": "é"}'
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+def test_write_bytes_leaves_the_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "drive.state"
+    assert durable.write_bytes(target, b"\x00flash") == target
+    assert target.read_bytes() == b"\x00flash"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drive.state"]
 
 
-def test_a_failed_write_keeps_the_old_file_and_removes_the_temporary(tmp_path: Path, monkeypatch):
+def test_a_failed_write_keeps_the_old_file_and_removes_the_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "backup.bin"
     target.write_bytes(b"old")
 
     def broken_fsync(fd: int) -> None:
-        raise OSError(5, "I/O error")
+        raise OSError(errno.EIO, "I/O error")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
     with pytest.raises(OSError):
@@ -31,18 +43,87 @@ def test_a_failed_write_keeps_the_old_file_and_removes_the_temporary(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.bin"]
 
 
-def test_every_write_flushes_the_file_and_its_folder(tmp_path: Path, monkeypatch):
-    flushed: list[str] = []
-    real = os.fsync
-
-    def spy(fd: int) -> None:
-        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", spy)
+def test_the_data_is_flushed_before_the_rename_and_the_folder_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = timeline(monkeypatch)
     durable.write_bytes(tmp_path / "a.bin", b"x")
-    assert flushed == [str(tmp_path / ".a.bin.part"), str(tmp_path)]
-    flushed.clear()
-    (tmp_path / "j.log").write_text("journal")
-    durable.sync_file(tmp_path / "j.log")
-    assert flushed == [str(tmp_path / "j.log"), str(tmp_path)]
+    assert events == [
+        ("fsync", str(tmp_path / ".a.bin.part")),
+        ("rename", str(tmp_path / "a.bin")),
+        ("fsync", str(tmp_path)),
+    ]
+
+
+def test_a_folder_that_cannot_be_flushed_is_told_apart_from_one_that_need_not_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EINVAL/EOPNOTSUPP: the file system has no fsync for folders (nothing to do);
+    EIO: the medium failed, and the caller must not say saved."""
+    code = errno.EINVAL
+
+    def refuse(fd: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fsync", refuse)
+    durable.sync_folder(tmp_path)
+    code = errno.EIO
+    with pytest.raises(OSError):
+        durable.sync_folder(tmp_path)
+
+
+def _result() -> Result:
+    return Result(status=0, sense=b"", data=b"", residual=0, duration=0.001)
+
+
+def test_a_journal_reaches_the_medium_when_closed_not_per_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = timeline(monkeypatch)
+    path = tmp_path / "flash.journal.jsonl"
+    journal = Journal(path)
+    for _ in range(50):
+        journal.record("emu:x", bytes(6), None, 0, _result())
+    assert events == []  # a flash sends hundreds of commands: no fsync each
+    journal.close()
+    assert events == [("fsync", str(path)), ("fsync", str(tmp_path))]
+    journal.close()  # twice is harmless
+    assert len(read_journal(path)) == 50 and len(events) == 2
+
+
+def test_a_journal_that_cannot_be_saved_is_one_line_and_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.record("emu:x", bytes(6), None, 0, _result())
+
+    def pulled(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", pulled)
+    with pytest.raises(BadInput, match=r"journal .*j\.jsonl: cannot save it: Input/output error"):
+        journal.close()
+    journal.close()  # the file was closed all the same
+
+
+def test_a_flash_names_its_journal_and_report_only_once_they_are_on_the_medium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also the emulated drive's state= file: the drive a later run meets is the flashed one."""
+    from flash_cli import flash_and_journal
+
+    from rescue.emulator.images import make_btc_image
+
+    state = tmp_path / "drive.state"
+    spec = f"emu:btc-drw1004im,rev=0043,disc=none,state={state}"
+    events = timeline(monkeypatch)
+    code, sent = flash_and_journal(spec, tmp_path, make_btc_image("0050"))
+    assert code == 0 and sent
+    said = first(events, "say", "journal: ")
+    assert last(events, "fsync", "journal.jsonl") < said
+    assert last(events, "fsync", str(tmp_path)) < said  # the journal's folder
+    page = first(events, "rename", ".html")
+    assert page < last(events, "fsync", str(tmp_path / "reports")) < said  # the page's folder
+    burnt = last(events, "rename", str(state))
+    assert events[burnt - 1] == ("fsync", str(tmp_path / ".drive.state.part"))
+    assert events[burnt + 1] == ("fsync", str(tmp_path))

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from timeline import first, last, timeline
 
 from rescue import outputs
 from rescue.cli import main
@@ -110,6 +111,92 @@ def test_the_fallback_lands_in_the_temp_folder(tmp_path: Path, monkeypatch) -> N
     monkeypatch.setattr(tempfile, "tempdir", None)
     kept = outputs.keep_fallback("scan", "data", ".json")
     assert kept is not None and kept.parent == tmp_path and kept.read_text() == "data"
+
+
+# --- on the medium before the user is told (tests/timeline.py) -------------------------------
+
+
+def test_a_written_file_is_flushed_before_its_rename_and_its_folder_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = timeline(monkeypatch)
+    target = outputs.write_atomic(tmp_path / "a.map", "x", "--mapfile")
+    (temp_flush,) = [e for e in events if e[0] == "fsync" and ".a.map." in e[1]]
+    assert events == [temp_flush, ("rename", str(target)), ("fsync", str(tmp_path))]
+
+
+def test_a_new_report_claims_its_name_and_is_never_half_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """create_new: nothing is written under the name until the whole file is flushed."""
+    events = timeline(monkeypatch)
+    target = tmp_path / "doctor.json"
+    assert outputs.create_new(target, '{"kind": "doctor"}', "report")
+    assert [e[0] for e in events] == ["fsync", "rename", "fsync"]
+    assert events[1:] == [("rename", str(target)), ("fsync", str(tmp_path))]
+    assert target.read_text() == '{"kind": "doctor"}' and stat.S_IMODE(target.stat().st_mode)
+    assert not outputs.create_new(target, "other", "report")  # taken: left as it is
+    assert target.read_text() == '{"kind": "doctor"}'
+    assert [p.name for p in tmp_path.iterdir()] == ["doctor.json"]
+
+
+def test_a_new_report_that_cannot_be_written_leaves_no_claim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def pulled(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", pulled)
+    with pytest.raises(BadInput, match="Input/output error"):
+        outputs.create_new(tmp_path / "doctor.json", "{}", "report")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_fallback_is_flushed_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    events = timeline(monkeypatch)
+    kept = outputs.keep_fallback("scan", "data", ".map")
+    assert events == [("fsync", str(kept)), ("fsync", str(tmp_path))]
+
+
+def test_backup_says_saved_after_its_three_files_reach_the_medium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = f"emu:tsst-se506cb,state={tmp_path / 'd.state'}"
+    out = tmp_path / "out"
+    out.mkdir()
+    events = timeline(monkeypatch)
+    assert main(["backup", spec, "-o", str(out / "fw.bin")]) == 0
+    said = first(events, "say", "backup: ")
+    for name in ("fw.bin", "fw.bin.sha256", "fw.bin.json"):
+        assert first(events, "rename", str(out / name)) < said, name
+    assert last(events, "fsync", str(out)) == said - 1  # the folder, after the last rename
+    assert sorted(p.name for p in out.iterdir()) == ["fw.bin", "fw.bin.json", "fw.bin.sha256"]
+
+
+def test_doctor_names_its_report_after_the_report_and_page_reach_the_medium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports = tmp_path / "reports"
+    events = timeline(monkeypatch)
+    assert main(["doctor", DISC, "--reports", str(reports)]) == 0
+    said = first(events, "say", "report: ")
+    page = first(events, "rename", ".html")
+    assert first(events, "rename", ".json") < page < last(events, "fsync", str(reports)) < said
+
+
+def test_scan_names_its_mapfile_after_it_reaches_the_medium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mapfile = tmp_path / "disc.map"
+    events = timeline(monkeypatch)
+    argv = ["scan", DISC, "--mapfile", str(mapfile), "--reports", str(tmp_path / "r")]
+    assert main(argv) == 0
+    said = first(events, "say", f"mapfile: {mapfile}")
+    assert first(events, "rename", str(mapfile)) < last(events, "fsync", str(tmp_path)) < said
 
 
 # --- rescue.inputs ---------------------------------------------------------------------------

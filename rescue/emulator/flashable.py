@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rescue import durable
 from rescue.emulator.base import Reply
 from rescue.emulator.images import FlashIdentity
 from rescue.emulator.mmc import (
@@ -115,13 +117,10 @@ class FlashHoldingDrive(MmcDrive):
         self._burn = (self.clock.now() + seconds, image)
 
     def save_state(self) -> None:
-        """Write the flash to ``state_path`` atomically (a crash leaves the old file)."""
-        if self.state_path is None:
-            return
-        partial = f"{self.state_path}.partial"
-        with open(partial, "wb") as f:
-            f.write(self.flash)
-        os.replace(partial, self.state_path)
+        """Write the flash to ``state_path`` atomically and durably (a crash or power cut
+        leaves the old file): the next run's drive is this one, as a real drive's flash is."""
+        if self.state_path is not None:
+            durable.write_bytes(Path(self.state_path), bytes(self.flash))
 
     def tick(self) -> None:
         if self._burn is None or self.clock.now() < self._burn[0]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rescue.errors import RescueError
     from rescue.transport.base import Result
 
+from rescue import durable
 from rescue.transport.base import direction_of
 
 #: Data up to this size is kept verbatim (one BTC chunk is 4 KiB).
@@ -41,7 +42,12 @@ def _kept(data: bytes | None) -> str | None:
 
 
 class Journal:
-    """Appends entries to a file; flushed per line so a crash loses nothing.
+    """Appends entries to a file; flushed per line so a crash of rescue loses nothing.
+
+    A line reaches the kernel at once, the medium when the journal is closed
+    (``close``: fsync of the file and its folder). Not per command: a flash
+    sends hundreds, and an fsync each on a USB stick would slow it for
+    nothing the kernel does not already keep if only rescue dies.
 
     The file is checked first (``rescue.outputs``): a new file in an existing
     folder, or a journal rescue wrote before (its first line a command record);
@@ -112,8 +118,19 @@ class Journal:
         self._write(entry)
 
     def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
+        """Put the journal on the medium and close it; safe to call twice.
+
+        The transport closes its journal when it is closed (``Transport.__exit__``),
+        before the command names the journal as saved.
+        """
+        if self._fh.closed:
+            return
+        try:
+            with self._fh:
+                durable.flush(self._fh)
+            durable.sync_folder(self.path.parent)
+        except OSError as err:
+            raise _unsaved(self.path, err) from None
 
 
 def _bad(message: str) -> RescueError:
@@ -127,6 +144,15 @@ def _cannot(path: Path, err: OSError) -> RescueError:
 
     kind = PermissionDenied if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else BadInput
     return kind(f"--journal {path}: cannot open it: {err.strerror}")
+
+
+def _unsaved(path: Path, err: OSError) -> RescueError:
+    from rescue.errors import BadInput
+
+    return BadInput(
+        f"journal {path}: cannot save it: {err.strerror}",
+        hint="check the medium (full, read-only, pulled out); the command itself has ended",
+    )
 
 
 def check_journal_target(path: Path) -> None:
