@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from rescue.bench.screen import Screen
+from rescue.discovery import DriveNode
 from rescue.emulator.images import make_btc_image
 from rescue.errors import ExitCode
 
@@ -135,3 +136,40 @@ def test_no_to_the_backup_question_leaves_that_drive_untouched(
     (result,) = screen.results
     assert result.exit_code == ExitCode.REFUSED and "cannot be backed up" in result.message
     assert state.read_bytes() == before
+
+
+def _node(tmp: Path, sg: str, hctl: str, serial: str, revision: str = "0043") -> DriveNode:
+    sysfs = tmp / hctl
+    sysfs.mkdir(exist_ok=True)
+    (sysfs / "vpd_pg80").write_bytes(bytes([5, 0x80, 0, len(serial)]) + serial.encode())
+    return DriveNode(
+        index=0, hctl=hctl, sr=None, sg=sg, vendor="BTC", model="DVDRW IDE1004",
+        revision=revision, transport="scsi", driver="sr", sysfs_path=str(sysfs),
+    )  # fmt: skip
+
+
+def test_a_drive_that_re_enumerates_keeps_its_row_and_a_twin_gets_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rescue.discovery as discovery
+
+    passes = [
+        [_node(tmp_path, "/dev/sg3", "2:0:0:0", "S-ONE")],
+        [_node(tmp_path, "/dev/sg5", "3:0:0:0", "S-ONE", "0050")],  # the flashed drive, moved
+        [_node(tmp_path, "/dev/sg5", "3:0:0:0", "S-ONE", "0050"),
+         _node(tmp_path, "/dev/sg6", "4:0:0:0", "S-TWO")],  # its twin, another serial
+    ]  # fmt: skip
+    monkeypatch.setattr(discovery, "discover", lambda: discovery.Inventory("sysfs", passes.pop(0)))
+    monkeypatch.setattr("rescue.bench.screen._udev_monitor", lambda: None)
+    screen = Screen([], None, tmp_path, out=io.StringIO())
+    (row,) = screen.rows
+    assert (row.device, row.firmware) == ("/dev/sg3", "0043")
+    screen._refresh()
+    assert screen.rows == [row] and (row.device, row.firmware, row.gone) == (
+        "/dev/sg5",
+        "0050",
+        False,
+    )
+    assert any("came back as /dev/sg5 (by unit serial number)" in m for m in screen.messages)
+    screen._refresh()
+    assert [r.device for r in screen.rows] == ["/dev/sg5", "/dev/sg6"]

@@ -30,12 +30,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rescue.bench.jobs import disc_work, doctor_work, flash_work, prepared, scan_work
 from rescue.bench.runner import Batch, DriveResult, Task, log_path, worst
 from rescue.bench.summary import document, save
 from rescue.engine.flash import FlashOptions
+
+if TYPE_CHECKING:
+    from rescue.discovery import DriveNode
+    from rescue.discovery.refind import DriveKey
 
 WIDTH, HEIGHT = 80, 25
 MAX_ROWS = 16  # drive rows on one screen
@@ -58,6 +62,7 @@ class Row:
     progress: str = ""
     last: str = ""
     backup: str = "?"  # "yes", or why this drive's family cannot be backed up
+    key: DriveKey | None = None  # what finds it again when it re-enumerates (a real drive)
     gone: bool = False
     busy: bool = False
 
@@ -90,12 +95,19 @@ class Screen:
 
     # --- drives -------------------------------------------------------------------------------
 
+    @property
+    def live(self) -> bool:
+        """Whether discovery is re-read: any drive but the emulated ones may come and go."""
+        return not self.fixed or any(r.device.startswith("/dev/") for r in self.rows)
+
     def _refresh(self) -> None:
+        """Re-read the drives: rows for new ones, gone ones marked, a moved drive followed."""
         if self.fixed:
             for device in self.devices:
                 if not any(r.device == device for r in self.rows):
                     self.rows.append(_emulated_row(device) or Row(device))
-            return
+            if all(r.device.startswith(("emu:", "replay:")) for r in self.rows):
+                return
         from rescue.discovery import discover
 
         try:
@@ -103,25 +115,47 @@ class Screen:
         except Exception as err:  # noqa: BLE001 - discovery trouble is a message, not an exit
             self.say(f"discovery: {err}")
             return
-        seen = set()
+        known = {r.device: r for r in self.rows}
+        seen, fresh = set(), []
         for node in found:
             device = node.sg or node.sr or ""
-            seen.add(device)
-            row = next((r for r in self.rows if r.device == device), None)
+            seen.update(x for x in (node.sg, node.sr) if x)
+            row = known.get(device) or (known.get(node.sr or "") if node.sr else None)
             if row is None:
-                row = Row(device)
-                self.rows.append(row)
-                self.say(f"new drive: {device}")
-            row.gone = False
-            row.identity = f"{node.vendor or ''} {node.model or ''}".strip() or "?"
-            row.firmware = node.revision or "?"
-            row.catalog = _catalog(node.vendor or "", node.model or "")
-            row.backup = _backup(node.vendor or "", node.model or "", node.revision or "")
+                fresh.append(node)
+            else:
+                _describe(row, node)
         for row in self.rows:
-            if row.device not in seen and not row.gone:
+            if row.device not in seen and not row.gone and row.device.startswith("/dev/"):
                 row.gone = True
                 self.say(f"drive gone: {row.device}")
+        for node in fresh:
+            row = self._follow(node)
+            if row is None and not self.fixed:
+                row = Row(node.sg or node.sr or "")
+                self.rows.append(row)
+                self.say(f"new drive: {row.device}")
+            if row is not None:
+                _describe(row, node)
         self.dirty = True
+
+    def _follow(self, node: DriveNode) -> Row | None:
+        """The gone row whose drive NODE is (identity + serial, rescue/discovery/refind.py)."""
+        from rescue.discovery import Inventory
+        from rescue.discovery.refind import find_again
+        from rescue.errors import DeviceNotFound
+
+        for row in self.rows:
+            if not row.gone or row.key is None:
+                continue
+            try:
+                again = find_again(row.key, discover_now=lambda: Inventory("screen", [node]))
+            except DeviceNotFound:
+                continue
+            self.say(f"{row.device} came back as {again.node} (by {again.matched_by})")
+            row.device = again.node
+            return row
+        return None
 
     # --- events from workers ----------------------------------------------------------------------
 
@@ -342,7 +376,7 @@ class Screen:
         going = True
         while going or self.batch.running:
             now = time.monotonic()
-            if not self.fixed and now - self.last_scan > RESCAN:
+            if self.live and now - self.last_scan > RESCAN:
                 self.last_scan = now
                 self._refresh()
             if going and now - self.last_probe > DISC_EVERY:
@@ -383,6 +417,19 @@ class Screen:
             self.out.write(f"\r\nsummary: {summary} (page: {page.name})\r\n")
         self.out.flush()
         return code
+
+
+def _describe(row: Row, node: DriveNode) -> None:
+    """Fill ROW from what discovery says about its drive (no command sent)."""
+    from rescue.discovery.refind import remember
+
+    vendor, model, revision = node.vendor or "", node.model or "", node.revision or ""
+    row.gone = False
+    row.identity = f"{vendor} {model}".strip() or "?"
+    row.firmware = revision or "?"
+    row.catalog = _catalog(vendor, model)
+    row.backup = _backup(vendor, model, revision)
+    row.key = remember(node)
 
 
 def _udev_monitor() -> object | None:
