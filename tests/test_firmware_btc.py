@@ -15,7 +15,7 @@ from test_firmware_builders import (
     to_text,
 )
 
-from rescue.errors import BadInput, ExitCode, UsageError
+from rescue.errors import BadInput, ExitCode, PermissionDenied, UsageError
 from rescue.firmware import load_firmware, validate_for_family
 
 
@@ -224,8 +224,10 @@ def test_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr("rescue.inputs.os.open", deny)
-    err = _expect_bad(path, "permission denied")
-    assert err.hint
+    with pytest.raises(PermissionDenied, match="permission denied") as info:
+        load_firmware(path)
+    assert info.value.exit_code == ExitCode.PERMISSION  # README: a path the OS refuses is 4
+    assert str(path) in info.value.message and info.value.hint
 
 
 def test_huge_file_refused_without_reading_it_all(tmp_path: Path) -> None:

@@ -388,3 +388,23 @@ def test_what_no_check_foresaw_is_one_line_and_a_documented_code(
     assert got == code
     assert err.splitlines()[0] == f"error: {words}"
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["report", "{path}"], ["fw", "inspect", "{path}"]])
+def test_a_file_the_os_will_not_let_us_read_is_exit_4_for_every_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """As for writers: "permission denied" is 4 (README), whichever command reads the file."""
+    path = tmp_path / "theirs.json"
+    path.write_text("{}")
+    real_open = os.open
+
+    def deny(name: str, *args: object, **kwargs: object) -> int:
+        if os.fspath(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("rescue.inputs.os.open", deny)
+    code, err = _run([a.replace("{path}", str(path)) for a in argv])
+    assert code == ExitCode.PERMISSION, err
+    assert err.startswith(f"error: {path}: ") and "permission denied" in err

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rescue.errors import BadInput, PermissionDenied
+from rescue.errors import BadInput
 from rescue.inputs import read_user_file
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 
 
 def read_source(path: Path) -> bytes:
-    """The file's bytes, or BadInput naming the file and what is wrong with it.
+    """The file's bytes, or BadInput (PermissionDenied) naming the file and what is wrong.
 
     Special files (``/dev/zero``, a FIFO, ``/proc`` files, folders) are refused
     before a byte is read (``rescue.inputs``), so nothing hangs or fills memory.
     """
-    try:
+    try:  # a file the OS will not let us read stays PermissionDenied (exit 4, README)
         data = read_user_file(path, "firmware file", MAX_FILE_BYTES)
-    except PermissionDenied as err:  # a firmware file the user cannot read is bad input
-        raise BadInput(err.message, hint=err.hint) from None
     except BadInput as err:
         if "too big" in err.message or "grows past" in err.message:
             raise BadInput(

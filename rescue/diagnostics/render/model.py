@@ -475,7 +475,7 @@ def load_report(path: Path) -> Report:
         raw = read_user_file(path, "rescue report", REPORT_LIMIT)
     except RescueError as err:
         why = err.message.removeprefix(f"{path}: ")
-        raise BadInput(f"{path}: cannot read the report ({why})") from None
+        raise type(err)(f"{path}: cannot read the report: {why}", hint=err.hint) from None
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
