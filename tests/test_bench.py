@@ -235,3 +235,18 @@ def test_the_disc_probe_tells_disc_empty_and_open_tray(bench: Path) -> None:
     specs = ["emu:generic-dvd", "emu:generic-dvd,disc=none", "emu:generic-dvd,tray=open"]
     results = run_batch([Task(spec, "disc", disc_work) for spec in specs])
     assert [(r.exit_code, r.result) for r in results] == [(0, "disc"), (0, "empty"), (0, "open")]
+
+
+def test_backup_saves_what_the_family_can_read_and_refuses_the_rest(
+    bench: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tsst, other = "emu:tsst-se506cb,disc=none,serial=BK-1", btc(bench, "a")
+    code = main(["bench", "--backup", "--json", "--reports", str(bench / "r"), tsst, other])
+    rows = {r["device"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert code == ExitCode.REFUSED  # BTC: no command reads the flash back
+    assert rows[tsst]["exit_code"] == 0 and rows[tsst]["result"] == "saved"
+    saved = Path(rows[tsst]["report"])
+    assert "BK-1" in saved.name and saved.stat().st_size == 2 * 1024 * 1024
+    digest = saved.with_name(saved.name + ".sha256").read_text().split()[0]
+    assert rows[tsst]["message"].endswith(digest[:16])
+    assert rows[other]["exit_code"] == 6 and "cannot be backed up" in rows[other]["message"]

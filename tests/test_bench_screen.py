@@ -173,3 +173,17 @@ def test_a_drive_that_re_enumerates_keeps_its_row_and_a_twin_gets_its_own(
     assert any("came back as /dev/sg5 (by unit serial number)" in m for m in screen.messages)
     screen._refresh()
     assert [r.device for r in screen.rows] == ["/dev/sg5", "/dev/sg6"]
+
+
+def test_b_backs_the_selected_drive_up_into_the_session_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESCUE_LOCK_DIR", str(tmp_path / "locks"))
+    screen = Screen(["emu:generic-dvd", "emu:tsst-se506cb,disc=none"], None, tmp_path)
+    screen.out = io.StringIO()
+    screen.command("b 2")
+    while screen.batch.running:
+        screen.batch.pump(0.2)
+    (result,) = screen.results
+    assert (result.job, result.result) == ("backup", "saved")
+    assert Path(result.report).parent == tmp_path and screen.rows[1].last == "saved"

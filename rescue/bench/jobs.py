@@ -13,7 +13,7 @@ from rescue.engine.context import RunContext
 from rescue.engine.flash import FlashJob, FlashOptions
 from rescue.errors import RescueError
 
-JOBS = ("flash", "doctor", "scan")
+JOBS = ("flash", "backup", "doctor", "scan")
 
 #: What a worker would otherwise import after the fork, by the kind of DEV it opens: done
 #: once in the parent, not once per drive (seconds under QEMU's TCG, all workers at once).
@@ -92,12 +92,42 @@ def _failed(err: RescueError) -> str:
     return "refused" if err.exit_code == ExitCode.REFUSED else "failed"
 
 
+def backup_work(ctx: RunContext, result: DriveResult) -> None:
+    """The drive's firmware read out to the session folder, named by drive, with its sidecars."""
+    import os
+    from pathlib import Path
+
+    from rescue.diagnostics.report import drive_tag
+    from rescue.engine.backup import BackupOptions, backup
+
+    output = Path(ctx.reports or ".") / f"backup-{drive_tag(result.device)}-{os.getpid()}.bin"
+    try:
+        sidecar = backup(BackupOptions(result.device, str(output)), ctx)
+    except RescueError as err:
+        result.exit_code, result.result = int(err.exit_code), _failed(err)
+        result.message, result.hint, result.error = err.message, err.hint, err.to_dict()
+        return
+    result.exit_code, result.result, result.report = 0, "saved", str(output)
+    result.message = f"{sidecar['size']} bytes, sha256 {str(sidecar['sha256'])[:16]}"
+    drive = sidecar["drive"]
+    if isinstance(drive, dict):
+        result.drive_before = {k: str(drive[k]) for k in ("vendor", "product", "revision")}
+
+
 def doctor_work(ctx: RunContext, result: DriveResult) -> None:
     _checkup(doctor(DoctorOptions(result.device), ctx), result, "doctor")
 
 
 def scan_work(ctx: RunContext, result: DriveResult) -> None:
     _checkup(scan(ScanOptions(result.device), ctx), result, "scan")
+
+
+#: The jobs that need no question first (flash takes its options: ``flash_work``).
+PLAIN_WORK: dict[str, Callable[[RunContext, DriveResult], None]] = {
+    "backup": backup_work,
+    "doctor": doctor_work,
+    "scan": scan_work,
+}
 
 
 def _checkup(outcome: Outcome, result: DriveResult, kind: str) -> None:

@@ -8,8 +8,9 @@ second, so it works on the Linux console and on a serial line alike. Input is
 line by line (a command and Enter), which a serial terminal handles without
 raw mode:
 
-  d SEL   doctor          s SEL   scan          f SEL   flash (asks the image, the backup
-                                                        question, then one YES)
+  d SEL   doctor      s SEL   scan      b SEL   backup (to the reports folder, where the
+                                                family can)
+  f SEL   flash from the firmware folder (asks the image, the backup question, one YES)
   q       quit (when no job runs; q! stops them)          SEL: 1 3 5, 2-4 or all
 
 Drives come from the DEVs given, or from discovery (sysfs/udev, no command
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from rescue.bench.jobs import disc_work, doctor_work, flash_work, prepared, scan_work
+from rescue.bench.jobs import PLAIN_WORK, disc_work, flash_work, prepared
 from rescue.bench.runner import Batch, DriveResult, Task, log_path, worst
 from rescue.bench.summary import document, save
 from rescue.engine.flash import FlashOptions
@@ -44,11 +45,12 @@ if TYPE_CHECKING:
 WIDTH, HEIGHT = 80, 25
 MAX_ROWS = 16  # drive rows on one screen
 REDRAW = 0.4  # seconds between redraws while events arrive
+VERBS = {"d": "doctor", "s": "scan", "b": "backup"}  # f (flash) asks questions first
 RESCAN = 3.0  # seconds between discovery passes (hot-plug)
 DISC_EVERY = 10.0  # seconds between disc probes of an idle drive
 PROBE_TIMEOUT = 15.0  # a disc probe that takes longer is stopped; the column shows "?"
 PROBE_WAIT = 5.0  # a job waits this long for its drive's probe to end
-HELP = "d/s/f SEL: doctor/scan/flash (SEL: 1 3, 2-4, all)  q: quit  q!: stop jobs"
+HELP = "d/s/b/f SEL: doctor/scan/backup/flash (SEL: 1 3, 2-4, all)  q: quit  q!: stop"
 
 
 @dataclass
@@ -219,7 +221,7 @@ class Screen:
                 return True
             self.stop_jobs = verb == "q!"
             return False
-        if verb not in ("d", "s", "f"):
+        if verb not in VERBS and verb != "f":
             self.say(f"unknown command {verb!r}: {HELP}")
             return True
         try:
@@ -240,7 +242,7 @@ class Screen:
             names = "  ".join(f"{n}) {p.name}" for n, p in enumerate(files, 1))
             self.say(f"image? {names}"[: WIDTH - 1])
             return True
-        self._start_all(rows, "doctor" if verb == "d" else "scan", None)
+        self._start_all(rows, VERBS[verb], None)
         return True
 
     def _answer(self, text: str) -> bool:
@@ -332,9 +334,8 @@ class Screen:
             task = Task(row.device, job, flash_work(options), log=log)
         else:
             journal = str(Path(log).with_suffix(".journal.jsonl"))
-            task = Task(
-                row.device, job, doctor_work if job == "doctor" else scan_work, journal, log
-            )
+            work = PLAIN_WORK[job]
+            task = Task(row.device, job, work, journal, log)
         self.jobs[self.batch.start(task)] = row
         row.busy, row.job, row.progress, row.disc = True, job, "start", ""
         self.dirty = True

@@ -1,4 +1,4 @@
-"""`rescue bench --flash FILE|--doctor|--scan DEV...`: one job on many drives at once.
+"""`rescue bench --flash FILE|--backup|--doctor|--scan DEV...`: one job on many drives at once.
 
 Every DEV gets a worker process of its own (``rescue.bench.runner``), so a
 hung, failing or unplugged drive never stalls or changes another's job. One
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rescue.bench.jobs import doctor_work, flash_work, prepared, scan_work
+from rescue.bench.jobs import JOBS, PLAIN_WORK, flash_work, prepared
 from rescue.bench.runner import DEFAULT_TIMEOUT, DriveResult, Task, log_path, run_batch, worst
 from rescue.bench.summary import document, save
 from rescue.diagnostics.report import reports_dir
@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument("devices", metavar="DEV", nargs="*", help="the drives")
     jobs = parser.add_mutually_exclusive_group()
     jobs.add_argument("--flash", metavar="FILE", help="flash FILE onto every DEV")
+    jobs.add_argument(
+        "--backup", action="store_true", help="back up the firmware of every DEV (where it can)"
+    )
     jobs.add_argument("--doctor", action="store_true", help="run doctor on every DEV")
     jobs.add_argument("--scan", action="store_true", help="scan the disc in every DEV")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -69,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    job = "flash" if args.flash else "doctor" if args.doctor else "scan" if args.scan else None
+    job = next((name for name in JOBS if getattr(args, name)), None)
     if job is None:
         return _screen(args)
     if not args.devices:
@@ -154,7 +157,8 @@ def _task(args: argparse.Namespace, job: str, device: str, index: int, session: 
         )  # fmt: skip
         return Task(device, job, flash_work(options), log=log)
     journal = str(Path(log).with_suffix(".journal.jsonl"))
-    return Task(device, job, doctor_work if job == "doctor" else scan_work, journal, log)
+    work = PLAIN_WORK[job]
+    return Task(device, job, work, journal, log)
 
 
 def _image_line(path: str) -> str:
