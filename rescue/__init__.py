@@ -1,6 +1,23 @@
 """rescue: identify, diagnose, back up and flash optical drives over raw SCSI."""
 
-from rescue.terminal import adapt_stdio as _adapt_stdio
+import os as _os
+import signal as _signal
+import sys as _sys
+
+
+def _interrupted_while_starting(_signum: int, _frame: object) -> None:
+    """Ctrl-C before ``rescue.cli.main`` runs ends as main would end it: 130, one line."""
+    _sys.stderr.write("interrupted\n")
+    raise SystemExit(130)
+
+
+# Started as the `rescue` program (console script or frozen binary), not imported by a
+# test or a library user: Ctrl-C during the imports is no traceback; main() takes it over.
+if _os.path.basename(_sys.argv[0] if _sys.argv else "") == "rescue":
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, _interrupted_while_starting)
+
+from rescue.terminal import adapt_stdio as _adapt_stdio  # noqa: E402
 
 __version__ = "0.1.0"
 

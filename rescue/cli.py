@@ -143,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args = None
     try:
+        _ctrl_c_is_keyboard_interrupt()
         command = command_named(argv)
         parser = build_parser(command) if command else build_parser()
         args = parser.parse_args(argv)
@@ -182,6 +183,17 @@ def unforeseen(err: Exception) -> RescueError:
         f"unexpected {type(err).__name__}: {err}",
         "this is a bug in rescue: please report the command line and this message",
     )
+
+
+def _ctrl_c_is_keyboard_interrupt() -> None:
+    """Take Ctrl-C over from start-up's handler (``rescue/__init__.py``): from here on it is
+    KeyboardInterrupt, which every command (a flash's chunk boundary, a scan's LBA) handles."""
+    import signal
+
+    import rescue
+
+    if signal.getsignal(signal.SIGINT) is rescue._interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _drive_table(drives: list[str], *, check: bool) -> contextlib.AbstractContextManager[None]:
