@@ -10,60 +10,16 @@ from __future__ import annotations
 import io
 import json
 import os
-import select
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from ptyterm import Pty, assert_frames_fit, row
 
 from rescue.bench.screen import Screen
 from rescue.discovery import DriveNode
 from rescue.emulator.images import make_btc_image
 from rescue.errors import ExitCode
-
-CLEAR = "\x1b[H\x1b[2J"
-
-
-class Pty:
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.master, slave = os.openpty()
-        self.process = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
-        )
-        os.close(slave)
-        self.text = ""
-
-    def read(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            ready, _, _ = select.select([self.master], [], [], 0.1)
-            if ready:
-                try:
-                    self.text += os.read(self.master, 65536).decode(errors="replace")
-                except OSError:  # the process ended and closed the terminal
-                    return
-
-    def wait_for(self, words: str | Callable[[str], bool], timeout: float = 60.0) -> str:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            self.read(0.3)
-            if words(self.screen()) if callable(words) else words in self.screen():
-                return self.screen()
-        raise AssertionError(f"{words!r} never shown; last screen:\n{self.screen()}")
-
-    def screen(self) -> str:
-        return self.text.rsplit(CLEAR, 1)[-1]
-
-    def type(self, line: str) -> None:
-        os.write(self.master, (line + "\n").encode())
-
-
-def row(screen: str, number: int) -> str:
-    """Drive NUMBER's line of the table ("" when not shown)."""
-    return next((x for x in screen.splitlines() if x.startswith(f"{number:>2} ")), "")
 
 
 def test_the_screen_runs_jobs_on_a_selection_and_fits_80x25(tmp_path: Path) -> None:
@@ -104,11 +60,7 @@ def test_the_screen_runs_jobs_on_a_selection_and_fits_80x25(tmp_path: Path) -> N
         if term.process.poll() is None:
             term.process.kill()
     assert state.read_bytes() == make_btc_image("0050")
-    frames = [f for f in term.text.split(CLEAR) if f.strip()]
-    for frame in frames[:-1]:
-        lines = frame.splitlines()  # the terminal turned each \n into \r\n: \r\r\n
-        assert len([x for x in lines if x]) <= 25, frame
-        assert all(len(line) < 80 for line in lines), frame
+    assert_frames_fit(term.text)
     (summary,) = (tmp_path / "r").glob("bench-*.json")
     jobs = {d["job"]: d for d in json.loads(summary.read_text())["drives"]}
     assert jobs["doctor"]["exit_code"] == 0 and jobs["flash"]["result"] == "success"
