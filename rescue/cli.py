@@ -144,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         _ctrl_c_is_keyboard_interrupt()
+        _odd_bytes_print_as_given()
         command = command_named(argv)
         parser = build_parser(command) if command else build_parser()
         args = parser.parse_args(argv)
@@ -194,6 +195,16 @@ def _ctrl_c_is_keyboard_interrupt() -> None:
 
     if signal.getsignal(signal.SIGINT) is rescue._interrupted_while_starting:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _odd_bytes_print_as_given() -> None:
+    """A path with bytes that are not UTF-8 (Python holds them as lone surrogates) is printed
+    back as those bytes, as `ls` prints it, instead of failing the print on a UTF-8 terminal.
+    A stream set up otherwise (``rescue.terminal``: ASCII with replacement) is left alone."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="surrogateescape")
 
 
 def _drive_table(drives: list[str], *, check: bool) -> contextlib.AbstractContextManager[None]:

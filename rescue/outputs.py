@@ -170,7 +170,7 @@ def write_atomic(
     An existing file keeps its permission bits; a new one gets 0666 less the umask.
     """
     target = check_file(path, what, overwrite=overwrite, existing=existing)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     old = _lstat(target)
     try:
         fd, temp = tempfile.mkstemp(
@@ -221,7 +221,7 @@ def create_new(path: str | os.PathLike[str], data: bytes | str, what: str) -> bo
 
 def keep_fallback(kind: str, data: bytes | str, suffix: str) -> Path | None:
     """Store ``data`` in a new file of the system's temporary folder; None if even that fails."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     try:
         fd, name = tempfile.mkstemp(prefix=f"rescue-{kind}-", suffix=suffix)
         with os.fdopen(fd, "wb") as out:

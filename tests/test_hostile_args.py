@@ -349,6 +349,18 @@ def check(template: list[str]) -> None:
         ["bench", "emu:generic-dvd", "--doctor", "--reports", "{tmp}/precious.bin"],
         ["bench", "--scan", "emu:generic-dvd", "--timeout", "-1"],
         ["plan", "emu:btc-drw1004im", "--to", "\u0663"],
+        # a path or spec with a byte that is not UTF-8, printed and written into reports
+        [
+            "flash",
+            "emu:btc-drw1004im,disc=none",
+            "{tmp}/V0050.bin",
+            "--yes",
+            "--no-backup",
+            "--reports",
+            "{tmp}/\udcff\u00e9 odd",
+        ],  # fmt: skip
+        ["bench", "emu:btc-drw1004im,c2=6:0\udcff\u202e", "--doctor"],
+        ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/\udcff.bin"],
     ],
 )
 def test_the_cases_issue_11_found(argv: list[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,12 @@ class Session:
         argv = ["menu", *(devices or (self.btc,)), "--firmware", str(self.firmware)]
         code = main([*argv, "--reports", str(self.bench / "reports")])
         out = self.capsys.readouterr()
-        return code, out.out + out.err
+        return code, unwrapped(out.out + out.err)
+
+
+def unwrapped(out: str) -> str:
+    """The echoed commands on one line each (the menu breaks them with backslash-newlines)."""
+    return out.replace(" \\\n    ", " ")
 
 
 @pytest.fixture
@@ -352,7 +358,7 @@ def test_the_bench_screen_runs_in_process_and_returns_to_the_menu(
         code = main(["menu", *two, "--reports", str(tmp_path / "r")])
     out = session.capsys.readouterr()
     assert code == 0 and "Traceback" not in out.out + out.err
-    assert f"$ rescue bench --reports {tmp_path / 'r'}" in " ".join(out.out.split())
+    assert f"$ rescue bench --reports {tmp_path / 'r'}" in unwrapped(out.out)
     assert "rescue bench: 2 drives" in out.out
     assert "Leaving the menu (quit)" in out.out
 
@@ -360,3 +366,30 @@ def test_the_bench_screen_runs_in_process_and_returns_to_the_menu(
 def test_without_a_console_the_bench_says_so(session: Session):
     code, out = session.run(["3", "", "q"], "emu:btc-drw1004im,disc=none", "emu:generic-dvd")
     assert "start it from a terminal" in out and "$ rescue bench" not in out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_categories=["Cs", "Cc"]) | st.sampled_from("'\" \\$`"),
+            max_size=30,
+        )
+        | st.sampled_from(["/tmp/some folder/V0050.bin", "x" * 90, "--no-backup"]),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_echoed_command_pastes_into_a_shell_as_one_command(args: list[str]) -> None:
+    """Broken only between words, each break a backslash-newline: bash gets every word back."""
+    import subprocess
+
+    from rescue.menu.actions import command_text
+
+    text = command_text(["printf", "%s\\0", *args])
+    assert text.startswith("$ printf ")
+    done = subprocess.run(["bash", "-c", text[2:]], capture_output=True, check=True)
+    assert done.stdout.decode().split("\0")[:-1] == args
+    quoted = {shlex.quote(arg) for arg in args}
+    for line in text.splitlines():  # a line past the width holds one word too long for any
+        assert len(line) <= screen.WIDTH or line.removesuffix(" \\").strip() in quoted

@@ -54,7 +54,7 @@ class Menu:
         assert main([*argv, "--reports", str(self.tmp / "reports")]) == 0
         out = self.capsys.readouterr()
         assert "Traceback" not in out.err
-        return out.out + out.err
+        return (out.out + out.err).replace(" \\\n    ", " ")  # echoed commands on one line
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from rescue.engine.flash import FlashOptions
 from rescue.errors import EXIT_CODE_MEANINGS, ExitCode, RescueError
 from rescue.families.unknown import Evidence, quote
 from rescue.menu.drives import DriveEntry
-from rescue.menu.screen import MenuExit, Option, choose, numbered, say, yes_no
+from rescue.menu.screen import WIDTH, MenuExit, Option, choose, numbered, say, yes_no
 
 if TYPE_CHECKING:
     from rescue.families.base import Family
@@ -35,8 +35,24 @@ def _echo(argv: list[str]) -> list[str]:
     from rescue.families.table import explicit_files
 
     argv = [arg for path in explicit_files() for arg in ("--drives", str(path))] + argv
-    say("", "$ rescue " + shlex.join(argv))
+    print()
+    print(command_text(["rescue", *argv]))
     return argv
+
+
+def command_text(argv: list[str], width: int = WIDTH) -> str:
+    """``$ ARGV`` shell-quoted, broken only between words, each break a backslash-newline.
+
+    A line wrapped anywhere else (inside a quoted path, or without the
+    backslash) would paste into a shell as two commands, the first one short
+    of its options; a word longer than the line is kept whole.
+    """
+    lines = ["$"]
+    for word in map(shlex.quote, argv):
+        if len(lines[-1]) + 1 + len(word) > width - 2 and lines[-1].strip() != "$":
+            lines.append("   ")
+        lines[-1] += " " + word
+    return " \\\n".join(lines)
 
 
 def _ended(code: int) -> int:
