@@ -136,6 +136,12 @@ def show_batch(r: dict) -> None:
         f"{r['one']:.1f} s, ratio {ratio:.2f}x (goal at most 1.2x; one after another would "
         f"be {r['n']:.0f}x); download {r['write_batch']:.1f} s vs {r['write_one']:.1f} s"
     )
+    n = r["n"]
+    print(
+        f"  CPU per drive: rescue {r['rescue_cpu_batch'] / n:.1f} s in the batch vs "
+        f"{r['rescue_cpu_one']:.1f} s alone, the drives' bridges {r['bridge_cpu_batch'] / n:.1f} s "
+        f"vs {r['bridge_cpu_one']:.1f} s (the guest has two CPUs under TCG)"
+    )
 
 
 SHOW = {
