@@ -67,8 +67,7 @@ def flash_work(options: FlashOptions) -> Callable[[RunContext, DriveResult], Non
             job.run()
             result.exit_code, result.result = 0, job.report.result
         except RescueError as err:
-            result.exit_code, result.result = int(err.exit_code), _failed(err)
-            result.message, result.hint, result.error = err.message, err.hint, err.to_dict()
+            _failure(result, err)
         finally:
             if job is not None:
                 report = job.report
@@ -86,10 +85,13 @@ def flash_work(options: FlashOptions) -> Callable[[RunContext, DriveResult], Non
     return work
 
 
-def _failed(err: RescueError) -> str:
+def _failure(result: DriveResult, err: RescueError) -> None:
+    """The drive's result from the error that ended its job: refused or failed, and why."""
     from rescue.errors import ExitCode
 
-    return "refused" if err.exit_code == ExitCode.REFUSED else "failed"
+    result.exit_code = int(err.exit_code)
+    result.result = "refused" if err.exit_code == ExitCode.REFUSED else "failed"
+    result.message, result.hint, result.error = err.message, err.hint, err.to_dict()
 
 
 def backup_work(ctx: RunContext, result: DriveResult) -> None:
@@ -104,8 +106,7 @@ def backup_work(ctx: RunContext, result: DriveResult) -> None:
     try:
         sidecar = backup(BackupOptions(result.device, str(output)), ctx)
     except RescueError as err:
-        result.exit_code, result.result = int(err.exit_code), _failed(err)
-        result.message, result.hint, result.error = err.message, err.hint, err.to_dict()
+        _failure(result, err)
         return
     result.exit_code, result.result, result.report = 0, "saved", str(output)
     result.message = f"{sidecar['size']} bytes, sha256 {str(sidecar['sha256'])[:16]}"
@@ -162,10 +163,11 @@ def disc_work(ctx: RunContext, result: DriveResult) -> None:
     """The screen's disc column: tray and medium, asked without touching the medium.
 
     GET EVENT STATUS NOTIFICATION, media class, polled (MMC-6 6.7; see
-    rescue/scsi/events.py), which a drive answers without a disc and without
-    consuming its unit attentions; a drive that refuses it is asked TEST UNIT
-    READY instead (2/3A/xx: no medium, ASCQ 02h tray open). Opened shared, as
-    `rescue info` opens a drive; the screen never asks a drive that runs a job.
+    rescue/scsi/events.py), which reports tray and medium without reading the
+    medium; a drive that refuses it is asked TEST UNIT READY instead (2/3A/xx:
+    no medium, 2/3A/02 tray open, as the T10 ASC table names them). Opened
+    shared, as `rescue info` opens a drive; the screen never asks a drive that
+    runs a job (docs/architecture.md, "The repair bench").
     """
     from rescue.devices import open_device
     from rescue.drive import Drive
