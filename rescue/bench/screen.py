@@ -1,12 +1,12 @@
 """`rescue bench` without a job: the live bench screen, 80x25, keyboard only, serial-friendly.
 
 One table of every drive (identity and firmware as the kernel reports them,
-the catalog's verdict, the job running on it with its stage and progress,
-and its last result); below it, the last messages and a command line. The
-screen is redrawn with plain ANSI (home + clear), at most a few times a
-second, so it works on the Linux console and on a serial line alike. Input is
-line by line (a command and Enter), which a serial terminal handles without
-raw mode:
+the catalog's verdict, the disc, the job running on it with its stage and
+progress, and its last result); below it, the last messages and a command
+line. The screen is redrawn with plain ANSI (home + clear), at most a few
+times a second, so it works on the Linux console and on a serial line alike.
+Input is line by line (a command and Enter), which a serial terminal handles
+without raw mode:
 
   d SEL   doctor      s SEL   scan      b SEL   backup (to the reports folder, where the
                                                 family can)
@@ -16,11 +16,13 @@ raw mode:
 Drives come from the DEVs given, or from discovery (sysfs/udev, no command
 sent), re-read at once when pyudev's monitor reports a scsi_generic change
 and every few seconds anyway (the guest and a stick without udev): a drive
-that appears gets a row, one that goes away is marked gone (a drive
-re-enumerated after a flash comes back under its node). Every job runs in a
-worker process of its own (``rescue.bench.runner``), so the screen never
-waits on a drive. At the end the session summary (JSON + HTML) is written as
-for the headless form.
+that appears gets a row, one that goes away is marked gone, and one that
+comes back under a new node (re-enumerated by its flash) keeps its row,
+found by identity and unit serial. The disc column is asked of idle drives
+only, each in a short worker of its own. Every job runs in a worker process
+of its own (``rescue.bench.runner``), so the screen never waits on a drive.
+At the end the session summary (JSON + HTML) is written as for the headless
+form. docs/architecture.md ("The repair bench") has the why of each part.
 """
 
 from __future__ import annotations
