@@ -361,6 +361,7 @@ def check(template: list[str]) -> None:
         ],  # fmt: skip
         ["bench", "emu:btc-drw1004im,c2=6:0\udcff\u202e", "--doctor"],
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/\udcff.bin"],
+        ["info", "emu:generic-dvd,serial=[/bold]x"],  # a drive string is never rich markup
     ],
 )
 def test_the_cases_issue_11_found(argv: list[str]) -> None:
@@ -420,3 +421,20 @@ def test_a_file_the_os_will_not_let_us_read_is_exit_4_for_every_reader(
     code, err = _run([a.replace("{path}", str(path)) for a in argv])
     assert code == ExitCode.PERMISSION, err
     assert err.startswith(f"error: {path}: ") and "permission denied" in err
+
+
+def test_drive_strings_reach_the_terminal_as_text_not_markup_or_escapes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A serial (or any string a drive reports) with [/] or a terminal escape prints as itself."""
+    assert main(["info", "emu:generic-dvd,serial=[red]A\x1b[31mB"]) == 0
+    out = capsys.readouterr().out
+    assert "[red]A" in out and "\x1b" not in out
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1", "1e309", "abc"])
+def test_a_bench_timeout_that_stops_nothing_or_everything_is_a_usage_error(value: str) -> None:
+    """-1 once "timed out" every drive at once; nan and inf never stopped a hung one."""
+    code, err = _run(["bench", "--doctor", "emu:generic-dvd", "--timeout", value])
+    assert code == ExitCode.USAGE
+    assert f"argument --timeout: '{value}': want a number of seconds above 0" in err

@@ -216,7 +216,7 @@ def test_menu_offers_the_candidates_and_flashes_with_the_picked_family(
     out = menu.run(["1", "3", "1", "1", "y"], "--drives", str(rows))
     assert "could be btc (its vendor 'RESCUE' is one btc serves" in out
     assert "Flash with which protocol?" in out
-    command = out[out.index("$ rescue") :]
+    command = out[out.index("$ rescue") :].replace(" \\\n", " ")  # the echo's line breaks
     assert " ".join(command.split()).startswith(f"$ rescue --drives {rows} flash")
     assert "--family btc" in " ".join(command.split())
     assert "you chose the btc protocol" in command

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -63,12 +64,24 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"stop a drive's job after this long (default {DEFAULT_TIMEOUT:g})",
     )
     parser.set_defaults(func=run)
+
+
+def seconds(text: str) -> float:
+    """--timeout: a finite number of seconds above 0 (nan, inf, 0 or -1 would stop nothing or
+    everything at once)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"{text!r}: want a number of seconds above 0")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

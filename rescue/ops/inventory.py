@@ -22,6 +22,16 @@ if TYPE_CHECKING:
 # imported by the functions that use them.
 
 
+def _plain(value: object) -> Any:
+    """A drive's (or the user's) string as rich text that is never markup: ``[/]`` in a serial
+    is shown, not parsed, and control characters (a terminal escape) become U+FFFD."""
+    from rich.text import Text
+
+    from rescue.diagnostics.render.fields import clean
+
+    return Text(clean(str(value)))
+
+
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     lister = subparsers.add_parser(
         "list", parents=[common], help="list optical drives (sends no command)"
@@ -63,17 +73,9 @@ def run_list(args: argparse.Namespace) -> int:
     for d in inventory.drives:
         bus = d.path.short() if d.path else d.transport + (f" {d.usb_id}" if d.usb_id else "")
         media = "?" if d.media is None else ("disc" if d.media.present else "empty")
-        table.add_row(
-            str(d.index),
-            d.sr or "-",
-            d.sg or "-",
-            d.hctl,
-            d.vendor or "",
-            d.model or "",
-            d.revision or "",
-            bus,
-            media,
-        )
+        cells = (d.index, d.sr or "-", d.sg or "-", d.hctl, d.vendor or "", d.model or "",
+                 d.revision or "", bus, media)  # fmt: skip
+        table.add_row(*map(_plain, cells))
     if inventory.drives:
         console.print(table)
     else:
@@ -83,9 +85,9 @@ def run_list(args: argparse.Namespace) -> int:
         )
     for d in inventory.drives:
         if d.path is not None and d.path.bridge is not None:
-            console.print(f"  {d.index}: {d.path.label}, bridge {d.path.bridge.name}", markup=False)
+            console.print(_plain(f"  {d.index}: {d.path.label}, bridge {d.path.bridge.name}"))
     for skipped in inventory.skipped:
-        console.print(f"  left out {skipped.name}: {skipped.reason}")
+        console.print(_plain(f"  left out {skipped.name}: {skipped.reason}"))
     return 0
 
 
@@ -236,10 +238,11 @@ def show_info(report: dict[str, Any]) -> None:
 
     console = Console(highlight=False)
     inq = report["inquiry"]
-    console.print(
-        f"[bold]{inq['vendor']} {inq['product']}[/] revision [bold]{inq['revision']}[/]"
-        f"  ({report['device']}, {inq['device_type_name']})"
-    )
+    who, revision = _plain(f"{inq['vendor']} {inq['product']}"), _plain(inq["revision"])
+    who.stylize("bold")
+    revision.stylize("bold")
+    where = _plain(f"  ({report['device']}, {inq['device_type_name']})")
+    console.print(who + _plain(" revision ") + revision + where)
     rows = [("serial", report.get("serial") or "-")]
     if "current_profile" in report:
         rows.append(("current profile", report["current_profile"]))
@@ -293,10 +296,10 @@ def show_info(report: dict[str, Any]) -> None:
     table.add_column(style="cyan")
     table.add_column()
     for key, value in rows:
-        table.add_row(key, str(value))
+        table.add_row(key, _plain(value))
     console.print(table)
     for key, message in report["errors"].items():
-        console.print(f"  [dim]{key}: {message}[/]")
+        console.print(_plain(f"  {key}: {message}"), style="dim")
     _show_drive_table(console, report.get("drive_table"))
 
 
@@ -358,21 +361,24 @@ def _show_drive_table(console: Console, table: dict[str, Any] | None) -> None:
             if row
             else "it advertises Microcode Upgrade (feature 0104h)"
         )
-        console.print(f"protocol: {table['family']} ({table['title']}): {why}", markup=False)
+        console.print(_plain(f"protocol: {table['family']} ({table['title']}): {why}"))
         return
     from rich.markup import escape
 
+    from rescue.diagnostics.render.fields import clean
     from rescue.families.unknown import quote
 
     reports = table["reports"]
     console.print(
         "[bold yellow]not in rescue's drive table.[/] The drive reports "
-        + escape(", ".join(f"{k} {quote(reports[k])}" for k in ("vendor", "product", "revision"))),
+        + escape(
+            clean(", ".join(f"{k} {quote(reports[k])}" for k in ("vendor", "product", "revision")))
+        ),
         soft_wrap=True,  # a line break inside a quoted, padded string would hide the padding
     )
     for candidate in table["candidates"]:
         reasons = "; ".join(candidate["reasons"])
-        console.print(f"  could be {candidate['family']}: {reasons}", markup=False)
+        console.print(_plain(f"  could be {candidate['family']}: {reasons}"))
     if not table["candidates"]:
         console.print(
             "  no evidence points at a family: no family serves its vendor or product, and it "
@@ -380,7 +386,7 @@ def _show_drive_table(console: Console, table: dict[str, Any] | None) -> None:
             markup=False,
         )
     for step in table["next_steps"]:
-        console.print(f"[yellow]next:[/] {escape(step)}")
+        console.print(f"[yellow]next:[/] {escape(clean(step))}")
 
 
 def _sense_text(sense: dict[str, Any]) -> str:
