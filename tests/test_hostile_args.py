@@ -3,7 +3,7 @@
 Hypothesis builds command lines for ``rescue.cli.main`` (every command but
 the two that wait for a person or run until stopped, ``menu`` and ``emulate``:
 scan, doctor, report, fw inspect, explain, info, list, flash, backup, plan,
-probe and a headless bench) out of what a tired user types:
+probe and a headless bench job) out of what a tired user types:
 device nodes, FIFOs, /proc files, folders, symbolic links to someone's file,
 missing folders, huge and negative numbers, and odd characters in emulated
 drive specs. Every run must end in an exit code of the README's table, with
@@ -207,7 +207,9 @@ def _probe(draw: st.DrawFn) -> list[str]:
 
 def _bench(draw: st.DrawFn) -> list[str]:
     """A headless job (the live screen waits for a person); one or two drives, few workers."""
-    job = draw(st.sampled_from([["--doctor"], ["--scan"], ["--flash", draw(IMAGE)], []]))
+    job = draw(
+        st.sampled_from([["--doctor"], ["--scan"], ["--backup"], ["--flash", draw(IMAGE)], []])
+    )
     devices = draw(st.lists(DRIVE, min_size=0 if job else 1, max_size=2))
     argv = ["bench", *devices, *job, "--yes", *_flags(draw, "--no-backup")]
     if draw(st.booleans()):
@@ -369,7 +371,7 @@ def test_the_cases_issue_11_found(argv: list[str]) -> None:
 
 
 @settings(
-    max_examples=120,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,
