@@ -122,10 +122,18 @@ def take_backup(
     }
     image, checksum, json_file = backup_files(path)
     outputs.write_atomic(image, data, "-o", overwrite=overwrite)
-    digest_line = f"{sidecar['sha256']}  {path.name}\n"
+    digest_line = sha256sum_line(str(sidecar["sha256"]), path.name)
     outputs.write_atomic(checksum, digest_line, "-o", overwrite=overwrite)
     outputs.write_atomic(json_file, json.dumps(sidecar, indent=2) + "\n", "-o", overwrite=overwrite)
     return sidecar
+
+
+def sha256sum_line(digest: str, name: str) -> str:
+    """The line `sha256sum -c` checks: GNU's format, in which a name with a backslash or a
+    newline is escaped and the line then starts with a backslash (coreutils' manual, md5sum)."""
+    if "\\" in name or "\n" in name:
+        return f"\\{digest}  " + name.replace("\\", "\\\\").replace("\n", "\\n") + "\n"
+    return f"{digest}  {name}\n"
 
 
 def backup_files(path: Path) -> tuple[Path, Path, Path]:
