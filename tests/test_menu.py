@@ -393,3 +393,16 @@ def test_the_echoed_command_pastes_into_a_shell_as_one_command(args: list[str]) 
     quoted = {shlex.quote(arg) for arg in args}
     for line in text.splitlines():  # a line past the width holds one word too long for any
         assert len(line) <= screen.WIDTH or line.removesuffix(" \\").strip() in quoted
+
+
+def test_ctrl_c_at_a_question_leaves_the_menu_as_q_does(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def pressed(_prompt: str = "") -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("builtins.input", pressed)
+    code, out = session.run([])
+    assert code == 0
+    assert "Leaving the menu (Ctrl-C). Type 'rescue menu' to come back." in out
+    assert "interrupted" not in out

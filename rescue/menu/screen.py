@@ -35,12 +35,17 @@ def say(*lines: str) -> None:
 
 
 def ask(prompt: str) -> str:
-    """One line of input, stripped; end of input raises ``MenuExit``."""
+    """One line of input, stripped; end of input, or Ctrl-C at the question, raises ``MenuExit``
+    (the menu says it is leaving and how to come back, as for 'q'; Ctrl-C during a command
+    stops only that command)."""
     try:
         return input(fit(prompt, WIDTH - 10)).strip()
     except EOFError:
         print()
         raise MenuExit("end of input") from None
+    except KeyboardInterrupt:
+        print()
+        raise MenuExit("Ctrl-C") from None
 
 
 @dataclass(frozen=True)
