@@ -440,3 +440,18 @@ def test_a_bench_timeout_that_stops_nothing_or_everything_is_a_usage_error(value
     code, err = _run(["bench", "--doctor", "emu:generic-dvd", "--timeout", value])
     assert code == ExitCode.USAGE
     assert f"argument --timeout: '{value}': want a number of seconds above 0" in err
+
+
+def test_a_flash_whose_journal_cannot_be_written_leaves_no_report_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--journal /dev/null once left a report saying "journal: /dev/null" (and a new folder)."""
+    image = tmp_path / "V0050.bin"
+    image.write_bytes(IMAGES["V0050.bin"])
+    reports = tmp_path / "reports"
+    argv = ["flash", "emu:btc-drw1004im,disc=none", str(image), "--yes", "--no-backup"]
+    code = main([*argv, "--journal", "/dev/null", "--reports", str(reports)])
+    captured = capsys.readouterr()
+    assert code == ExitCode.BAD_INPUT
+    assert "error: --journal /dev/null: is a device node" in captured.err
+    assert "report:" not in captured.out + captured.err and not reports.exists()

@@ -195,6 +195,10 @@ class FlashJob:
     def __init__(self, options: FlashOptions, ctx: RunContext) -> None:
         self.options = options
         self.ctx = ctx
+        if ctx.journal:  # a --journal rescue may not write stops here, before a report names it
+            from rescue.transport.journal import check_journal_target
+
+            check_journal_target(Path(ctx.journal))
         self.base = _report_base(reports_dir(ctx.reports), drive_tag(options.device))
         journal = Path(ctx.journal) if ctx.journal else self.base.with_suffix(".journal.jsonl")
         self.report = FlashReport(
