@@ -62,6 +62,7 @@ PATHS = [
     "{tmp}/missing/deeper/x",
     "{tmp}/new.out",
     "{tmp}/empty",
+    "{tmp}/deep.json",
     "",
     "-",
     "{tmp}/\udcff\u00e9 odd",
@@ -244,6 +245,7 @@ def _workbench() -> Iterator[Path]:
         (tmp / "link").symlink_to(tmp / "precious.bin")
         (tmp / "dangling").symlink_to(tmp / "gone")
         (tmp / "empty").write_bytes(b"")
+        (tmp / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
         for name, image in IMAGES.items():
             (tmp / name).write_bytes(image)
         (tmp / "work").mkdir()
@@ -364,6 +366,9 @@ def check(template: list[str]) -> None:
         ["bench", "emu:btc-drw1004im,c2=6:0\udcff\u202e", "--doctor"],
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/\udcff.bin"],
         ["info", "emu:generic-dvd,serial=[/bold]x"],  # a drive string is never rich markup
+        ["fw", "inspect", "{tmp}/precious.bin", "--family", "spc"],
+        ["--drives", "{tmp}/deep.json", "info", "emu:generic-dvd"],
+        ["report", "{tmp}/deep.json"],
     ],
 )
 def test_the_cases_issue_11_found(argv: list[str]) -> None:

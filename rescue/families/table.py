@@ -160,6 +160,8 @@ def _load_file(path: str, mtime_ns: int, size: int) -> dict[str, list[DrivePatte
         _bad(path, err.message)
     except json.JSONDecodeError as err:
         _bad(path, f"not JSON (line {err.lineno} column {err.colno}: {err.msg})")
+    except RecursionError:
+        _bad(path, "not a drive table (JSON nested too deeply)")
     if not isinstance(document, dict) or not isinstance(document.get("families"), dict):
         _bad(path, 'want {"families": {NAME: {"drives": [rows]}}} at the top')
     for key in document:

@@ -34,13 +34,22 @@ def _checksum_line(image: FirmwareImage) -> str:
     return f"{_hex16(ck.value)}{stored}: {verdict}  [{ck.algorithm}]"
 
 
+def _family_title(family: str) -> str:
+    """The layout's title; SPC has no layout (any bytes the drive takes), its protocol's then."""
+    if family in BY_FAMILY:
+        return str(BY_FAMILY[family].TITLE)
+    from rescue.families import family_named
+
+    return family_named(family).title
+
+
 def _print_text(image: FirmwareImage) -> None:
     out = Console(highlight=False, soft_wrap=True)
     ident = image.identity
     rows = [
         ("file", str(image.path)),
         ("format", image.format),
-        ("family", f"{image.family} ({BY_FAMILY[image.family].TITLE})"),
+        ("family", f"{image.family} ({_family_title(image.family)})"),
         ("size", f"{image.size} bytes (0x{image.size:X})"),
         ("vendor", ident.vendor or "unknown"),
         ("product", ident.product or "unknown"),
