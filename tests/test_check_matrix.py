@@ -285,7 +285,7 @@ def _no_stop_on_failure(mp: pytest.MonkeyPatch) -> None:
 def _no_confirm(mp: pytest.MonkeyPatch) -> None:
     engine = importlib.import_module("rescue.engine.flash")  # the package's flash() shadows it
 
-    mp.setattr(engine, "confirm", lambda question, assume_yes: None)
+    mp.setattr(engine, "confirm", lambda question, assume_yes, ask=None: None)
 
 
 def _no_disc_check(mp: pytest.MonkeyPatch) -> None:
