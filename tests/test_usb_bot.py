@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
+
+import pytest
 
 from rescue.emulator.usb_bot import (
+    BOT_RESET,
     CSW_SIGNATURE,
     STATUS_FAILED,
     STATUS_PASSED,
     BotGadget,
+    _Abandoned,
     _reset_rule,
     descriptors,
     strings,
@@ -76,3 +81,39 @@ def test_reset_rules():
     assert _reset_rule("3b:07") == (0x3B, 7)
     assert _reset_rule("ff") == (0xFF, None)
     assert _reset_rule(None) is None
+
+
+def cbw(tag: int, length: int, flags: int, cdb: bytes) -> bytes:
+    return struct.pack("<IIIBBB", 0x43425355, tag, length, flags, 0, len(cdb)) + cdb.ljust(
+        16, b"\0"
+    )
+
+
+def test_a_hung_command_is_dropped_when_the_host_resets_the_bridge():
+    """No data and no CSW for it: after the BOT reset the host expects the next CBW."""
+    gadget = BotGadget("btc-drw1004im,disc=none,fault=hang@12.1")
+    r_in, w_in = os.pipe()
+    gadget._in = w_in
+    reset = struct.pack("<BBHHH", 0x21, BOT_RESET, 0, 0, 0)
+    gadget._ep0 = os.open(os.devnull, os.O_RDWR)  # the status stage's zero-length read
+    timer = threading.Timer(0.3, gadget._setup, (reset,))
+    timer.start()
+    with pytest.raises(_Abandoned):
+        gadget._command(cbw(1, 36, 0x80, INQUIRY))
+    timer.join()
+    gadget._command(cbw(2, 36, 0x80, INQUIRY))  # the next command is served
+    os.close(w_in)
+    out = os.read(r_in, 4096)
+    os.close(r_in)
+    os.close(gadget._ep0)
+    assert len(out) == 36 + 13 and struct.unpack("<IIIB", out[36:])[1] == 2
+    assert (gadget.stats["abandoned"], gadget.stats["bot_resets"]) == (1, 1)
+
+
+def test_the_gadget_logs_the_largest_transfer_per_opcode():
+    gadget = BotGadget("btc-drw1004im,disc=none")
+    gadget._count(bytes([0x28]), 0x4000)
+    gadget._count(bytes([0x28]), 0x800)
+    gadget._count(INQUIRY, 36)
+    assert gadget.stats["largest_by_opcode"] == {"28": 0x4000, "12": 36}
+    assert (gadget.stats["largest"], gadget.stats["commands"]) == (0x4000, 3)

@@ -27,6 +27,13 @@ What the bridge does, as a real one might:
 Sense is carried as BOT carries it: a failed command ends with CSW status 1,
 and the host asks REQUEST SENSE; the bridge keeps the last sense for that.
 
+A model that hangs (``fault=hang@...``) leaves its command without data or
+CSW until the host gives up on it: usb-storage's abort ends in the class's
+Bulk-Only Mass Storage Reset (BOT 1.0, 3.1) or a port reset, which the
+function sees as a reset request or a disable event. The bridge then drops
+the command, sends nothing for it and reads the next CBW, as a bridge whose
+drive stalled does once reset; the stats count it (``abandoned``).
+
 Prints ``READY <H:C:T:L> <sgN> <srN>`` when the host side has its nodes, and
 ``RESET <H:C:T:L> <sgN> <srN>`` after each re-enumeration; runs until
 SIGTERM/SIGINT, then tears the gadget down and prints ``STATS <json>``.
@@ -44,6 +51,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from rescue.emulator.base import CHECK_CONDITION, WallClock
 from rescue.emulator.sense import INVALID_FIELD_IN_CDB, INVALID_OPCODE, fixed_sense
@@ -115,8 +123,18 @@ class BotGadget:
         self.root = CONFIGFS / "usb_gadget" / name
         self.mount = Path(os.environ.get("TMPDIR", "/run")) / f"ffs-{name}"
         self.sense = b""
-        self.stats = {"commands": 0, "largest": 0, "over_cap": 0, "refused": [], "resets": 0}
+        self.stats: dict[str, Any] = {
+            "commands": 0,
+            "largest": 0,
+            "largest_by_opcode": {},  # "28": the longest transfer seen for READ(10), ...
+            "over_cap": 0,
+            "refused": [],
+            "resets": 0,
+            "bot_resets": 0,
+            "abandoned": 0,
+        }
         self.stop = threading.Event()
+        self.host_reset = threading.Event()  # the host gave up on the command in hand
         self.sysfs_device: Path | None = None
         self._ep0 = self._in = self._out = -1
 
@@ -151,16 +169,41 @@ class BotGadget:
         return self._plug()
 
     def _plug(self) -> Path:
-        before = set(_scsi_devices())
-        (self.root / "UDC").write_text(free_udc())
+        """Bind to a free controller; the SCSI device behind its host side is this drive's.
+
+        Other gadgets may be plugging in at the same moment (one process each):
+        dummy_hcd pairs ``dummy_udc.N`` with ``dummy_hcd.N``, so only a device
+        below that host controller can be ours.
+        """
+        udc = self._bind()
+        host = f"/dummy_hcd.{udc.rpartition('.')[2]}/"
         deadline = time.monotonic() + NODE_WAIT_SECONDS
         while time.monotonic() < deadline:
-            for device in sorted(set(_scsi_devices()) - before):
+            for device in sorted(d for d in _scsi_devices() if host in str(d)):
                 if (device / "scsi_generic").is_dir():
                     self.sysfs_device = device
+                    self._tell_host_the_cap(device)
                     return device
             time.sleep(0.25)
         raise RuntimeError("no SCSI device appeared behind usb-storage")
+
+    def _bind(self) -> str:
+        """Write a free UDC's name; another process may take the same one first (EBUSY)."""
+        for _ in range(10):
+            udc = free_udc()
+            try:
+                (self.root / "UDC").write_text(udc)
+                return udc
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("no USB device controller could be bound")
+
+    def _tell_host_the_cap(self, device: Path) -> None:
+        """Set the SCSI device's ``max_sectors`` to the cap, as a usb-storage quirk would
+        (again after every re-enumeration: the new device starts at 240)."""
+        if self.max_transfer is not None:
+            sectors = max(1, min(self.max_transfer, 240 * 512) // 512)
+            (device / "max_sectors").write_text(f"{sectors}\n")
 
     def _unplug(self) -> None:
         try:
@@ -217,6 +260,8 @@ class BotGadget:
                 setup, kind = chunk[at : at + 8], chunk[at + 8]
                 if kind == EVENT_SETUP:
                     self._setup(setup)
+                elif kind in (EVENT_DISABLE, EVENT_UNBIND):  # a port reset or an unplug
+                    self.host_reset.set()
 
     def _setup(self, setup: bytes) -> None:
         request_type, request, _value, _index, length = struct.unpack("<BBHHH", setup)
@@ -225,6 +270,8 @@ class BotGadget:
                 os.write(self._ep0, b"\x00")  # one LUN
             elif request == BOT_RESET and request_type == 0x21:
                 self.sense = b""
+                self.stats["bot_resets"] += 1
+                self.host_reset.set()
                 os.read(self._ep0, 0)  # status stage: acknowledged
             elif request_type & 0x80:
                 os.read(self._ep0, 0)  # stall: an IN request answered with a read
@@ -248,16 +295,16 @@ class BotGadget:
                 continue  # not a CBW: wait for the host's reset recovery
             try:
                 self._command(cbw)
-            except OSError:
+            except (OSError, _Abandoned):
                 continue
 
     def _command(self, cbw: bytes) -> None:
         _sig, tag, length, flags, _lun, cb_len = struct.unpack_from("<IIIBBB", cbw)
         cdb = bytes(cbw[15 : 15 + (cb_len & 0x1F)])
         data_in = bool(flags & 0x80)
+        self.host_reset.clear()
         data_out = self._receive(length) if length and not data_in else None
-        self.stats["commands"] += 1
-        self.stats["largest"] = max(self.stats["largest"], length)
+        self._count(cdb, length)
         status, data = self._run(cdb, data_out, length if data_in else 0)
         residue = 0
         if data_in and length:
@@ -291,7 +338,11 @@ class BotGadget:
             threading.Thread(target=self._unplug, daemon=True).start()
             self.stop.wait()
         if reply.hang:  # never answers: the host times out and resets
-            self.stop.wait()
+            while not (self.host_reset.wait(0.2) or self.stop.is_set()):
+                pass
+            self.stats["abandoned"] += 1
+            print(f"ABANDONED {cdb.hex()}", flush=True)
+            raise _Abandoned
         if reply.busy_seconds > 0:
             self.device.clock.sleep(reply.busy_seconds)
         if reply.status == CHECK_CONDITION:
@@ -299,6 +350,16 @@ class BotGadget:
             return STATUS_FAILED, reply.data[:data_in]
         self.sense = b""
         return STATUS_PASSED, reply.data[:data_in]
+
+    def _count(self, cdb: bytes, length: int) -> None:
+        """The gadget's own log of transfer lengths: what a cap test holds rescue to."""
+        stats = self.stats
+        stats["commands"] += 1
+        stats["largest"] = max(stats["largest"], length)
+        if cdb:
+            by_opcode = stats["largest_by_opcode"]
+            key = f"{cdb[0]:02x}"
+            by_opcode[key] = max(by_opcode.get(key, 0), length)
 
     def _receive(self, length: int) -> bytes:
         parts, got = [], 0
@@ -321,6 +382,10 @@ class BotGadget:
         self.stats["resets"] += 1
         device = self.reconnect()
         print(f"RESET {_nodes(device)}", flush=True)
+
+
+class _Abandoned(Exception):
+    """The host reset the transport while the model hung: no data, no CSW for it."""
 
 
 def _nodes(device: Path) -> str:
@@ -362,9 +427,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: done.set())
     try:
         device = gadget.start()
-        if args.max_transfer is not None:  # tell the host side, as a quirk would
-            sectors = max(1, min(args.max_transfer, 240 * 512) // 512)
-            (device / "max_sectors").write_text(f"{sectors}\n")
         print(f"READY {_nodes(device)}", flush=True)
         while not done.wait(0.5):
             pass

@@ -7,68 +7,25 @@ through it (64 chunks and a 10 s activation: the cheapest flash under TCG)
 with a 64 KiB transfer cap (every command stays under it), and let the gadget
 re-enumerate after the commit, as a drive behind USB does, to find the drive
 again by its bridge's serial on its new SCSI host, running the new revision.
+Under a 16 KiB cap, info, doctor and an MT1939 backup size every command to
+it and the MT1939 flash (62 KiB chunks) is refused with nothing sent, as the
+gadget's own log of transfer lengths shows.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from guestlib import make_image, rescue, run_cli
+from usbbed import bot
 
-BOT = [sys.executable, "-m", "rescue.emulator.usb_bot"]
 CAP = 64 * 1024
 SPC = "generic-spc,disc=none"
 # the demo SPC image names no drive: its identity check needs --force identity
 FLASH = ("--yes", "--no-backup", "--force", "identity")
-START_TIMEOUT = 120.0
-
-
-class Bot:
-    def __init__(self, process: subprocess.Popen[str], hctl: str, sg: str, sr: str) -> None:
-        self.process, self.hctl, self.sg, self.sr = process, hctl, sg, sr
-        self.stats: dict | None = None
-
-    def next_line(self, prefix: str, timeout: float = START_TIMEOUT) -> list[str]:
-        deadline = time.monotonic() + timeout
-        assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            if line.startswith(prefix):
-                return line.split()[1:]
-        raise AssertionError(f"no {prefix} line from the gadget")
-
-
-@contextmanager
-def bot(*args: str) -> Iterator[Bot]:
-    process = subprocess.Popen(
-        [*BOT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    started = Bot(process, "", "", "")
-    try:
-        started.hctl, sg, sr = started.next_line("READY")
-        started.sg, started.sr = f"/dev/{sg}", f"/dev/{sr}"
-        yield started
-    finally:
-        process.terminate()
-        try:
-            out, err = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
-        for line in out.splitlines():
-            if line.startswith("STATS "):
-                started.stats = json.loads(line[6:])
-        if started.stats is None:
-            print(err[-3000:])
 
 
 def test_a_flash_through_usb_stays_under_the_cap(tmp_path: Path) -> None:
@@ -112,3 +69,28 @@ def test_a_drive_that_re_enumerates_after_its_commit_is_found_again(tmp_path: Pa
         else:
             pytest.fail(f"the drive never reported 1.01 after the reset: {flash.stdout}")
     assert served.stats is not None and served.stats["resets"] == 1
+
+
+def test_info_doctor_backup_and_flash_stay_under_a_small_cap(tmp_path: Path) -> None:
+    """16 KiB: under the 32 KiB doctor reads, the 64 KiB MT1939 backup reads and its 62 KiB
+    download chunk. The gadget logs every transfer length it was asked for."""
+    cap = 16 * 1024
+    image = make_image("mt1939", "TS02", tmp_path / "ts02.bin")
+    with bot("tsst-se506cb", "--max-transfer", str(cap), "--name", "rescue_bot3") as served:
+        code, out, err = run_cli("info", "--json", served.sg)
+        assert code == 0 and json.loads(out)["path"]["limits"]["largest_transfer"] == cap, err
+        code, out, err = run_cli("doctor", served.sg, "--reports", str(tmp_path))
+        assert code == 0 and "fine" in out, out + err
+        backup = tmp_path / "flash.bin"
+        code, out, err = run_cli("backup", served.sg, "-o", str(backup))
+        assert code == 0 and backup.stat().st_size == 0x200000, err
+        code, out, err = run_cli("flash", served.sg, str(image), "--yes", "--reports",
+                                 str(tmp_path))  # fmt: skip
+        text = " ".join((out + err).split())
+        assert code == 6 and "carries at most 16 KiB" in text and "nothing was sent" in text
+    stats = served.stats
+    assert stats is not None and stats["over_cap"] == 0 and stats["largest"] <= cap, stats
+    by_opcode = stats["largest_by_opcode"]
+    assert by_opcode["28"] == cap  # doctor's READ(10)s, cut from 32 KiB to the cap
+    assert by_opcode["3c"] == cap  # the backup's READ BUFFERs, cut from 64 KiB
+    assert "ff" not in by_opcode  # the refused flash sent no download command
