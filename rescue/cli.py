@@ -198,13 +198,18 @@ def _ctrl_c_is_keyboard_interrupt() -> None:
 
 
 def _odd_bytes_print_as_given() -> None:
-    """A path with bytes that are not UTF-8 (Python holds them as lone surrogates) is printed
-    back as those bytes, as `ls` prints it, instead of failing the print on a UTF-8 terminal.
-    A stream set up otherwise (``rescue.terminal``: ASCII with replacement) is left alone."""
+    """No print fails on a character the output cannot encode.
+
+    On UTF-8 output, a path's bytes that are not UTF-8 (Python holds them as lone
+    surrogates) are printed back as those bytes, as `ls` prints them; on any other
+    encoding (PYTHONIOENCODING=ascii, a Latin-1 locale) what it lacks becomes '?'.
+    A stream set up otherwise (``rescue.terminal``: ASCII with replacement) is left alone.
+    """
     for stream in (sys.stdout, sys.stderr):
         if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            utf8 = str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8"
             with contextlib.suppress(ValueError, OSError):
-                stream.reconfigure(errors="surrogateescape")
+                stream.reconfigure(errors="surrogateescape" if utf8 else "replace")
 
 
 def _drive_table(drives: list[str], *, check: bool) -> contextlib.AbstractContextManager[None]:

@@ -460,3 +460,18 @@ def test_a_flash_whose_journal_cannot_be_written_leaves_no_report_naming_it(
     assert code == ExitCode.BAD_INPUT
     assert "error: --journal /dev/null: is a device node" in captured.err
     assert "report:" not in captured.out + captured.err and not reports.exists()
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "utf-8"])
+def test_output_that_cannot_encode_a_character_still_prints_everything(encoding: str) -> None:
+    """PYTHONIOENCODING=ascii (or a Latin-1 locale) and a non-UTF-8 byte: '?' or the byte."""
+    out = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="strict")
+    err = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="strict")
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["info", "emu:generic-dvd,serial=\u00e9\u20ac\udcff"])
+        missing = main(["fw", "inspect", "/nonexist/\u00e9\u20ac\udcff.bin"])
+    out.flush()
+    err.flush()
+    assert (code, missing) == (0, ExitCode.BAD_INPUT)
+    assert b"unexpected" not in err.buffer.getvalue()  # type: ignore[attr-defined]
+    assert b"serial" in out.buffer.getvalue()  # type: ignore[attr-defined]
