@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -279,11 +280,34 @@ def _ours(name: str) -> bool:
     )
 
 
+class Hung(Exception):
+    """A command still running after HANG_SECONDS: a blocking read (a /proc file, a FIFO)."""
+
+
+#: Not a speed limit (every example takes well under a second to a few): a watchdog that
+#: turns a read that never returns (`bench --flash /proc/kmsg` once) into a failure.
+HANG_SECONDS = 120
+
+
+@contextlib.contextmanager
+def _watchdog(argv: list[str]) -> Iterator[None]:
+    def hung(_signum: int, _frame: object) -> None:
+        raise Hung(argv)
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(HANG_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _run(argv: list[str]) -> tuple[int, str]:
     """main(argv) with stdout and stderr as Python sets them up on a UTF-8 terminal."""
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace")
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _watchdog(argv):
         try:
             code = main(argv)
         except SystemExit as leave:  # argparse: --help or a bad command line
@@ -366,6 +390,9 @@ def check(template: list[str]) -> None:
         ["bench", "emu:btc-drw1004im,c2=6:0\udcff\u202e", "--doctor"],
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/\udcff.bin"],
         ["info", "emu:generic-dvd,serial=[/bold]x"],  # a drive string is never rich markup
+        ["bench", "--flash", "/proc/kmsg", "emu:btc-drw1004im,disc=none", "--yes"],
+        ["bench", "--flash", "/dev/zero", "emu:btc-drw1004im,disc=none", "--yes"],
+        ["bench", "--flash", "{tmp}/fifo", "emu:btc-drw1004im,disc=none", "--yes"],
         ["fw", "inspect", "{tmp}/precious.bin", "--family", "spc"],
         ["--drives", "{tmp}/deep.json", "info", "emu:generic-dvd"],
         ["report", "{tmp}/deep.json"],

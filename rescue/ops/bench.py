@@ -30,7 +30,7 @@ from rescue.bench.runner import DEFAULT_TIMEOUT, DriveResult, Task, log_path, ru
 from rescue.bench.summary import document, save
 from rescue.diagnostics.report import reports_dir
 from rescue.engine.flash import FlashOptions
-from rescue.errors import EXIT_CODE_MEANINGS, BadInput, UsageError
+from rescue.errors import EXIT_CODE_MEANINGS, UsageError
 from rescue.ops.flash import add_family_option, add_force_option, add_no_backup_option
 from rescue.ops.safety import confirm
 
@@ -175,10 +175,11 @@ def _task(args: argparse.Namespace, job: str, device: str, index: int, session: 
 
 
 def _image_line(path: str) -> str:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise BadInput(f"{path}: {err.strerror}") from None
+    """The image as the batch question names it; read as flash reads it (``read_source``:
+    never a FIFO, a device or a /proc file, which would hang the bench or fill memory)."""
+    from rescue.firmware.source import read_source
+
+    data = read_source(Path(path))
     return f"{path} ({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]})"
 
 
