@@ -116,7 +116,7 @@ def probe(drive: Any) -> ProbeResult:
             sense=err.sense.to_dict(),
             verdict=f"{'not answered' if err.sense.key == NOT_READY else 'refused'} ({name}): "
             + verdict,
-            next_step=next_step.replace("DEV", drive.name),
+            next_step=next_step.replace("DEV", quote(drive.name)),  # pasted into a shell
             exit_code=int(err.exit_code),
             refused_by=origin.to_dict() if origin is not None else None,
         )
@@ -190,7 +190,9 @@ def _refusal(key: int, asc: int, ascq: int, family: str | None) -> tuple[str, st
             "in the drive's own vendor modes"
         )
         where = f"the {family} protocol" if family else "its family's protocol (none known here)"
-        return verdict, f"`rescue flash DEV FILE` speaks {where}; `rescue plan DEV` comes first"
+        return verdict, (
+            f"`rescue flash DEV FILE` speaks {where}; `rescue plan DEV --to REV` comes first"
+        )
     advice = advise(key, asc, ascq)
     return advice.meaning, advice.next_step
 
