@@ -391,6 +391,11 @@ def check(template: list[str]) -> None:
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/\udcff.bin"],
         ["info", "emu:generic-dvd,serial=[/bold]x"],  # a drive string is never rich markup
         ["bench", "--flash", "/proc/kmsg", "emu:btc-drw1004im,disc=none", "--yes"],
+        # emulate's own arguments fail before it reaches the kernel (a good one runs until stopped)
+        ["emulate", "nope"],
+        ["emulate", "generic-dvd", "--journal", "{tmp}/precious.bin"],
+        ["emulate", "btc-drw1004im", "--image", "/dev/zero"],
+        ["emulate", "btc-drw1004im", "--fault", "\udcff@3b"],
         ["bench", "--flash", "/dev/zero", "emu:btc-drw1004im,disc=none", "--yes"],
         ["bench", "--flash", "{tmp}/fifo", "emu:btc-drw1004im,disc=none", "--yes"],
         ["fw", "inspect", "{tmp}/precious.bin", "--family", "spc"],
