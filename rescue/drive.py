@@ -31,6 +31,7 @@ from rescue.scsi.vpd import (
 from rescue.transport.base import GOOD, Result, Transport
 
 BUSY = 0x08
+SECTOR = 2048  # user data per sector of a CD/DVD/BD data track (what READ(10) moves)
 UNIT_ATTENTION = 0x6
 
 
@@ -156,9 +157,9 @@ class Drive:
         return parse_read_capacity_10(self._fetch(build.read_capacity_10(), "READ CAPACITY"))
 
     def read10(self, lba: int, blocks: int, timeout: float = 30.0) -> bytes:
-        """A scan's every block: its label is worded only when the read fails."""
-        c = build.read_10(lba, blocks)
-        result = self.transport.execute(c, data_in=c.data_in, timeout=timeout)
+        """A scan's every block: bare CDB bytes, and a label worded only when the read fails."""
+        cdb = build.read_10_bytes(lba, blocks)
+        result = self.transport.execute(cdb, data_in=blocks * SECTOR, timeout=timeout)
         if result.status == GOOD:
             return result.data
         _raise_for(result, f"READ(10) {lba}")

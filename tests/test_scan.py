@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,6 +91,7 @@ class _InterruptAfter:
 
     def __init__(self, drive: Drive, reads: int) -> None:
         self._drive, self._left = drive, reads
+        self.transport = drive.transport  # the scanner reads the clock there
 
     def read10(self, lba: int, blocks: int) -> bytes:
         self._left -= 1
@@ -224,3 +228,21 @@ def test_reads_fit_what_the_path_carries(capsys, tmp_path: Path) -> None:  # noq
 def test_reads_keep_the_asked_size_when_the_path_carries_it(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     code, body = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=1024,maxxfer=65536")
     assert code == 0 and body["sectors_per_read"] == 32 and body["sectors_per_read_why"] is None
+
+
+def test_piped_output_is_plain_and_leaves_rich_unloaded(tmp_path: Path) -> None:
+    """Into a pipe no bar shows and no colour is kept, so rich (a large share of the
+    command's start-up) is not imported; the words are the terminal's, tags taken out."""
+    probe = (
+        "import sys; from rescue.cli import main; "
+        f"code = main(['scan', {BAD_DISC!r}, '--reports', {str(tmp_path)!r}]); "
+        "print('rich loaded' if any(m.split('.')[0] == 'rich' for m in sys.modules) "
+        "else 'rich not loaded', code, file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.stderr.strip() == f"rich not loaded {int(ExitCode.MEDIUM_ERROR)}"
+    assert "  unreadable LBA 1000..1099 (100 sectors) 3/11/00\n" in done.stdout
+    assert "[" not in done.stdout  # no markup tag left behind

@@ -17,7 +17,7 @@ import pytest
 
 from rescue.cli import main
 from rescue.diagnostics import mapfile as mf
-from rescue.diagnostics.scan import Scanner
+from rescue.drive import Drive
 from rescue.errors import ExitCode
 
 INTERRUPTED = 130
@@ -92,15 +92,15 @@ def test_a_disc_whose_start_does_not_read_still_resumes(tmp_path: Path, capsys) 
 
 
 def _CtrlCAt(at: int):  # noqa: ANN202, N802
-    """A stand-in for Scanner._read_run: Ctrl-C when the scan reaches LBA ``at``."""
-    real = Scanner._read_run
+    """A stand-in for Drive.read10: Ctrl-C when the scan reaches LBA ``at``."""
+    real = Drive.read10
 
-    def read_run(scanner: Scanner, result, lba: int, count: int) -> None:  # noqa: ANN001
+    def read10(drive: Drive, lba: int, blocks: int, timeout: float = 30.0) -> bytes:
         if lba >= at:
             raise KeyboardInterrupt
-        real(scanner, result, lba, count)
+        return real(drive, lba, blocks, timeout)
 
-    return read_run
+    return read10
 
 
 def test_ctrl_c_says_how_far_the_scan_got(
@@ -108,7 +108,7 @@ def test_ctrl_c_says_how_far_the_scan_got(
     capsys,
     monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
-    monkeypatch.setattr(Scanner, "_read_run", _CtrlCAt(256))
+    monkeypatch.setattr(Drive, "read10", _CtrlCAt(256))
     mapfile = tmp_path / "disc.map"
     assert _scan(tmp_path, "emu:generic-dvd,sectors=1024", mapfile) == INTERRUPTED
     out = capsys.readouterr().out.replace("\n", " ")
@@ -132,7 +132,7 @@ def test_ctrl_c_with_json_gives_the_same_facts(
     capsys,
     monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
-    monkeypatch.setattr(Scanner, "_read_run", _CtrlCAt(96))
+    monkeypatch.setattr(Drive, "read10", _CtrlCAt(96))
     mapfile = tmp_path / "disc.map"
     code = _scan(tmp_path, "emu:generic-dvd,sectors=384,bad=10", mapfile, "--json")
     body = json.loads(capsys.readouterr().out)
@@ -146,7 +146,7 @@ def test_a_clean_scan_interrupted_before_the_end_never_says_every_sector_read(
     capsys,
     monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
-    monkeypatch.setattr(Scanner, "_read_run", _CtrlCAt(0))
+    monkeypatch.setattr(Drive, "read10", _CtrlCAt(0))
     assert main(["scan", "emu:generic-dvd,sectors=64", "--reports", str(tmp_path)]) == 130
     out = capsys.readouterr().out.replace("\n", " ")
     assert "every sector read" not in out and "stopped at LBA 0" in out and "0.0%" in out

@@ -19,7 +19,6 @@ Weak sectors live only in the report: a mapfile has no status for them.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -28,7 +27,6 @@ from typing import Any, TypeVar
 from rescue.diagnostics import mapfile as mf
 from rescue.diagnostics.readmethod import (
     LABELS,
-    NO_C2,
     REFUSED,
     ReadMethod,
     layout_holds,
@@ -44,14 +42,17 @@ DEFAULT_RETRIES = 1
 ZONES = 16  # speed is reported per sixteenth of the scanned range
 LAYOUT_PROBE_LBA = 16  # ISO 9660's first volume descriptor: a sector that is never blank
 SLOW_SECONDS = 1.0  # a block taking longer than this is reported as slow
+LOOKAHEAD = 64  # blocks whose status one search checks for untried sectors
 PROGRESS_SECONDS = 0.1  # wall time between progress calls (a bar redraws 10 times a second)
 CTRL_C = "interrupted (Ctrl-C)"
 NOT_READY = 0x2  # sense key: the disc went away (ejected, drive reset); every read would fail
 _NON_TRIED = mf.NON_TRIED.encode()
 _FINISHED = mf.FINISHED.encode()
+_READ10 = ReadMethod.READ10  # looked up once: an enum member costs a class lookup per use
 _TRIED = (mf.FINISHED + mf.BAD_SECTOR).encode()
 _BAD_RUN = re.compile(re.escape(mf.BAD_SECTOR.encode()) + b"+")
 _PENDING_RUN = re.compile(b"[^" + re.escape(_TRIED) + b"]+")
+_TRIED_SECTOR = re.compile(b"[^" + re.escape(_NON_TRIED) + b"]")
 
 
 @dataclass(frozen=True)
@@ -210,17 +211,24 @@ class Scanner:
         self.retries = retries
         self.slow_seconds = slow_seconds
         self.method = method
-        self._now = drive.now  # bound once: read twice a block
-        self._done = _FINISHED * block  # a whole block read: its status bytes, made once
+        self._now = drive.transport.now  # read twice a block: the clock itself, no Drive call
 
     def run(self, result: ScanResult, progress: Progress | None = None) -> ScanResult:
         """Scan ``[result.start, result.end)``; Ctrl-C ends the scan, keeping what was learnt.
 
         ``progress`` hears of the sectors dealt with at most every
-        PROGRESS_SECONDS of wall time (and once at the end): a progress bar
-        and a checkpoint need no more, and a call per block would cost a
-        scan of a fast drive more than its reads (docs/architecture.md,
-        "The command path").
+        PROGRESS_SECONDS of the drive's clock (and once at the end): a
+        progress bar and a checkpoint need no more, and a call per block
+        would cost a scan of a fast drive more than its reads.
+
+        This loop runs once per block, so it is the scan's hot path
+        (docs/architecture.md, "The command path"). A block whose sectors
+        are all untried, in a READ(10) scan, takes the short way: read,
+        time, count into its zone, with what it needs in local names; the
+        status bytes of such blocks are written once per stretch (before
+        progress is told, since a checkpoint saves them, and however the
+        loop ends). Anything else (a resumed map's part-done block, READ CD,
+        a failed read) goes through ``_read_run``.
         """
         span = result.end - result.start
         size = max(1, -(-span // ZONES))
@@ -229,48 +237,61 @@ class Scanner:
         ]
         result.position = result.start
         result.method = self.method
-        pending, due = 0, time.monotonic() + PROGRESS_SECONDS  # progress not yet told
+        status, block, end = result.status, self.block, result.end
+        now, read10 = self._now, self.drive.read10
+        pending, due = 0, now() + PROGRESS_SECONDS  # sectors progress has not heard of yet
+        untried_to = marked = read_to = result.start  # [marked, read_to): read, status unwritten
         try:
             if self.method is ReadMethod.CD:
                 self._check_read_cd(result)
-            for lba in range(result.start, result.end, self.block):
-                count = min(self.block, result.end - lba)
-                for first, n in _pending_runs(result.status, lba, count):
-                    self._read_run(result, first, n)
-                result.position = lba + count
-                pending += count
-                if progress is not None and (now := time.monotonic()) >= due:
+            for lba in range(result.start, end, block):
+                stop = min(lba + block, end)
+                if stop > untried_to:  # looked ahead a few blocks at a time, in C
+                    untried_to = _untried_to(status, lba, min(end, lba + block * LOOKAHEAD))
+                if stop > untried_to or self.method is not _READ10:
+                    _mark_read(status, marked, read_to)
+                    for first, n in _pending_runs(status, lba, stop - lba):
+                        self._read_run(result, first, n)
+                    marked = read_to = stop
+                else:
+                    result.sectors_read_now += stop - lba
+                    started = now()
+                    try:
+                        read10(lba, stop - lba)
+                    except SenseError as err:
+                        _mark_read(status, marked, read_to)
+                        self._failed(result, lba, stop - lba, err)
+                        marked = stop
+                    else:
+                        self._account(result, lba, stop - lba, now() - started)
+                    read_to = stop
+                result.position = stop
+                pending += stop - lba
+                if progress is not None and (told := now()) >= due:
+                    _mark_read(status, marked, read_to)
+                    marked = read_to
                     progress(pending)
-                    pending, due = 0, now + PROGRESS_SECONDS
+                    pending, due = 0, told + PROGRESS_SECONDS
         except KeyboardInterrupt:
             result.interrupted, result.stopped_by = True, CTRL_C
-        except SenseError as err:  # only "not ready" escapes _read_run: the disc is gone
+        except SenseError as err:  # only "not ready" escapes a read: the disc is gone
             result.interrupted, result.stopped_by = True, err.message
+        finally:
+            _mark_read(status, marked, read_to)
         if progress is not None and pending:
             progress(pending)
         return result
 
-    def _timed_read(self, result: ScanResult, lba: int, count: int) -> tuple[float, Sequence[int]]:
-        """Seconds the read took and C2-flagged bytes per sector (none without C2).
-
-        READ(10), nearly every scan's command, is sent without the method
-        dispatch of ``read_sectors``; a refused READ CD falls back to READ(10).
-        """
-        now = self._now
-        started = now()
+    def _read(self, result: ScanResult, lba: int, count: int) -> Sequence[int]:
+        """C2-flagged bytes per sector (``NO_C2`` without C2); a refused READ CD: READ(10)."""
         try:
-            if self.method is ReadMethod.READ10:
-                self.drive.read10(lba, count)
-                flagged: Sequence[int] = NO_C2
-            else:
-                flagged = read_sectors(self.drive, self.method, lba, count)
+            return read_sectors(self.drive, self.method, lba, count)
         except (SenseError, ParseError) as err:
             why = _read_cd_refusal(err) if self.method is ReadMethod.CD else None
             if why is None:
                 raise
             self._give_up_read_cd(result, why)
-            return self._timed_read(result, lba, count)
-        return now() - started, flagged
+            return self._read(result, lba, count)
 
     def _check_read_cd(self, result: ScanResult) -> None:
         """Give READ CD up before the scan when its answer does not follow the C2 layout."""
@@ -296,27 +317,38 @@ class Scanner:
         self.method = result.method = ReadMethod.READ10
 
     def _read_run(self, result: ScanResult, lba: int, count: int) -> None:
+        """Read one run with the scan's method and account for it (C2, time, zone)."""
         result.sectors_read_now += count
+        started = self._now()
         try:
-            seconds, flagged = self._timed_read(result, lba, count)
+            flagged = self._read(result, lba, count)
         except SenseError as err:
-            _stop_if_not_ready(err)
-            result.status[lba : lba + count] = mf.NON_TRIMMED.encode() * count
-            self._trim(result, lba, count)
+            self._failed(result, lba, count, err)
             return
-        result.status[lba : lba + count] = self._done if count == self.block else _FINISHED * count
+        seconds = self._now() - started
+        result.status[lba : lba + count] = _FINISHED * count
         if flagged:
             self._check_weak(result, lba, flagged)
+        self._account(result, lba, count, seconds)
+
+    def _account(self, result: ScanResult, lba: int, count: int, seconds: float) -> None:
+        """A run that read: its bytes and time into its zone, and a slow one noted."""
         zone = result.zones[(lba - result.start) // result.zones[0].count]
         zone.bytes_read += count * SECTOR
         zone.seconds += seconds
         if seconds > self.slow_seconds:
             _add_slow(result.slow, SectorRange(lba, count, None, seconds))
 
+    def _failed(self, result: ScanResult, lba: int, count: int, err: SenseError) -> None:
+        """A run that did not read: non-trimmed, then sector by sector (not ready stops all)."""
+        _stop_if_not_ready(err)
+        result.status[lba : lba + count] = mf.NON_TRIMMED.encode() * count
+        self._trim(result, lba, count)
+
     def _trim(self, result: ScanResult, lba: int, count: int) -> None:
         """Re-read a failed block sector by sector, each up to 1 + retries times."""
         for sector in range(lba, lba + count):
-            outcome = self._retried(lambda s=sector: self._timed_read(result, s, 1)[1])
+            outcome = self._retried(lambda s=sector: self._read(result, s, 1))
             if isinstance(outcome, SenseError):
                 _mark_bad(result, sector, outcome)
             else:
@@ -376,6 +408,23 @@ def _stop_if_not_ready(err: SenseError) -> None:
     """A not-ready answer says nothing about this sector: marking it bad would be a lie."""
     if err.sense is not None and err.sense.key == NOT_READY:
         raise err
+
+
+def _untried_to(status: bytearray, lba: int, end: int) -> int:
+    """Where the stretch of untried sectors from ``lba`` ends (``end`` at most).
+
+    A byte count answers the common case (all untried) several times faster
+    than the regex search, which only runs where a stretch does end.
+    """
+    if status.count(_NON_TRIED, lba, end) == end - lba:
+        return end
+    tried = _TRIED_SECTOR.search(status, lba, end)
+    return end if tried is None else tried.start()
+
+
+def _mark_read(status: bytearray, first: int, stop: int) -> None:
+    if stop > first:
+        status[first:stop] = _FINISHED * (stop - first)
 
 
 def _pending_runs(status: bytearray, lba: int, count: int) -> list[tuple[int, int]]:

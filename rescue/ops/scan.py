@@ -23,17 +23,12 @@ import argparse
 import hashlib
 import json
 import os
+import re
+import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typing import TYPE_CHECKING, TextIO
 
 from rescue import outputs
 from rescue.devices import open_device
@@ -54,6 +49,9 @@ from rescue.inputs import read_user_text
 from rescue.ops.pathcheck import fit_sectors, transfer_limit
 from rescue.scsi.sense import SenseError
 from rescue.transport.base import Transport
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 INTERRUPTED = int(ExitCode.INTERRUPTED)
 CHECKPOINT_SECONDS = 30.0  # wall time between mapfile saves during a scan
@@ -215,8 +213,7 @@ def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult, block: int
     method, why = choose(drive, ReadMethod(args.read))
     result.method_why = why
     scanner = Scanner(drive, block=block, retries=args.retries, method=method)
-    columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-    bar = None if args.json else Progress(*columns, console=Console(stderr=True), transient=True)
+    bar = None if args.json or not _terminal(sys.stderr) else _progress_bar()
     task = bar.add_task("scan", total=(result.end - result.start) * SECTOR) if bar else None
     last_save = time.monotonic()
 
@@ -234,6 +231,46 @@ def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult, block: int
     finally:
         if args.mapfile:
             _final_save(args, result)
+
+
+def _terminal(stream: TextIO) -> bool:
+    """Whether STREAM shows rich's bar and colours (a terminal, or FORCE_COLOR as rich reads it).
+
+    Anywhere else the bar (transient) would show nothing and the colours are
+    dropped, so rich, a large share of the command's start-up, is not loaded.
+    """
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty()
+    except ValueError:  # a closed stream
+        return False
+
+
+def _progress_bar() -> Progress:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=Console(stderr=True), transient=True)
+
+
+_MARKUP = re.compile(r"\[(?:/|red|yellow|green)\]")  # the only tags _show writes
+
+
+def _printer() -> Callable[[str], None]:
+    """rich's print on a terminal; elsewhere print with _show's colour tags taken out."""
+    if _terminal(sys.stdout):
+        from rich.console import Console
+
+        return Console(highlight=False).print
+    return lambda line: print(_MARKUP.sub("", line))
 
 
 def _final_save(args: argparse.Namespace, result: ScanResult) -> None:
@@ -280,52 +317,52 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _show(body: dict, report: str) -> None:
-    console = Console(highlight=False)
+    say = _printer()
     state = "complete" if body["complete"] else f"stopped at LBA {body['stopped_at']}"
-    console.print(
+    say(
         f"Scan of LBAs {body['start']}..{body['end']} {state}; "
         f"{body['sectors_read_now']} sectors read this run."
     )
-    console.print(f"  read command: {body['read_method']} ({body['read_method_why']})")
+    say(f"  read command: {body['read_method']} ({body['read_method_why']})")
     if body["sectors_per_read_why"]:
-        console.print(
+        say(
             f"  read size: {body['sectors_per_read']} sectors per READ: "
             f"{body['sectors_per_read_why']}"
         )
     if body["fallback"]:
-        console.print(f"  [yellow]note:[/] {body['fallback']}")
+        say(f"  [yellow]note:[/] {body['fallback']}")
     for r in body["bad"]:
-        console.print(
+        say(
             f"  [red]unreadable[/] LBA {r['first']}..{r['last']} "
             f"({r['count']} sectors) {r['detail'] or 'from an earlier run'}"
         )
     for r in body["weak"]:
-        console.print(
+        say(
             f"  [yellow]weak[/] LBA {r['first']}..{r['last']} ({r['count']} sectors) read with "
             f"C2 errors: {r['c2_bytes']} bytes flagged, at most {r['worst_sector_c2_bytes']} "
             "in one sector"
         )
     for r in body["slow"]:
-        console.print(f"  [yellow]slow[/] LBA {r['first']}..{r['last']} took {r['seconds']:.1f} s")
+        say(f"  [yellow]slow[/] LBA {r['first']}..{r['last']} took {r['seconds']:.1f} s")
     speeds = [z["kib_per_second"] for z in body["zones"]]
     if any(speeds):
         shown = " ".join("-" if v is None else f"{v:.0f}" for v in speeds)
-        console.print(f"  read speed per zone, start to end (KiB/s): {shown}")
+        say(f"  read speed per zone, start to end (KiB/s): {shown}")
     if body["complete"] and not body["bad"]:
-        console.print("  [green]every sector read[/]")
+        say("  [green]every sector read[/]")
     elif not body["complete"]:
-        console.print(
+        say(
             f"  [yellow]not finished:[/] stopped at LBA {body['stopped_at']} of "
             f"{body['start']}..{body['end']} ({body['percent']:.1f}% of the range scanned); "
             "sectors past it were not read"
         )
     if body["weak"]:
-        console.print("  weak sectors still read, but the disc is degrading: copy it soon")
+        say("  weak sectors still read, but the disc is degrading: copy it soon")
     if body.get("mapfile_kept"):
-        console.print(f"mapfile: kept in {body['mapfile_kept']} ({body['mapfile']} failed)")
+        say(f"mapfile: kept in {body['mapfile_kept']} ({body['mapfile']} failed)")
     elif body["mapfile"]:
-        console.print(f"mapfile: {body['mapfile']}")
+        say(f"mapfile: {body['mapfile']}")
     if body["stopped_by"]:
         resume = "run the same command to resume" if body["mapfile"] else "use --mapfile to resume"
-        console.print(f"[yellow]stopped:[/] {body['stopped_by']}; {resume}")
-    console.print(f"report: {report}")
+        say(f"[yellow]stopped:[/] {body['stopped_by']}; {resume}")
+    say(f"report: {report}")

@@ -181,19 +181,21 @@ def read_capacity_10() -> Cdb:
 
 
 _READ_10 = struct.Struct(">BBIBHB")  # opcode, flags, LBA, group, transfer length, control
+_READ_10_OPCODE = int(Opcode.READ_10)  # an enum member costs a class lookup per use
 
 
-def read_10(lba: int, blocks: int, block_length: int = 2048, fua: bool = False) -> Cdb:
-    """READ(10) (SBC-3 5.11); ``block_length`` (2048 for CD/DVD/BD data) sizes the transfer.
-
-    Packed in one call: a scan builds one per block (docs/architecture.md,
-    "The command path").
-    """
+def read_10_bytes(lba: int, blocks: int, fua: bool = False) -> bytes:
+    """READ(10)'s ten bytes alone, packed in one call: a scan sends one per block and
+    needs no ``Cdb`` object around them (docs/architecture.md, "The command path")."""
     if not (0 <= lba <= 0xFFFFFFFF and 0 <= blocks <= 0xFFFF):
         _field("lba", lba, 32)
         _field("transfer length", blocks, 16)
-    raw = _READ_10.pack(Opcode.READ_10, 0x08 if fua else 0, lba, 0, blocks, 0)
-    return Cdb(raw, data_in=blocks * block_length)
+    return _READ_10.pack(_READ_10_OPCODE, 0x08 if fua else 0, lba, 0, blocks, 0)
+
+
+def read_10(lba: int, blocks: int, block_length: int = 2048, fua: bool = False) -> Cdb:
+    """READ(10) (SBC-3 5.11); ``block_length`` (2048 for CD/DVD/BD data) sizes the transfer."""
+    return Cdb(read_10_bytes(lba, blocks, fua), data_in=blocks * block_length)
 
 
 def read_12(lba: int, blocks: int, block_length: int = 2048, streaming: bool = False) -> Cdb:
