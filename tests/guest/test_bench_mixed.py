@@ -45,6 +45,16 @@ JOBS_TIMEOUT = 900.0  # a BTC flash waits 50 s for its burn; TCG and a loaded ho
 
 
 @pytest.fixture(scope="module")
+def terminals() -> None:
+    """Pseudo-terminals: the guest's init mounts devtmpfs but no devpts (the kernel's ptmx
+    looks for its devpts in /dev/pts beside it), so a screen test mounts one itself."""
+    pts = Path("/dev/pts")
+    if not os.path.ismount(pts):
+        pts.mkdir(exist_ok=True)
+        subprocess.run(["mount", "-t", "devpts", "devpts", str(pts)], check=True)
+
+
+@pytest.fixture(scope="module")
 def drives() -> Iterator[tuple[list[str], list[BridgeProcess]]]:
     bridges = [emulate_command([SPECS[i] for i in group], None) for group in BRIDGES]
     for bridge in bridges:
@@ -75,7 +85,7 @@ def _inquiry(sg: str) -> dict[str, str]:
 
 
 def test_mixed_jobs_on_eight_drives_through_the_screen(
-    drives: tuple[list[str], list[BridgeProcess]], tmp_path: Path
+    terminals: None, drives: tuple[list[str], list[BridgeProcess]], tmp_path: Path
 ) -> None:
     nodes, bridges = drives
     firmware = tmp_path / "firmware"
