@@ -386,18 +386,18 @@ def check(template: list[str]) -> None:
             "--no-backup",
             "--reports",
             "{tmp}/\udcff\u00e9 odd",
-        ],  # fmt: skip
+        ],
         ["bench", "emu:btc-drw1004im,c2=6:0\udcff\u202e", "--doctor"],
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/\udcff.bin"],
         ["info", "emu:generic-dvd,serial=[/bold]x"],  # a drive string is never rich markup
         ["bench", "--flash", "/proc/kmsg", "emu:btc-drw1004im,disc=none", "--yes"],
+        ["bench", "--flash", "/dev/zero", "emu:btc-drw1004im,disc=none", "--yes"],
+        ["bench", "--flash", "{tmp}/fifo", "emu:btc-drw1004im,disc=none", "--yes"],
         # emulate's own arguments fail before it reaches the kernel (a good one runs until stopped)
         ["emulate", "nope"],
         ["emulate", "generic-dvd", "--journal", "{tmp}/precious.bin"],
         ["emulate", "btc-drw1004im", "--image", "/dev/zero"],
         ["emulate", "btc-drw1004im", "--fault", "\udcff@3b"],
-        ["bench", "--flash", "/dev/zero", "emu:btc-drw1004im,disc=none", "--yes"],
-        ["bench", "--flash", "{tmp}/fifo", "emu:btc-drw1004im,disc=none", "--yes"],
         ["fw", "inspect", "{tmp}/precious.bin", "--family", "spc"],
         ["--drives", "{tmp}/deep.json", "info", "emu:generic-dvd"],
         ["report", "{tmp}/deep.json"],
