@@ -11,6 +11,7 @@ reads back with mtools, as a repair bench would.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from iso import bootcfg, build, image
 
 pytestmark = pytest.mark.vm
 
+# The menu's kernel log line (the logged command line, which names it too, left out).
+KMSG_READY = "dmesg | grep -v rescue.run | grep tool.ready"
 GUEST_SCRIPT = "; ".join(
     [
         f"echo {MARK}LIST",
@@ -39,9 +42,15 @@ GUEST_SCRIPT = "; ".join(
         f"echo {MARK}PROBE",
         # A real zero-length WRITE BUFFER to each drive, explained by the booted tool.
         "for dev in /dev/sr*; do rescue probe $dev; echo RC $?; done",
-        f"echo {MARK}MENU",
-        # The guided mode of tty1, keys from a file (no quotes pass both boot loaders).
-        "echo x > /tmp/keys; echo q >> /tmp/keys; rescue menu < /tmp/keys",
+        # The guided mode of tty1, its keys through a FIFO held open (no quotes pass both
+        # boot loaders): what it has printed when its "tool ready" reaches the kernel
+        # log, then, after 'x' and 'q', all of it.
+        "mkfifo /tmp/keys; rescue menu < /tmp/keys > /tmp/menu.txt 2>&1 & exec 3> /tmp/keys",
+        f"n=0; until {KMSG_READY} > /dev/null || [ $n -ge 900 ]; do sleep 0.2; n=$((n+1)); done",
+        f"echo {MARK}READY; cat /tmp/menu.txt",
+        "echo x >&3; echo q >&3; exec 3>&-; wait",
+        f"echo {MARK}MENU; cat /tmp/menu.txt",
+        f"echo {MARK}KMSG; {KMSG_READY}",
         f"echo {MARK}POLL",
         "cat /sys/block/sr*/events_poll_msecs",
         f"echo {MARK}SECUREBOOT",
@@ -77,9 +86,21 @@ def check_probes(text: str) -> None:
         assert answer[1].startswith("9"), f"exit code of the probe:\n{text}"
 
 
-def check_menu(text: str) -> None:
+def check_first_screen(text: str) -> None:
+    """The drive list with both drives and, since there are two, the bench over them."""
     assert "Optical drives: pick one" in text, text
     assert f"{SCSI_VENDOR} {SCSI_PRODUCT} {SCSI_REVISION}" in text, text
+    assert "QEMU DVD-ROM" in text, text
+    assert re.search(r"3\) bench: all drives at once", text), text
+    assert "q) quit to shell" in text, text
+
+
+def check_menu(run: GuestRun) -> None:
+    # "tool ready" reached the kernel log only once the whole first screen was out.
+    check_first_screen(run.section("READY"))
+    assert re.search(r"tool ready at \d+\.\d+ s", run.section("KMSG")), run.section("KMSG")
+    text = run.section("MENU")
+    check_first_screen(text)
     assert "'x' is not on this screen" in text, text
     assert "Leaving the menu (quit)" in text, text
 
@@ -87,7 +108,7 @@ def check_menu(text: str) -> None:
 def check_common(run: GuestRun) -> None:
     check_drive_list(run.json_section("LIST"))
     check_probes(run.section("PROBE"))
-    check_menu(run.section("MENU"))
+    check_menu(run)
     polls = run.section("POLL").split()
     assert polls and all(value == "0" for value in polls), polls
 
@@ -110,7 +131,7 @@ def test_iso_boots_under_bios(boot_files: build.BootFiles, tmp_path: Path) -> No
 
 def test_iso_boots_under_uefi_with_secure_boot(boot_files: build.BootFiles, tmp_path: Path) -> None:
     iso = build.make_iso(boot_files, tmp_path / "t.iso", tmp_path, serial_args(GUEST_SCRIPT))
-    run = run_guest(["-cdrom", str(iso)], "uefi", tmp_path)
+    run = run_guest(["-cdrom", str(iso)], "secure boot", tmp_path)
     check_common(run)
     assert "secure boot enabled" in run.section("SECUREBOOT").lower(), run.section("SECUREBOOT")
     # GRUB's menu reaches the serial line once (through the firmware's console), not twice.
@@ -130,7 +151,7 @@ def test_pxe_files_boot_without_the_iso_boot_options(
     check_common(run_guest(media, "bios", tmp_path))
 
 
-@pytest.mark.parametrize("firmware", ["bios", "uefi"])
+@pytest.mark.parametrize("firmware", ["bios", "secure boot"])
 def test_usb_image_writes_its_report_to_the_stick(
     boot_files: build.BootFiles, tmp_path: Path, firmware: str
 ) -> None:
