@@ -32,6 +32,7 @@ class FakeDrive:
     identity: Ident
     reply: bytes
     asked: list[bytes] = field(default_factory=list)
+    transport: None = None  # no path to ask: reads keep their own size (pathcheck.fit)
 
     def command(self, cdb: bytes, *, data_in: int = 0, **_: object) -> Answer:
         self.asked.append(bytes(cdb))
