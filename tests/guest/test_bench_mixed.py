@@ -97,7 +97,7 @@ def test_mixed_jobs_on_eight_drives_through_the_screen(
     term = Pty(argv, os.environ | {"TERM": "linux"})
     try:
         term.wait_for("rescue bench: 8 drives", timeout=300)
-        term.wait_for(lambda s: "DVDRW IDE1004" in row(s, 1) and "PX-716A" in row(s, 7))
+        term.wait_for(lambda s: "DVDRW IDE1004" in row(s, 1) and "PLEXTOR" in row(s, 7))
         for line in ("f 1 2", "1", "y"):
             term.type(line)
         asked = term.wait_for("Type YES")
