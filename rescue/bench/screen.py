@@ -428,7 +428,7 @@ def _describe(row: Row, node: DriveNode) -> None:
 
     vendor, model, revision = node.vendor or "", node.model or "", node.revision or ""
     row.gone = False
-    row.identity = f"{vendor} {model}".strip() or "?"
+    row.identity = " ".join(f"{vendor} {model}".split()) or "?"  # "DVDR   PX-716A": one space
     row.firmware = revision or "?"
     row.catalog = _catalog(vendor, model)
     row.backup = _backup(vendor, model, revision)
@@ -481,7 +481,7 @@ def _emulated_row(device: str) -> Row | None:
     vendor, product, revision = ident.vendor.strip(), ident.product.strip(), ident.revision.strip()
     return Row(
         device,
-        f"{vendor} {product}",
+        " ".join(f"{vendor} {product}".split()),
         revision,
         _catalog(vendor, product),
         backup=_backup(vendor, product, revision),
