@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from timeline import first, last, timeline
+from timeline import first, folder_synced, last, timeline
 
 from rescue import durable
 from rescue.errors import BadInput
@@ -121,9 +121,39 @@ def test_a_flash_names_its_journal_and_report_only_once_they_are_on_the_medium(
     assert code == 0 and sent
     said = first(events, "say", "journal: ")
     assert last(events, "fsync", "journal.jsonl") < said
-    assert last(events, "fsync", str(tmp_path)) < said  # the journal's folder
+    assert folder_synced(events, tmp_path) < said  # the journal's folder
     page = first(events, "rename", ".html")
-    assert page < last(events, "fsync", str(tmp_path / "reports")) < said  # the page's folder
+    assert page < folder_synced(events, tmp_path / "reports") < said  # the page's folder
     burnt = last(events, "rename", str(state))
     assert events[burnt - 1] == ("fsync", str(tmp_path / ".drive.state.part"))
     assert events[burnt + 1] == ("fsync", str(tmp_path))
+
+
+def test_rescue_emulate_saves_its_journal_before_it_reports_the_drives_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bridge itself needs a kernel (tests/guest); here it serves one command and stops."""
+    import argparse
+
+    from rescue.emulator.base import Reply
+    from rescue.emulator.tcmu import Stats
+    from rescue.ops import emulate
+
+    class Bridge:
+        def __init__(self, models: list[object], observer: object) -> None:
+            self.observer = observer
+
+        def run_until_signal(self, on_ready: object) -> list[Stats]:
+            self.observer("generic-dvd", bytes(6), None, 0, Reply(), 0.001)  # type: ignore[operator]
+            return [Stats(commands=1)]
+
+    monkeypatch.setattr(emulate, "TcmuBridge", Bridge)
+    path = tmp_path / "device.jsonl"
+    args = argparse.Namespace(
+        specs=["generic-dvd"], rev=None, image=None, fault=None, json=False, journal=str(path)
+    )
+    events = timeline(monkeypatch)
+    assert emulate.run(args) == 0
+    said = first(events, "say", "removed after 1 commands")
+    assert first(events, "fsync", str(path)) < folder_synced(events, tmp_path) < said
+    assert len(read_journal(path)) == 1

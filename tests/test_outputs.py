@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from timeline import first, last, timeline
+from timeline import first, folder_synced, timeline
 
 from rescue import outputs
 from rescue.cli import main
@@ -173,7 +173,7 @@ def test_backup_says_saved_after_its_three_files_reach_the_medium(
     said = first(events, "say", "backup: ")
     for name in ("fw.bin", "fw.bin.sha256", "fw.bin.json"):
         assert first(events, "rename", str(out / name)) < said, name
-    assert last(events, "fsync", str(out)) == said - 1  # the folder, after the last rename
+    assert folder_synced(events, out) == said - 1  # the folder, after the last rename
     assert sorted(p.name for p in out.iterdir()) == ["fw.bin", "fw.bin.json", "fw.bin.sha256"]
 
 
@@ -185,7 +185,7 @@ def test_doctor_names_its_report_after_the_report_and_page_reach_the_medium(
     assert main(["doctor", DISC, "--reports", str(reports)]) == 0
     said = first(events, "say", "report: ")
     page = first(events, "rename", ".html")
-    assert first(events, "rename", ".json") < page < last(events, "fsync", str(reports)) < said
+    assert first(events, "rename", ".json") < page < folder_synced(events, reports) < said
 
 
 def test_scan_names_its_mapfile_after_it_reaches_the_medium(
@@ -196,7 +196,7 @@ def test_scan_names_its_mapfile_after_it_reaches_the_medium(
     argv = ["scan", DISC, "--mapfile", str(mapfile), "--reports", str(tmp_path / "r")]
     assert main(argv) == 0
     said = first(events, "say", f"mapfile: {mapfile}")
-    assert first(events, "rename", str(mapfile)) < last(events, "fsync", str(tmp_path)) < said
+    assert first(events, "rename", str(mapfile)) < folder_synced(events, tmp_path) < said
 
 
 # --- rescue.inputs ---------------------------------------------------------------------------

@@ -69,3 +69,10 @@ def last(seen: list[Event], kind: str, containing: str) -> int:
         if what == kind and containing in text:
             return index
     raise AssertionError(f"no {kind} of {containing!r} in {seen}")
+
+
+def folder_synced(seen: list[Event], folder: object) -> int:
+    """Position of FOLDER's last fsync (the folder itself, not a file in it)."""
+    event = ("fsync", os.fspath(folder))  # type: ignore[call-overload]
+    assert event in seen, f"{folder} was never flushed: {seen}"
+    return len(seen) - 1 - seen[::-1].index(event)

@@ -97,9 +97,8 @@ def _announce(drives: list[ExposedDrive], as_json: bool) -> None:
     print("ready; Ctrl-C or SIGTERM removes the drives", flush=True)
 
 
-def _journal_observer(path: str) -> Observer:
+def _journal_observer(journal: Journal) -> Observer:
     """Records each served command; one lock, since every drive has its own thread."""
-    journal = Journal(path)
     lock = threading.Lock()
 
     def observe(
@@ -116,9 +115,14 @@ def _journal_observer(path: str) -> Observer:
 def run(args: argparse.Namespace) -> int:
     specs = with_options(args.specs, args.rev, args.image, args.fault)
     models = _models(specs)
-    journal = getattr(args, "journal", None)
+    path = getattr(args, "journal", None)
+    journal = Journal(path) if path else None
     bridge = TcmuBridge(models, observer=_journal_observer(journal) if journal else None)
-    stats = bridge.run_until_signal(lambda drives: _announce(drives, args.json))
+    try:
+        stats = bridge.run_until_signal(lambda drives: _announce(drives, args.json))
+    finally:
+        if journal is not None:
+            journal.close()  # on the medium (file and folder) before the drives are reported gone
     if not args.json:
         for spec, drive_stats in zip(specs, stats, strict=True):
             print(f"{spec}: removed after {drive_stats.commands} commands", flush=True)
