@@ -10,7 +10,7 @@ Every command of a scan and every poll passes through here, so the path
 without a journal does nothing it was not asked for: no copy of a CDB that
 is already bytes, no clock reads on a real drive (``Result.duration`` is 0.0
 then: only the journal reads it), and a ``Result`` that is a plain tuple to
-build (a frozen dataclass costs four times as much per command;
+build (a frozen dataclass costs three times as much per command;
 docs/architecture.md, "The command path").
 """
 

@@ -34,8 +34,9 @@ from rescue.errors import (
 )
 from rescue.transport.base import GOOD, Result, Transport
 
-#: Builds a Result from all seven fields in C, without the Python ``__new__`` a NamedTuple
-#: adds (a third of the stack's own cost per command on the build host).
+#: Builds a Result from all seven fields in C, without the Python-level ``__new__`` a
+#: NamedTuple adds: one call less for every GOOD command (docs/architecture.md,
+#: "The command path").
 _new = tuple.__new__
 
 BLKSECTGET = 0x1267  # linux/fs.h _IO(0x12, 103)
