@@ -85,6 +85,22 @@ class FaultCase:
         return f"fault-{self.name}"
 
 
+def fails_then_flashes(
+    case: FaultCase,
+    first: subprocess.CompletedProcess[str],
+    second: subprocess.CompletedProcess[str],
+) -> None:
+    """The matrix's rule, on any path: the faulty attempt ends with CASE's exit code and a
+    clear error (no "success", no traceback); the same command then succeeds."""
+    text = first.stdout + first.stderr
+    assert first.returncode == case.exit_code, f"exit {first.returncode}\n{text}"
+    assert "success" not in text.lower() and "error:" in text and "Traceback" not in text
+    again = second.stdout + second.stderr
+    assert second.returncode == 0 and "success" in second.stdout, (
+        f"exit {second.returncode}\n{again}"
+    )
+
+
 FAULTS = (
     FaultCase("timeout", "fault=hang@3b.5", 11, tuple(RESCUE_SHORT_CHUNKS)),
     FaultCase("reset", "fault=reset@3b.100", 10),

@@ -12,18 +12,20 @@ succeeds and the drive reports the new revision.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from guestlib import journal_entries, run_cli, sense_triple
-from kernelbed import BTC_TARGET, FAULTS, SHORT_CHUNK_TIMEOUT, FaultCase, KernelBed
+from kernelbed import (
+    BTC_TARGET,
+    FAULTS,
+    SHORT_CHUNK_TIMEOUT,
+    FaultCase,
+    KernelBed,
+    fails_then_flashes,
+)
 
 pytestmark = pytest.mark.after_flashes
-
-
-def _out(done: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
 
 
 def _rescue_journal(folder: Path) -> list[dict[str, object]]:
@@ -36,12 +38,7 @@ def test_fault_fails_clearly_and_the_same_command_then_flashes(
     bed: KernelBed, case: FaultCase
 ) -> None:
     run = bed.outcome(case.role)
-    first = run.steps["first"]
-    text = first.stdout + first.stderr
-    assert first.returncode == case.exit_code, _out(first)
-    assert "success" not in text.lower() and "error:" in text and "Traceback" not in text
-    second = run.steps["second"]
-    assert second.returncode == 0 and "success" in second.stdout, _out(second)
+    fails_then_flashes(case, run.steps["first"], run.steps["second"])
     code, out, err = run_cli("info", bed.drive(case.role)["sg"], "--json")
     assert code == 0 and json.loads(out)["inquiry"]["revision"] == BTC_TARGET, err
 

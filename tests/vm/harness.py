@@ -51,6 +51,8 @@ ISO_FILE, ISO_TEXT = "RESCUE.TXT", "rescue test disc\n"
 GUEST_RESULTS = "/run/rescue-results"  # where init.sh mounts the results share
 
 MODULE_PARAMS = {
+    # a device controller per concurrent USB gadget (tests/guest/test_usb_faults.py)
+    "dummy_hcd": "num=6",
     "scsi_debug": "ptype=5 removable=1 sector_size=2048 dev_size_mb=2 "
     f"inq_vendor={SCSI_DEBUG_IDENTITY['vendor']} "
     f"inq_product={SCSI_DEBUG_IDENTITY['product'].replace(' ', '_')} "
