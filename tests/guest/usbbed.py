@@ -31,8 +31,13 @@ class Bot:
         self.lines: list[str] = []
         self._new: queue.Queue[str] = queue.Queue()
         self.stats: dict[str, Any] | None = None
-        self.stderr = ""
-        threading.Thread(target=self._read, daemon=True).start()
+        self._errors: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, daemon=True),
+            threading.Thread(target=self._read_errors, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
         self.hctl, sg, sr = self.next_line("READY")
         self.sg, self.sr = f"/dev/{sg}", f"/dev/{sr}"
 
@@ -42,6 +47,14 @@ class Bot:
             self.lines.append(line.rstrip("\n"))
             self._new.put(line)
         self._new.put("")  # end of output
+
+    def _read_errors(self) -> None:
+        assert self.process.stderr is not None
+        self._errors.extend(self.process.stderr)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._errors)
 
     def next_line(self, prefix: str, timeout: float = START_TIMEOUT) -> list[str]:
         """The words after PREFIX on the next line starting with it."""
@@ -59,13 +72,16 @@ class Bot:
         raise AssertionError(f"no {prefix} line from the gadget: {self.lines} {self.stderr}")
 
     def stop(self) -> None:
-        """SIGTERM, then the STATS line the gadget prints as it tears down."""
+        """SIGTERM, then the STATS line the gadget prints as it tears down (the readers
+        own both pipes: they see every line to the end)."""
         self.process.terminate()
         try:
-            _, self.stderr = self.process.communicate(timeout=60)
+            self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            _, self.stderr = self.process.communicate()
+            self.process.wait()
+        for reader in self._readers:
+            reader.join(timeout=30)
         for line in self.lines:
             if line.startswith("STATS "):
                 self.stats = json.loads(line[6:])
