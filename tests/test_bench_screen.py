@@ -139,3 +139,22 @@ def test_b_backs_the_selected_drive_up_into_the_session_folder(
     (result,) = screen.results
     assert (result.job, result.result) == ("backup", "saved")
     assert Path(result.report).parent == tmp_path and screen.rows[1].last == "saved"
+
+
+def test_a_flashed_drive_shows_its_new_firmware_not_the_kernels_old_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rescue.discovery as discovery
+    from rescue.bench.runner import DriveResult
+
+    node = _node(tmp_path, "/dev/sg3", "2:0:0:0", "S-ONE")  # sysfs keeps 0043 until a rescan
+    monkeypatch.setattr(discovery, "discover", lambda: discovery.Inventory("sysfs", [node]))
+    monkeypatch.setattr("rescue.bench.screen._udev_monitor", lambda: None)
+    screen = Screen([], None, tmp_path, out=io.StringIO())
+    (row,) = screen.rows
+    screen.jobs[0] = row
+    screen._result(
+        DriveResult(0, "/dev/sg3", "flash", 0, "success", drive_after={"revision": "0050"})
+    )
+    screen._refresh()
+    assert row.firmware == "0050"

@@ -67,6 +67,7 @@ class Row:
     last: str = ""
     backup: str = "?"  # "yes", or why this drive's family cannot be backed up
     key: DriveKey | None = None  # what finds it again when it re-enumerates (a real drive)
+    listed_revision: str = ""  # the kernel's copy, kept from the scan: stale after a flash
     gone: bool = False
     busy: bool = False
 
@@ -429,7 +430,8 @@ def _describe(row: Row, node: DriveNode) -> None:
     vendor, model, revision = node.vendor or "", node.model or "", node.revision or ""
     row.gone = False
     row.identity = " ".join(f"{vendor} {model}".split()) or "?"  # "DVDR   PX-716A": one space
-    row.firmware = revision or "?"
+    if revision != row.listed_revision:  # else a flash's own re-read revision stands
+        row.firmware, row.listed_revision = revision or "?", revision
     row.catalog = _catalog(vendor, model)
     row.backup = _backup(vendor, model, revision)
     row.key = remember(node)
