@@ -246,3 +246,35 @@ def test_piped_output_is_plain_and_leaves_rich_unloaded(tmp_path: Path) -> None:
     assert done.stderr.strip() == f"rich not loaded {int(ExitCode.MEDIUM_ERROR)}"
     assert "  unreadable LBA 1000..1099 (100 sectors) 3/11/00\n" in done.stdout
     assert "[" not in done.stdout  # no markup tag left behind
+
+
+@pytest.mark.parametrize(
+    "done",
+    [
+        [(0, 40), (100, 164)],  # done stretches that end inside blocks, on both sides
+        [(31, 33), (500, 1024)],  # one done pair across a block edge; the tail all done
+        [(64, 96)],  # exactly one block
+    ],
+)
+def test_a_resumed_scan_reads_each_untried_sector_once_and_no_other(done) -> None:  # noqa: ANN001
+    """The short way for untried blocks and the general path for part-done ones meet
+    without a gap or an overlap, and every status byte ends written."""
+    drive = Drive(open_device("emu:generic-dvd,sectors=1024"))
+    drive.settle()
+    status = bytearray(b"?" * 1024)
+    for first, stop in done:
+        status[first:stop] = b"+" * (stop - first)
+    untried = {lba for lba in range(1024) if status[lba] == ord("?")}
+    reads: list[tuple[int, int]] = []
+    real = drive.read10
+
+    def counting(lba: int, blocks: int, timeout: float = 30.0) -> bytes:
+        reads.append((lba, blocks))
+        return real(lba, blocks, timeout)
+
+    drive.read10 = counting  # type: ignore[method-assign]
+    result = Scanner(drive, block=32).run(ScanResult(0, 1024, status))
+    sent = [lba for first, count in reads for lba in range(first, first + count)]
+    assert sorted(sent) == sorted(untried)  # each untried sector once, no finished one
+    assert result.status == b"+" * 1024 and result.sectors_read_now == len(untried)
+    assert all(count <= 32 for _, count in reads)
