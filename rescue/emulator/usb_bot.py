@@ -28,12 +28,12 @@ Sense is carried as BOT carries it: a failed command ends with CSW status 1,
 and the host asks REQUEST SENSE; the bridge keeps the last sense for that.
 
 A model that hangs (``fault=hang@...``) leaves its command without data or
-CSW until the host gives up on it: after the abort usb-storage sends the
-class's Bulk-Only Mass Storage Reset (BOT 1.0, 3.1) and resets the USB port
-(both seen in the guest), which the function sees as the class request and
-as a disable event. The bridge then drops the command, sends nothing for it
-and reads the next CBW, as a bridge whose drive stalled does once reset;
-the stats count it (``abandoned``, ``bot_resets``).
+CSW until the host gives up on it: after the abort usb-storage resets the
+USB port, in some guest runs with the class's Bulk-Only Mass Storage Reset
+(BOT 1.0, 3.1) as well; the function sees a disable event or the class
+request. The bridge then drops the command, sends nothing for it and reads
+the next CBW, as a bridge whose drive stalled does once reset; the stats
+count it (``abandoned``, ``bot_resets``).
 
 Prints ``READY <H:C:T:L> <sgN> <srN>`` when the host side has its nodes, and
 ``RESET <H:C:T:L> <sgN> <srN>`` after each re-enumeration; runs until
