@@ -67,9 +67,13 @@ SECTOR = 512
 # file system on its disk, BPB_HiddSec) and where FAT32 keeps its backup boot sector.
 BPB_HIDDEN_SECTORS = 28
 FAT32_BACKUP_BOOT_SECTOR = 6
-# Room in the EFI FAT beyond its files: the FAT tables, directories and a part-used
-# cluster per file take a few KiB; a quarter MiB leaves a wide margin.
-EFI_SLACK = 256 * 1024
+# Room in the EFI FAT beyond its files: the FAT tables, the root directory (512
+# entries), two folders and a part-used cluster per file take about 40 KiB with
+# mformat's 2 KiB clusters; 128 KiB leaves a wide margin.
+EFI_SLACK = 128 * 1024
+# The EFI FAT is a whole number of ISO blocks, not of MiB: every byte of it is paid
+# for in the ISO, and mformat takes any whole number of KiB (0.45 MB saved).
+ISO_BLOCK = 2048
 
 
 class ImageError(Exception):
@@ -118,7 +122,7 @@ def efi_image(out: Path, staging: Path, epoch: int) -> None:
         shutil.copyfile(source, copy)
         files[f"EFI/BOOT/{name}"] = copy
     payload = sum(p.stat().st_size for p in files.values()) + EFI_SLACK
-    size = -(-payload // MIB) * MIB  # whole MiB, rounded up: every MiB is paid for in the ISO
+    size = -(-payload // ISO_BLOCK) * ISO_BLOCK
     fat_image(out, size, "EFIBOOT", EFI_SERIAL, epoch)
     fat_put(out, files, epoch)
 

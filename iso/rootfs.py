@@ -19,6 +19,8 @@ What goes in, and why:
   ctypes.util.find_library, which runs `ldconfig -p`;
 - sg3-utils and gddrescue: the reference tools a repair bench expects;
 - the frozen `rescue` app (build/freeze.py) under /usr/lib/rescue;
+- a stub in place of OpenSSL's libcrypto, which kmod links only to print a
+  module's signer (iso.cryptostub);
 - the kernel modules of the drive path and their dependencies, signatures
   kept (Secure Boot lockdown refuses unsigned modules).
 """
@@ -32,7 +34,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from iso import elfdeps
+from iso import cryptostub, elfdeps
 
 ISO_DIR = Path(__file__).resolve().parent
 OVERLAY = ISO_DIR / "overlay"
@@ -270,6 +272,7 @@ def assemble(root: Path, inputs: Inputs) -> None:
     install_busybox_applets(root)
     install_libraries(root, app_dir)
     share_app_libraries(root, app_dir)
+    cryptostub.install(root)
     install_modules(root, inputs.kernel)
     run(["ldconfig", "-r", str(root)])
     (root / "root").chmod(0o700)

@@ -136,4 +136,7 @@ def test_the_efi_fat_holds_shim_grub_and_mokmanager(built: dict[str, Path]):
     ).stdout.lower()
     for name in image.EFI_FILES:
         assert f"::/efi/boot/{name.lower()}" in listing
-    assert built["efi"].stat().st_size % image.MIB == 0
+    size = built["efi"].stat().st_size
+    assert size % image.ISO_BLOCK == 0
+    payload = sum(Path(source).stat().st_size for source in image.EFI_FILES.values())
+    assert payload < size <= payload + image.EFI_SLACK + image.ISO_BLOCK
