@@ -80,6 +80,12 @@ def test_the_efi_partition_has_the_efi_system_partition_type(built: dict[str, Pa
     )
 
 
+def test_the_image_ends_with_its_last_partition_not_padding(built: dict[str, Path]):
+    for name, last in (("iso", image.EFI_PARTITION), ("usb", image.DATA_PARTITION)):
+        _, start, count = mbr_partitions(built[name])[last - 1]
+        assert built[name].stat().st_size == (start + count) * SECTOR, name
+
+
 def test_cd_and_stick_boot_the_same_efi_image(built: dict[str, Path]):
     _, start, _ = mbr_partitions(built["iso"])[image.EFI_PARTITION - 1]
     assert el_torito_efi_lba(built["iso"]) == start

@@ -1,6 +1,6 @@
 """The bootable image against its three targets (issue 5), each printed beside its target.
 
-1. ISO size, out/rescue.iso, against 30 MB (``iso.image.SIZE_TARGET``).
+1. ISO size, out/rescue.iso, against 25 MB (``iso.image.SIZE_TARGET``).
 2. Power-on to the menu on the screen inside the guest, read from the
    guest's own /proc/uptime, against 8 s under TCG: the session's start of
    the tool (the image logs it) plus the time the frozen tool takes in the
