@@ -69,3 +69,34 @@ def test_importing_every_rescue_module_loads_no_excluded_module() -> None:
     loaded = done.stdout.split()
     assert len(loaded) > 100
     assert [n for n in loaded if excluded(n) and n not in TOLERATED] == []
+
+
+HOOKS = ROOT / "build" / "hooks"
+
+
+def test_the_multiprocessing_run_time_hook_imports_nothing() -> None:
+    """PyInstaller's own imports multiprocessing at every start, which waits for the
+    kernel's random pool (a blocking getrandom for the authkey); ours replaces it."""
+    table = ast.literal_eval((HOOKS / "rthooks.dat").read_text())
+    hooks = [HOOKS / "rthooks" / name for name in table["multiprocessing"]]
+    assert hooks and all(hook.is_file() for hook in hooks)
+    for hook in hooks:
+        assert imported_names(hook.read_text()) == set()
+
+
+def test_rescue_starts_processes_with_fork_only() -> None:
+    """What makes PyInstaller's spawn/forkserver diversion unnecessary: every context
+    is get_context("fork"), and nothing starts a process through the default one."""
+    contexts, defaults = [], []
+    for path in sorted((ROOT / "rescue").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            owner = node.func.value
+            on_module = isinstance(owner, ast.Name) and owner.id == "multiprocessing"
+            if node.func.attr == "get_context":
+                contexts.append([a.value for a in node.args if isinstance(a, ast.Constant)])
+            elif on_module or node.func.attr == "set_start_method":
+                defaults.append(f"{path.name}:{node.lineno} {node.func.attr}")
+    assert contexts and all(args == ["fork"] for args in contexts), contexts
+    assert defaults == []
