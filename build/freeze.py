@@ -25,6 +25,33 @@ SPEC = ROOT / "build" / "rescue.spec"
 # 2026-01-01T00:00:00Z: any fixed instant works; overridden by $SOURCE_DATE_EPOCH.
 DEFAULT_EPOCH = 1767225600
 
+# Modules PyInstaller's import scan finds but the tool never runs (build/rescue.spec
+# leaves them out; docs/image.md weighs them). A module belongs here only if no
+# rescue module imports it and importing every rescue module does not load it
+# (tests/test_iso_freeze.py holds both), so only lazy imports in features the tool
+# does not call can reach them.
+EXCLUDES = (
+    # Test and developer tools.
+    "tkinter", "unittest", "pydoc", "pytest", "hypothesis",
+    # rich's syntax highlighting and Markdown, which the CLI never renders (4.5 MB).
+    "pygments", "markdown_it", "mdurl",
+    # No network: without OpenSSL's _hashlib, hashlib uses its built-in SHA-2, so the
+    # app ships no libssl and needs no libcrypto of its own.
+    "ssl", "_ssl", "_hashlib",
+    "http", "urllib.request", "email", "xmlrpc", "ftplib", "netrc", "mimetypes", "quopri",
+    # XML (pyexpat is 0.2 MB) and archives: the tool writes JSON, HTML and raw images
+    # (zipfile stays: PyInstaller's inspect hook imports it at every start).
+    "xml", "pyexpat", "plistlib", "tarfile", "gzip",
+    # ASCII and UTF-8 only (the one use of character categories is a fixed set in
+    # rescue/diagnostics/render/fields.py): no unicodedata, no CJK codecs (2 MB).
+    "unicodedata", "_multibytecodec", "_codecs_jp", "_codecs_kr", "_codecs_cn",
+    "_codecs_tw", "_codecs_hk", "_codecs_iso2022",
+    # decimal's pure-Python fallback (the C _decimal is there), statistics, and
+    # rich's theme files (configparser) and platform report.
+    "_pydecimal", "statistics", "_statistics", "configparser", "csv", "_csv",
+    "tracemalloc", "py_compile",
+)  # fmt: skip
+
 
 class FreezeError(Exception):
     """A one-line reason the frozen app could not be produced."""

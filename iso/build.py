@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from iso import elfdeps, image, initramfs, rootfs
+from iso import cryptostub, elfdeps, image, initramfs, rootfs
 from iso.rootfs import KernelTree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         freeze.FreezeError,
         KernelError,
         rootfs.RootfsError,
+        cryptostub.StubError,
         elfdeps.MissingLibrary,
         initramfs.PackError,
         image.ImageError,

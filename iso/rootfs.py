@@ -15,10 +15,13 @@ What goes in, and why:
 - kmod: modprobe for udev and for the kernel's own requests (iso9660, udf);
 - udev (udevadm doubles as systemd-udevd) with its ID helpers and the rules
   that name drives; cdrom_id's tray lock is overridden in the overlay;
-- ldconfig and a prebuilt ld.so.cache: pyudev finds libudev with
-  ctypes.util.find_library, which runs `ldconfig -p`;
+- a prebuilt ld.so.cache and its `ldconfig -p` listing, which the overlay's
+  ldconfig script prints: pyudev finds libudev with ctypes.util.find_library,
+  which runs `ldconfig -p` (the static ldconfig would be 1 MB);
 - sg3-utils and gddrescue: the reference tools a repair bench expects;
 - the frozen `rescue` app (build/freeze.py) under /usr/lib/rescue;
+- a stub in place of OpenSSL's libcrypto, which kmod links only to print a
+  module's signer (iso.cryptostub);
 - the kernel modules of the drive path and their dependencies, signatures
   kept (Secure Boot lockdown refuses unsigned modules).
 """
@@ -32,7 +35,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from iso import elfdeps
+from iso import cryptostub, elfdeps
 
 ISO_DIR = Path(__file__).resolve().parent
 OVERLAY = ISO_DIR / "overlay"
@@ -52,7 +55,6 @@ PROGRAMS = [
     "/usr/lib/udev/cdrom_id",
     "/usr/lib/udev/ata_id",
     "/usr/lib/udev/scsi_id",
-    "/usr/sbin/ldconfig",
 ]
 # Packages whose every program goes in.
 PROGRAM_PACKAGES = ["sg3-utils", "gddrescue"]
@@ -100,6 +102,7 @@ MODULES = [
 MODULE_DIRS = ["kernel/drivers/ata", "kernel/drivers/usb/storage"]
 MODULE_INDEX_FILES = ["modules.order", "modules.builtin", "modules.builtin.modinfo"]
 APP_DIR = "usr/lib/rescue"
+LDCONFIG_LISTING = "usr/lib/ldconfig-p.txt"  # printed by the overlay's usr/sbin/ldconfig
 
 
 class RootfsError(Exception):
@@ -247,6 +250,12 @@ def install_modules(root: Path, tree: KernelTree) -> int:
     return len(modules)
 
 
+def ldconfig_listing(root: Path) -> str:
+    """`ldconfig -p` of ROOT's cache as the image prints it (its header names /etc)."""
+    cache = root / "etc/ld.so.cache"
+    return run(["ldconfig", "-p", "-C", str(cache)]).replace(f"`{cache}'", "`/etc/ld.so.cache'")
+
+
 def assemble(root: Path, inputs: Inputs) -> None:
     """Build the complete tree at ROOT (which must not exist yet)."""
     root.mkdir(parents=True)
@@ -270,6 +279,8 @@ def assemble(root: Path, inputs: Inputs) -> None:
     install_busybox_applets(root)
     install_libraries(root, app_dir)
     share_app_libraries(root, app_dir)
+    cryptostub.install(root)
     install_modules(root, inputs.kernel)
     run(["ldconfig", "-r", str(root)])
+    (root / LDCONFIG_LISTING).write_text(ldconfig_listing(root))
     (root / "root").chmod(0o700)

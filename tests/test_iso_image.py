@@ -80,6 +80,12 @@ def test_the_efi_partition_has_the_efi_system_partition_type(built: dict[str, Pa
     )
 
 
+def test_the_image_ends_with_its_last_partition_not_padding(built: dict[str, Path]):
+    for name, last in (("iso", image.EFI_PARTITION), ("usb", image.DATA_PARTITION)):
+        _, start, count = mbr_partitions(built[name])[last - 1]
+        assert built[name].stat().st_size == (start + count) * SECTOR, name
+
+
 def test_cd_and_stick_boot_the_same_efi_image(built: dict[str, Path]):
     _, start, _ = mbr_partitions(built["iso"])[image.EFI_PARTITION - 1]
     assert el_torito_efi_lba(built["iso"]) == start
@@ -136,4 +142,7 @@ def test_the_efi_fat_holds_shim_grub_and_mokmanager(built: dict[str, Path]):
     ).stdout.lower()
     for name in image.EFI_FILES:
         assert f"::/efi/boot/{name.lower()}" in listing
-    assert built["efi"].stat().st_size % image.MIB == 0
+    size = built["efi"].stat().st_size
+    assert size % image.ISO_BLOCK == 0
+    payload = sum(Path(source).stat().st_size for source in image.EFI_FILES.values())
+    assert payload < size <= payload + image.EFI_SLACK + image.ISO_BLOCK

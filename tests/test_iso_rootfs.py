@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,24 @@ def test_initramfs_is_identical_across_builds_and_lists_the_tree(tmp_path):
         text=True, check=True,
     ).stdout.split()  # fmt: skip
     assert listing == ["bin", "init", "usr", "usr-local", "usr/bin", "usr/bin/tool"]
+
+
+def test_the_ldconfig_listing_is_what_ctypes_find_library_parses(tmp_path):
+    """The image's `ldconfig -p` (a listing made at build time) finds libudev for pyudev."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    rootfs.install(root, Path("/usr/lib/x86_64-linux-gnu/libudev.so.1"))
+    subprocess.run(["ldconfig", "-r", str(root)], check=True)
+    listing = rootfs.ldconfig_listing(root)
+    assert str(tmp_path) not in listing  # the same bytes whichever folder builds it
+    assert listing.startswith("1 libs found in cache `/etc/ld.so.cache'")
+    # ctypes.util._findSoname_ldconfig's pattern, for x86-64
+    found = re.search(r"\s+(libudev\.[^\s]+)\s+\(libc6,x86-64", listing)
+    assert found and found.group(1) == "libudev.so.1"
+
+
+def test_the_image_ldconfig_refuses_anything_but_printing_the_cache():
+    script = rootfs.OVERLAY / "usr/sbin/ldconfig"
+    done = subprocess.run(["sh", str(script), "-r", "/"], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "only lists its prebuilt cache" in done.stderr

@@ -150,3 +150,10 @@ def test_unknown_command_still_lists_every_choice(capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "invalid choice: 'nosuch'" in err
     assert all(repr(name) in err for name in cli.COMMAND_MODULES)
+
+
+def test_menu_draws_its_first_screen_without_the_flash_engine() -> None:
+    """The image's tty1 session: the drive list needs discovery, not the engine (issue 17, 4)."""
+    out, modules = loaded("menu")
+    assert "rescue" in out
+    assert not under(modules, "rescue.engine", "rescue.emulator", "rescue.transport", "rich")

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rescue.engine.flash import FlashOptions
 from rescue.errors import EXIT_CODE_MEANINGS, ExitCode, RescueError
-from rescue.families.unknown import Evidence, quote
 from rescue.menu.drives import DriveEntry
 from rescue.menu.screen import WIDTH, MenuExit, Option, choose, numbered, say, yes_no
 
 if TYPE_CHECKING:
+    from rescue.engine.flash import FlashOptions
     from rescue.families.base import Family
+    from rescue.families.unknown import Evidence
 
 BACK = Option("b", "back")
 
@@ -272,12 +272,16 @@ def flash(drive: DriveEntry, folder: Path | None, reports: Path | None = None) -
             say("Nothing was sent.")
             return None
         argv.append("--no-backup")
+    from rescue.engine.flash import FlashOptions  # the flash engine: loaded when flashing
+
     options = FlashOptions(drive.device, image, no_backup=bool(reason), family=requested or None)
     return run_flash(argv, options, reports)
 
 
 def explain_unknown(found: Evidence) -> None:
     """What the drive screen says about a drive no table row serves."""
+    from rescue.families.unknown import quote  # the drive table: loaded once a drive is picked
+
     say("Not in rescue's drive table. The drive reports (INQUIRY, padding kept):")
     for key, text in found.reports.items():
         print(f"  {key:<8} {quote(text)}")

@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
+    from rescue.diagnostics.report import reports_dir
     from rescue.menu import run_menu
     from rescue.menu.session import default_firmware_folder
-    from rescue.ops.flash import reports_dir
 
     devices = list(args.devices)
     if args.emulated:
