@@ -43,7 +43,7 @@ def test_btc_sequence_is_btcflash_sequence() -> None:
     assert commit.data is None and commit.commit
 
 
-@settings(max_examples=25)
+@settings(max_examples=25, deadline=None)
 @given(st.binary(min_size=16, max_size=16), st.integers(0, 0xFF))
 def test_header_checksum_wraps_at_16_bits(seed: bytes, fill: int) -> None:
     image = (seed * (0x100000 // 16))[:-1] + bytes([fill])
