@@ -21,11 +21,10 @@ two builds give the same bytes.
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
-from iso import elfdeps
+from iso import elfdeps, tool
 
 LIBCRYPTO = "libcrypto.so.3"
 LIBDIR = "usr/lib/x86_64-linux-gnu"
@@ -39,14 +38,7 @@ class StubError(Exception):
 
 
 def _run(cmd: list[str], stdin: str | None = None) -> str:
-    try:
-        done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise StubError(f"`{cmd[0]}` is not installed (see build/apt-packages.txt)") from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise StubError(f"`{cmd[0]}` failed: {last}")
-    return done.stdout
+    return tool.run(cmd, StubError, stdin=stdin)
 
 
 def imports(nm_output: str) -> dict[str, str]:

@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from iso import bootcfg
+from iso import bootcfg, tool
 
 ISOLINUX_FILES = [
     "/usr/lib/ISOLINUX/isolinux.bin",
@@ -83,14 +82,9 @@ class ImageError(Exception):
 
 
 def run(cmd: list[str], epoch: int, cwd: Path | None = None) -> None:
+    """Run an image writer with the build's fixed clock and zone (reproducible bytes)."""
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch), TZ="UTC", MTOOLS_SKIP_CHECK="1")
-    try:
-        done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise ImageError(f"`{cmd[0]}` is not installed (see build/apt-packages.txt)") from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ImageError(f"`{' '.join(cmd[:3])} ...` failed: {last}")
+    tool.run(cmd, ImageError, env=env, cwd=cwd)
 
 
 def fat_image(

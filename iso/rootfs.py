@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from iso import cryptostub, elfdeps
+from iso import cryptostub, elfdeps, tool
 
 ISO_DIR = Path(__file__).resolve().parent
 OVERLAY = ISO_DIR / "overlay"
@@ -118,14 +117,7 @@ class Inputs:
 
 def run(cmd: list[str]) -> str:
     """Run a build tool; its failure becomes a one-line RootfsError."""
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise RootfsError(f"`{cmd[0]}` is not installed (see build/apt-packages.txt)") from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise RootfsError(f"`{' '.join(cmd[:3])}` failed: {last}")
-    return done.stdout
+    return tool.run(cmd, RootfsError)
 
 
 def image_path(host_path: Path) -> Path:
