@@ -45,9 +45,22 @@ demo: setup
 	$(RESCUE) info '$(DEMO_DRIVE)'
 
 # Everything, the QEMU guest tests included (what CI runs).
+# The booted-image tests (tests/boot, one QEMU at a time) run beside the rest (whose QEMU
+# guest suite is one more): each TCG guest keeps one core busy, so on a two-core machine the
+# two halves overlap instead of queueing. The boot half's output follows the main half's.
+# With PYTEST_ARGS set (a narrower run) everything goes through one pytest.
+BOOT_LOG := out/boot-tests.log
 test: deps-all setup
 	$(PY) -m ruff check rescue tests
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@mkdir -p out; \
+	$(PY) -m pytest -q -m "" --durations=10 tests/boot > $(BOOT_LOG) 2>&1 & boot=$$!; \
+	rc=0; $(PY) -m pytest -q -m "" --durations=15 --ignore=tests/boot || rc=$$?; \
+	wait $$boot || rc=$$?; echo "--- booted-image tests (tests/boot) ---"; cat $(BOOT_LOG); \
+	exit $$rc
+else
 	$(PY) -m pytest -q -m "" $(PYTEST_ARGS)
+endif
 
 # The fast in-process suite only.
 test-quick: deps-quick setup
