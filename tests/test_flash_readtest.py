@@ -21,6 +21,7 @@ import pytest
 from rescue.cli import main
 from rescue.emulator.disc import Disc, MediaKind
 from rescue.emulator.images import make_btc_image
+from rescue.transport.journal import read_journal
 
 DVD_SECTORS = 8192
 flash = importlib.import_module("rescue.engine.flash")  # the module (the engine opens the drive)
@@ -63,10 +64,12 @@ class Terminal:
         raise AssertionError(f"unexpected question: {prompt}")
 
 
-def _flash(bench: Path, capsys: pytest.CaptureFixture[str], *options: str) -> tuple[int, dict, str]:
+def _flash(
+    bench: Path, capsys: pytest.CaptureFixture[str], *options: str, keys: str = ""
+) -> tuple[int, dict, str]:
     image = bench / "V0050.bin"
     image.write_bytes(make_btc_image("0050"))
-    spec = f"emu:btc-drw1004im,rev=0043,quirk=dvdread,disc=none,state={bench / 'btc.state'}"
+    spec = f"emu:btc-drw1004im,rev=0043,quirk=dvdread,disc=none,state={bench / 'btc.state'}{keys}"
     code = main(["flash", spec, str(image), "--no-backup", *options])
     out = capsys.readouterr().out
     report = json.loads(next((bench / "reports").glob("flash-*[0-9].json")).read_text())
@@ -160,3 +163,29 @@ def test_no_disc_after_the_wait_is_reported(bench: Path, capsys, monkeypatch) ->
     tty.on_insert = lambda: None  # the person presses Enter without inserting anything
     code, report, _ = _flash(bench, capsys, "--read-test")
     assert code == 0 and report["read_test"]["verdict"] == "no disc: read test skipped"
+
+
+CAP = 16 * 1024  # a small USB bridge: below the short scan's 32-sector READs
+
+
+@pytest.mark.parametrize(
+    ("disc", "opcode", "per_sector"),
+    [
+        (Disc(MediaKind.CD, 4096, weak=[range(300, 302)]), "be", 2048 + 294),
+        (Disc(MediaKind.DVD, DVD_SECTORS), "28", 2048),
+    ],
+)
+def test_the_read_test_after_a_flash_fits_a_small_cap(  # noqa: ANN001
+    bench: Path, capsys, monkeypatch, disc: Disc, opcode: str, per_sector: int
+) -> None:
+    """Probes and short scan alike: no READ over the cap, counted in the bytes a sector moves."""
+    Terminal(monkeypatch, disc)
+    journal = bench / "sent.jsonl"
+    keys = f",maxxfer={CAP}"
+    code, report, _ = _flash(bench, capsys, "--read-test", "--journal", str(journal), keys=keys)
+    assert code == 0 and report["result"] == "success"
+    assert report["read_test"]["short_scan"]["complete"], report["read_test"]
+    sent = read_journal(journal)
+    assert max(max(int(e["in_len"]), int(e["out_len"])) for e in sent) <= CAP
+    reads = {int(e["in_len"]) for e in sent if str(e["cdb"])[:2] == opcode}
+    assert max(reads) == CAP // per_sector * per_sector

@@ -70,3 +70,30 @@ def test_a_flash_under_the_cap_sends_nothing_larger(tmp_path: Path, capsys) -> N
     assert code == 0 and "success" in out, out
     assert "largest chunk 4 KiB (0x1000 bytes) fits" in out and "16 KiB" in out
     assert largest(journal) == 0x1000  # the chunks themselves: nothing else was larger
+
+
+READ_10, READ_CD = "28", "be"
+
+
+@pytest.mark.parametrize(
+    ("model", "opcode", "per_read"),
+    [
+        # 16384 // 2048 = 8 sectors would be 18736 bytes with C2: the block is 6 (14052)
+        ("generic-cd", READ_CD, 6),
+        ("generic-dvd", READ_10, 8),
+    ],
+)
+def test_a_scan_fits_the_cap_in_the_bytes_each_sector_moves(
+    tmp_path: Path, capsys, model: str, opcode: str, per_read: int  # noqa: ANN001
+) -> None:
+    code, journal = run(
+        tmp_path, "scan", f"emu:{model},sectors=600,maxxfer={CAP}", "--reports", str(tmp_path)
+    )
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0 and "every sector read" in out, out
+    assert largest(journal) <= CAP
+    reads = [e for e in read_journal(journal) if str(e["cdb"])[:2] == opcode]
+    sizes = {int(e["in_len"]) for e in reads}
+    per_sector = 2048 + (294 if opcode == READ_CD else 0)
+    assert max(sizes) == per_read * per_sector  # as large as fits: not cut further than needed
+    assert f"{per_read} sectors per READ" in out and f"at {per_sector} bytes a sector" in out

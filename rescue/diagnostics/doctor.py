@@ -16,14 +16,19 @@ from dataclasses import asdict, dataclass, field
 from shlex import quote
 from typing import Any
 
-from rescue.diagnostics.readmethod import ReadMethod, choose, layout_holds, read_sectors
+from rescue.diagnostics.readmethod import (
+    ReadMethod,
+    choose,
+    layout_holds,
+    read_sectors,
+    sector_bytes,
+)
 from rescue.diagnostics.scan import LAYOUT_PROBE_LBA, Scanner, ScanResult
 from rescue.drive import Drive
 from rescue.errors import ParseError, RescueError
 from rescue.firmware.catalog import find_drive
 from rescue.firmware.plan import revision_key
 from rescue.ops.pathcheck import fit_sectors
-from rescue.scsi.readcd import C2_SIZES, C2Mode
 from rescue.scsi.sense import Sense, SenseError
 
 PROBE_SECTORS = 16
@@ -131,7 +136,7 @@ def read_test(drive: Drive, sectors: int) -> list[Probe]:
     rescue/ops/pathcheck.py): READ CD with C2 moves 2048 + 294 bytes a sector.
     """
     c2 = _c2_reader(drive, sectors)
-    per_sector = SECTOR + (C2_SIZES[C2Mode.C2] if c2 is not None else 0)
+    per_sector = sector_bytes(ReadMethod.READ10 if c2 is None else ReadMethod.CD)
     count = min(fit_sectors(drive.transport, PROBE_SECTORS, per_sector), sectors)
     starts = sorted({0, max(0, sectors // 2 - count // 2), sectors - count})
     return [_probe(drive, lba, count, c2) for lba in starts]
@@ -210,6 +215,7 @@ def short_scan(drive: Drive, sectors: int) -> dict[str, Any]:
 
     The three probes only touch 48 sectors; a scan of the first few MiB, where
     every disc has data, also catches weak sectors a CD drive flags with C2.
+    The Scanner sizes its READs to the path (a USB bridge's cap), as a scan does.
     """
     method, _ = choose(drive, ReadMethod.AUTO)
     span = ScanResult(0, min(sectors, SHORT_SCAN_SECTORS), bytearray(b"?" * sectors))

@@ -34,7 +34,7 @@ from enum import StrEnum
 from rescue.drive import Drive
 from rescue.errors import ParseError, RescueError
 from rescue.scsi import cdb as build
-from rescue.scsi.readcd import C2Mode, CdBlock, HeaderCode, SectorType, split_blocks
+from rescue.scsi.readcd import C2_SIZES, C2Mode, CdBlock, HeaderCode, SectorType, split_blocks
 
 SECTOR = 2048
 CD_PROFILES = frozenset({0x0008, 0x0009, 0x000A})  # CD-ROM, CD-R, CD-RW (MMC-6 profile list)
@@ -56,6 +56,16 @@ LABELS = {
     ReadMethod.READ12: "READ(12)",
     ReadMethod.CD: "READ CD with C2 error pointers",
 }
+
+
+def sector_bytes(method: ReadMethod) -> int:
+    """Bytes one sector moves with ``method``: what a READ's size on the path is counted in.
+
+    READ CD with C2 returns 294 bytes of pointers after each 2048 of user data
+    (2342 a sector, docs/protocols.md "Transfer size"), so a block
+    sized at 2048 a sector would overrun a USB bridge's cap.
+    """
+    return SECTOR + C2_SIZES[C2Mode.C2] if method is ReadMethod.CD else SECTOR
 
 
 def claims_c2(drive: Drive) -> bool:

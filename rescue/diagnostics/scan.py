@@ -31,9 +31,11 @@ from rescue.diagnostics.readmethod import (
     ReadMethod,
     layout_holds,
     read_sectors,
+    sector_bytes,
 )
 from rescue.drive import Drive
 from rescue.errors import ParseError, RescueError
+from rescue.ops.pathcheck import fit_sectors
 from rescue.scsi.sense import SenseError
 
 SECTOR = 2048
@@ -195,6 +197,14 @@ Progress = Callable[[int], None]  # called with the number of sectors just dealt
 
 
 class Scanner:
+    """Scans a range of the disc; ``block`` is the read size asked for, in sectors.
+
+    ``self.block`` is that size cut to what the path carries, counted in the
+    bytes a sector really moves with ``method`` (2342 with READ CD and C2):
+    over the cap the kernel fails the READ before the drive sees it. A scan
+    that gives READ CD up keeps the smaller block for READ(10): it still fits.
+    """
+
     def __init__(
         self,
         drive: Drive,
@@ -207,7 +217,7 @@ class Scanner:
         if method is ReadMethod.AUTO:
             raise ValueError("Scanner needs a concrete read method (see readmethod.choose)")
         self.drive = drive
-        self.block = block
+        self.block = fit_sectors(drive.transport, block, sector_bytes(method))
         self.retries = retries
         self.slow_seconds = slow_seconds
         self.method = method

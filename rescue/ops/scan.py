@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, TextIO
 from rescue import outputs
 from rescue.devices import open_device
 from rescue.diagnostics import mapfile as mf
-from rescue.diagnostics.readmethod import ReadMethod, choose
+from rescue.diagnostics.readmethod import ReadMethod, choose, sector_bytes
 from rescue.diagnostics.report import reports_dir, save_report
 from rescue.diagnostics.scan import (
     CTRL_C,
@@ -46,7 +46,7 @@ from rescue.diagnostics.scan import (
 from rescue.drive import Drive
 from rescue.errors import BadInput, ExitCode, RescueError, TransportError, UsageError
 from rescue.inputs import read_user_text
-from rescue.ops.pathcheck import fit_sectors, transfer_limit
+from rescue.ops.pathcheck import transfer_limit
 from rescue.scsi.sense import SenseError
 from rescue.transport.base import Transport
 
@@ -190,29 +190,29 @@ def _save_mapfile(path: str, result: ScanResult, device: str) -> None:
     outputs.write_atomic(path, text, "--mapfile", existing=outputs.Existing.UPDATE)
 
 
-def read_size(transport: Transport, asked: int) -> tuple[int, str | None]:
-    """Sectors per READ: ``asked``, cut to what the path carries, and why it was cut.
+def read_size_why(transport: Transport, asked: int, scanner: Scanner) -> str | None:
+    """Why the Scanner reads fewer sectors per READ than ``--block`` asked (None: it does not).
 
     A READ larger than the queue allows fails in the kernel (EINVAL) before
     the drive sees it; behind usb-storage that is 120 KiB, and a bridge or a
-    small max_sectors_kb can allow less (docs/protocols.md).
+    small max_sectors_kb can allow less (docs/protocols.md, "Transfer size").
     """
-    block = fit_sectors(transport, asked)
-    if block == asked:
-        return block, None
+    if scanner.block == asked:
+        return None
     limit, source = transfer_limit(transport)
-    return block, f"--block {asked} asked for more than the path carries, {limit} bytes ({source})"
+    per = sector_bytes(scanner.method)
+    return (
+        f"--block {asked} asked for more than the path carries, {limit} bytes ({source}), "
+        f"at {per} bytes a sector"
+    )
 
 
-def _scan(args: argparse.Namespace, drive: Drive, result: ScanResult, block: int) -> None:
+def _scan(args: argparse.Namespace, scanner: Scanner, result: ScanResult) -> None:
     """Run the scan; the mapfile is saved every CHECKPOINT_SECONDS and however it ends.
 
     The periodic save bounds what a power cut or a kill loses on a long scan;
     the final one (also when the drive drops off the bus) keeps the rest.
     """
-    method, why = choose(drive, ReadMethod(args.read))
-    result.method_why = why
-    scanner = Scanner(drive, block=block, retries=args.retries, method=method)
     bar = None if args.json or not _terminal(sys.stderr) else _progress_bar()
     task = bar.add_task("scan", total=(result.end - result.start) * SECTOR) if bar else None
     last_save = time.monotonic()
@@ -294,8 +294,10 @@ def run(args: argparse.Namespace) -> int:
         start, end = _check_args(args, sectors)
         disc = disc_id(drive, sectors) if args.mapfile else None
         result = _resumed(args.mapfile, start, end, sectors, disc)
-        block, cut = read_size(transport, args.block)
-        _scan(args, drive, result, block)
+        method, result.method_why = choose(drive, ReadMethod(args.read))
+        scanner = Scanner(drive, block=args.block, retries=args.retries, method=method)
+        block, cut = scanner.block, read_size_why(transport, args.block, scanner)
+        _scan(args, scanner, result)
     identity = {"vendor": found.vendor, "product": found.product, "revision": found.revision}
     body = result.to_dict() | {"mapfile": args.mapfile, "sectors": sectors, "identity": identity}
     body |= {"sectors_per_read": block, "sectors_per_read_why": cut}
