@@ -84,7 +84,7 @@ READ_10, READ_CD = "28", "be"
     ],
 )
 def test_a_scan_fits_the_cap_in_the_bytes_each_sector_moves(
-    tmp_path: Path, capsys, model: str, opcode: str, per_read: int  # noqa: ANN001
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, opcode: str, per_read: int
 ) -> None:
     code, journal = run(
         tmp_path, "scan", f"emu:{model},sectors=600,maxxfer={CAP}", "--reports", str(tmp_path)

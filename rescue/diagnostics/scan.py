@@ -128,8 +128,9 @@ class ScanResult:
     zones: list[Zone] = field(default_factory=list)
     position: int = 0  # where the scan stopped (== end when complete)
     interrupted: bool = False
-    stopped_by: str | None = None  # why the scan ended early: Ctrl-C or the drive's sense
-    sectors_read_now: int = 0  # sectors this run actually asked the drive for
+    stopped_by: str | None = None  # why the scan ended early: Ctrl-C, the drive's sense, ...
+    failure: RescueError | None = None  # ... or the transport failing (the drive went away)
+    sectors_read_now: int = 0  # sectors this run asked the drive for and got an answer about
     c2: dict[int, int] = field(default_factory=dict)  # weak LBA -> bytes its C2 pointers flag
     method: ReadMethod = ReadMethod.READ10  # what the scan read with (after any fallback)
     method_why: str = ""  # why that method was chosen
@@ -226,6 +227,10 @@ class Scanner:
     def run(self, result: ScanResult, progress: Progress | None = None) -> ScanResult:
         """Scan ``[result.start, result.end)``; Ctrl-C ends the scan, keeping what was learnt.
 
+        So does a drive that stops answering (not ready, or the transport
+        failing: ``result.failure``), so the caller can still say how far it
+        got and save the map.
+
         ``progress`` hears of the sectors dealt with at most every
         PROGRESS_SECONDS of the drive's clock (and once at the end): a
         progress bar and a checkpoint need no more, and a call per block
@@ -264,15 +269,16 @@ class Scanner:
                         self._read_run(result, first, n)
                     marked = read_to = stop
                 else:
-                    result.sectors_read_now += stop - lba
                     started = now()
                     try:
                         read10(lba, stop - lba)
                     except SenseError as err:
                         _mark_read(status, marked, read_to)
+                        result.sectors_read_now += stop - lba
                         self._failed(result, lba, stop - lba, err)
                         marked = stop
                     else:
+                        result.sectors_read_now += stop - lba
                         self._account(result, lba, stop - lba, now() - started)
                     read_to = stop
                 result.position = stop
@@ -286,6 +292,8 @@ class Scanner:
             result.interrupted, result.stopped_by = True, CTRL_C
         except SenseError as err:  # only "not ready" escapes a read: the disc is gone
             result.interrupted, result.stopped_by = True, err.message
+        except RescueError as err:  # no answer at all: the node vanished, SG_IO failed, a timeout
+            result.interrupted, result.stopped_by, result.failure = True, err.message, err
         finally:
             _mark_read(status, marked, read_to)
         if progress is not None and pending:
@@ -328,14 +336,15 @@ class Scanner:
 
     def _read_run(self, result: ScanResult, lba: int, count: int) -> None:
         """Read one run with the scan's method and account for it (C2, time, zone)."""
-        result.sectors_read_now += count
         started = self._now()
         try:
             flagged = self._read(result, lba, count)
         except SenseError as err:
+            result.sectors_read_now += count
             self._failed(result, lba, count, err)
             return
         seconds = self._now() - started
+        result.sectors_read_now += count
         result.status[lba : lba + count] = _FINISHED * count
         if flagged:
             self._check_weak(result, lba, flagged)

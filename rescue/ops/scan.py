@@ -8,8 +8,11 @@ disc goes away, since a half scan of a dying disc is still worth keeping.
 in a drive with C2 pointers, ``auto`` reads with READ CD and lists weak
 sectors (read, but with C2 errors) apart from unreadable ones.
 Exit code 0: every sector read (weak ones included); 8 (medium error): bad
-sectors were found; 7 (not ready): the disc went away mid-scan; 130:
-interrupted by Ctrl-C (the output says at which LBA, and how far in percent).
+sectors were found; 7 (not ready): the disc went away mid-scan; 3 (no
+device): the drive itself went away (unplugged, its node deleted); 11 or 12:
+the drive stopped answering otherwise (a timeout, a transport error); 130:
+interrupted by Ctrl-C. However it stops, the output says at which LBA and how
+far in percent, and the mapfile keeps what was read.
 Output paths are checked before the drive is opened (``rescue.outputs``); a
 mapfile of another disc is refused and left as it is (``# rescue-disc``). If
 the mapfile or the report still cannot be written at the end, the results
@@ -44,7 +47,15 @@ from rescue.diagnostics.scan import (
     ScanResult,
 )
 from rescue.drive import Drive
-from rescue.errors import BadInput, ExitCode, RescueError, TransportError, UsageError
+from rescue.errors import (
+    BadInput,
+    DeviceNotFound,
+    ExitCode,
+    ParseError,
+    RescueError,
+    TransportError,
+    UsageError,
+)
 from rescue.inputs import read_user_text
 from rescue.ops.pathcheck import transfer_limit
 from rescue.scsi.sense import SenseError
@@ -222,7 +233,10 @@ def _scan(args: argparse.Namespace, scanner: Scanner, result: ScanResult) -> Non
         if bar is not None and task is not None:
             bar.advance(task, sectors * SECTOR)
         if args.mapfile and time.monotonic() - last_save >= CHECKPOINT_SECONDS:
-            _save_mapfile(args.mapfile, result, args.device)
+            try:
+                _save_mapfile(args.mapfile, result, args.device)
+            except RescueError:  # the scan goes on; the final save says what failed, and keeps it
+                pass
             last_save = time.monotonic()
 
     try:
@@ -262,15 +276,31 @@ def _progress_bar() -> Progress:
 
 
 _MARKUP = re.compile(r"\[(?:/|red|yellow|green)\]")  # the only tags _show writes
+Say = Callable[..., None]  # say(line with _show's tags, path="")
 
 
-def _printer() -> Callable[[str], None]:
-    """rich's print on a terminal; elsewhere print with _show's colour tags taken out."""
+def _printer() -> Say:
+    """``say(line, path="")``: the line with its colour tags, then ``path`` as it is.
+
+    On a terminal rich wraps prose at the width, and would cut a long path
+    mid-name with a real line break (a copied path then no longer works):
+    a line that ends in a path is not wrapped (the terminal folds it, the
+    text stays whole) and the path is never read as markup. Elsewhere print,
+    with the tags taken out of the line (never out of the path).
+    """
     if _terminal(sys.stdout):
         from rich.console import Console
+        from rich.text import Text
 
-        return Console(highlight=False).print
-    return lambda line: print(_MARKUP.sub("", line))
+        print_ = Console(highlight=False).print
+
+        def say(line: str, path: str = "") -> None:
+            text = Text.from_markup(line)
+            text.append(path)
+            print_(text, soft_wrap=bool(path))
+
+        return say
+    return lambda line, path="": print(_MARKUP.sub("", line) + path)
 
 
 def _final_save(args: argparse.Namespace, result: ScanResult) -> None:
@@ -282,6 +312,27 @@ def _final_save(args: argparse.Namespace, result: ScanResult) -> None:
         where = f"the map is kept in {kept}" if kept else "the map could not be kept anywhere"
         result.save_error = type(err)(f"{err.message}; {where}", hint=err.hint)
         result.mapfile_kept = str(kept) if kept else None
+
+
+GONE = "the drive went away"
+
+
+def went_away(transport: Transport, err: RescueError) -> bool:
+    """Whether ``err``, which ended a scan, means the drive left the bus.
+
+    SG_IO fails with ENODEV or ENXIO once the node's device is deleted
+    (``DeviceNotFound``); in the moments of an unplug it can also answer EIO,
+    a plain transport error, and then the node that is gone says it.
+    """
+    if isinstance(err, DeviceNotFound):
+        return True
+    node = getattr(transport, "path", None)
+    return (
+        isinstance(err, TransportError)
+        and not isinstance(err, ParseError)
+        and isinstance(node, str)
+        and not os.path.exists(node)
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -298,8 +349,12 @@ def run(args: argparse.Namespace) -> int:
         scanner = Scanner(drive, block=args.block, retries=args.retries, method=method)
         block, cut = scanner.block, read_size_why(transport, args.block, scanner)
         _scan(args, scanner, result)
+    gone = result.failure is not None and went_away(transport, result.failure)
+    if gone:
+        result.stopped_by = f"{GONE} ({result.stopped_by})"
     identity = {"vendor": found.vendor, "product": found.product, "revision": found.revision}
     body = result.to_dict() | {"mapfile": args.mapfile, "sectors": sectors, "identity": identity}
+    body["drive_gone"] = gone
     body |= {"sectors_per_read": block, "sectors_per_read_why": cut}
     if result.mapfile_kept:
         body["mapfile_kept"] = result.mapfile_kept
@@ -313,6 +368,10 @@ def run(args: argparse.Namespace) -> int:
         _show(body, str(report))
     if errors:
         return outputs.tell(errors)
+    if gone:
+        return int(ExitCode.NO_DEVICE)
+    if result.failure is not None:
+        return int(result.failure.exit_code)
     if result.interrupted:
         return INTERRUPTED if result.stopped_by == CTRL_C else int(ExitCode.NOT_READY)
     return int(ExitCode.MEDIUM_ERROR) if body["bad"] else 0
@@ -361,10 +420,13 @@ def _show(body: dict, report: str) -> None:
     if body["weak"]:
         say("  weak sectors still read, but the disc is degrading: copy it soon")
     if body.get("mapfile_kept"):
-        say(f"mapfile: kept in {body['mapfile_kept']} ({body['mapfile']} failed)")
+        say("mapfile: kept in ", body["mapfile_kept"])
+        say("  (it could not be written to) ", body["mapfile"])
     elif body["mapfile"]:
-        say(f"mapfile: {body['mapfile']}")
+        say("mapfile: ", body["mapfile"])
     if body["stopped_by"]:
         resume = "run the same command to resume" if body["mapfile"] else "use --mapfile to resume"
+        if body["drive_gone"]:
+            resume = f"reconnect the drive, then {resume}"
         say(f"[yellow]stopped:[/] {body['stopped_by']}; {resume}")
-    say(f"report: {report}")
+    say("report: ", report)
