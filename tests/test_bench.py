@@ -250,3 +250,42 @@ def test_backup_saves_what_the_family_can_read_and_refuses_the_rest(
     digest = saved.with_name(saved.name + ".sha256").read_text().split()[0]
     assert rows[tsst]["message"].endswith(digest[:16])
     assert rows[other]["exit_code"] == 6 and "cannot be backed up" in rows[other]["message"]
+
+
+def test_a_batch_reads_and_checks_its_image_once_in_the_parent(
+    bench: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No worker reads the file: under TCG each read and 1 MiB checksum cost a second of CPU."""
+    import rescue.firmware.image as image_module
+
+    fw, reads = image(bench), bench / "reads.log"
+    real = image_module.read_source
+
+    def counted(path: Path) -> bytes:
+        with reads.open("a") as log:  # workers are processes: they report through a file
+            log.write(f"{os.getpid()}\n")
+        return real(path)
+
+    monkeypatch.setattr(image_module, "read_source", counted)
+    drives = [btc(bench, f"r{n}") for n in range(3)]
+    assert main(["bench", "--flash", str(fw), "--yes", "--no-backup", *drives]) == 0
+    assert reads.read_text().split() == [str(os.getpid())]
+    for n in range(3):
+        assert (bench / f"r{n}.state").read_bytes() == fw.read_bytes()
+    capsys.readouterr()
+
+
+def test_every_drive_gets_the_bytes_the_batch_read_even_if_the_file_changes(bench: Path) -> None:
+    from rescue.bench.jobs import flash_work, prepared
+    from rescue.engine.flash import FlashOptions
+
+    fw = image(bench)
+    first = fw.read_bytes()
+    drive = btc(bench, "c")
+    with prepared([drive], str(fw)) as pin:
+        assert pin is not None and pin.raw == first
+        fw.write_bytes(make_btc_image("0151"))  # replaced after the question named the image
+        options = FlashOptions(drive, str(fw), no_backup=True)
+        (result,) = run_batch([Task(drive, "flash", flash_work(options))], reports=str(bench))
+    assert result.exit_code == 0, result
+    assert (bench / "c.state").read_bytes() == first

@@ -12,6 +12,7 @@ from rescue.engine.checkup import DoctorOptions, Outcome, ScanOptions, doctor, s
 from rescue.engine.context import RunContext
 from rescue.engine.flash import FlashJob, FlashOptions
 from rescue.errors import RescueError
+from rescue.firmware.image import Pinned
 
 JOBS = ("flash", "backup", "doctor", "scan")
 
@@ -30,16 +31,23 @@ def _kind(device: str) -> str:
 
 
 @contextlib.contextmanager
-def prepared(devices: list[str]) -> Iterator[None]:
+def prepared(
+    devices: list[str], firmware: str | None = None, family: str | None = None
+) -> Iterator[Pinned | None]:
     """Do once, before forking the workers, what each would otherwise do for itself.
 
-    Imports (``WORKER_MODULES``), the shipped drive table, and one discovery
-    pass that every worker's ``resolve`` then reads (``rescue.discovery.pinned``);
-    a worker's ``discover()`` after its flash (finding a re-enumerated drive)
-    still reads afresh. When discovery fails here, each worker finds out itself.
+    Imports (``WORKER_MODULES``), the shipped drive table, the firmware file of a
+    batch flash (read, decoded and checked once: ``rescue.firmware.image.pinned``;
+    each worker still checks it against its own drive), and one discovery pass
+    that every worker's ``resolve`` then reads (``rescue.discovery.pinned``); a
+    worker's ``discover()`` after its flash (finding a re-enumerated drive) still
+    reads afresh. When discovery fails here, each worker finds out itself. Yields
+    the pinned firmware (None without one); a firmware file that cannot be read
+    raises here, before anything is forked.
     """
     from rescue.discovery import discover, pinned
     from rescue.families.table import shipped_table
+    from rescue.firmware.image import pinned as pinned_image
 
     kinds = {_kind(d) for d in devices}
     for kind in sorted(kinds):
@@ -47,16 +55,12 @@ def prepared(devices: list[str]) -> Iterator[None]:
             with contextlib.suppress(ImportError):  # the worker reports it, per drive
                 importlib.import_module(name)
     shipped_table()
-    if "node" not in kinds:
-        yield
-        return
-    try:
-        inventory = discover()
-    except Exception:  # noqa: BLE001 - each worker's own discovery says what is wrong
-        yield
-        return
-    with pinned(inventory):
-        yield
+    with contextlib.ExitStack() as stack:
+        image = stack.enter_context(pinned_image(firmware, family)) if firmware else None
+        if "node" in kinds:
+            with contextlib.suppress(Exception):  # each worker's own discovery says what is wrong
+                stack.enter_context(pinned(discover()))
+        yield image
 
 
 def flash_work(options: FlashOptions) -> Callable[[RunContext, DriveResult], None]:

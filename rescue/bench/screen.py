@@ -39,6 +39,7 @@ from rescue.bench.jobs import PLAIN_WORK, disc_work, flash_work, prepared
 from rescue.bench.runner import Batch, DriveResult, Task, log_path, worst
 from rescue.bench.summary import document, save
 from rescue.engine.flash import FlashOptions
+from rescue.errors import RescueError
 
 if TYPE_CHECKING:
     from rescue.discovery import DriveNode
@@ -304,9 +305,13 @@ class Screen:
 
     def _start_all(self, rows: list[Row], job: str, image: Path | None) -> None:
         rows = self._after_probes(rows)
-        with prepared([r.device for r in rows]):  # one discovery for all, before the forks
-            for row in rows:
-                self._start(row, job, image)
+        firmware = str(image) if job == "flash" and image is not None else None
+        try:  # one discovery (and one read of the image) for all, before the forks
+            with prepared([r.device for r in rows], firmware):
+                for row in rows:
+                    self._start(row, job, image)
+        except RescueError as err:  # the image went away since it was picked
+            self.say(f"{err.message}; nothing started")
 
     def probe_discs(self) -> None:
         """Ask every idle drive about its tray and disc, each in a short worker of its own."""

@@ -6,11 +6,19 @@ BadInput at once. A file that parses but breaks a family rule (bad checksum,
 a missing bank, an unreadable identity) comes back as a FirmwareImage whose
 ``problems`` say why it must not be flashed, so ``rescue fw inspect`` can show
 everything that is wrong in one go.
+
+``pinned`` reads and analyses a file once for many flashes (the bench's
+parent, before it forks one worker per drive): under QEMU's TCG the read and
+the 1 MiB checksum cost each worker about a second of CPU, all at once, and
+one read also means every drive gets the very bytes the batch question named.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -38,16 +46,61 @@ def _decode(raw: bytes, path: Path) -> tuple[str, bytes]:
     return "bin", raw
 
 
+@dataclass(frozen=True)
+class Pinned:
+    """A firmware file read once: its bytes, and its analysis when its family could be told."""
+
+    path: Path
+    raw: bytes
+    image: FirmwareImage | None
+
+
+_PINNED: dict[Path, Pinned] = {}
+
+
+@contextlib.contextmanager
+def pinned(path: str | Path, family: str | None = None) -> Iterator[Pinned]:
+    """Read ``path`` once; inside, ``load_firmware(path, ...)`` uses those bytes, not the disk.
+
+    A file that cannot be read raises here (BadInput, as ``load_firmware`` would).
+    One that is read but not understood (no signature and no ``family``:
+    MT1959) is pinned as bytes only, each caller decoding it for its own family.
+    A load for another family than the pinned analysis decodes the same bytes
+    with that family's layout. Processes forked inside share the pin.
+    """
+    path = Path(path)
+    raw = read_source(path)
+    try:
+        image: FirmwareImage | None = _analysed(raw, path, family)
+    except BadInput:
+        image = None
+    pin = Pinned(path, raw, image)
+    _PINNED[path] = pin
+    try:
+        yield pin
+    finally:
+        _PINNED.pop(path, None)
+
+
 def load_firmware(path: str | Path, family: str | None = None) -> FirmwareImage:
-    """Read and analyse the firmware file at ``path``.
+    """Read and analyse the firmware file at ``path`` (the pinned bytes, when ``pinned``).
 
     ``family`` forces a layout (needed for MT1959, which has no signature);
     without it the family is detected. Raises BadInput for files that cannot be
     used at all; rule violations land in ``FirmwareImage.problems``.
     """
     path = Path(path)
+    pin = _PINNED.get(path)
+    if pin is None:
+        return _analysed(read_source(path), path, family)
+    if pin.image is not None and family in (None, pin.image.family):
+        return pin.image
+    return _analysed(pin.raw, path, family)
+
+
+def _analysed(raw: bytes, path: Path, family: str | None) -> FirmwareImage:
     layout = _layout_for(family) if family else None
-    fmt, data = _decode(read_source(path), path)
+    fmt, data = _decode(raw, path)
     problems: list[str] = []
     if layout is None:
         layout = detect(data)

@@ -99,9 +99,10 @@ def run(args: argparse.Namespace) -> int:
     session = folder / stamp
     devices = list(args.devices)
     skipped: list[DriveResult] = []
-    with prepared(devices):
-        if job == "flash":
-            image = _image_line(args.flash)
+    firmware = args.flash if job == "flash" else None
+    with prepared(devices, firmware, args.family) as pin:
+        if pin is not None:
+            image = _image_line(args.flash, pin.raw)
             if not args.yes:
                 devices, skipped = _ask_once(args, devices, image)
         session.mkdir()
@@ -174,12 +175,10 @@ def _task(args: argparse.Namespace, job: str, device: str, index: int, session: 
     return Task(device, job, work, journal, log)
 
 
-def _image_line(path: str) -> str:
-    """The image as the batch question names it; read as flash reads it (``read_source``:
-    never a FIFO, a device or a /proc file, which would hang the bench or fill memory)."""
-    from rescue.firmware.source import read_source
-
-    data = read_source(Path(path))
+def _image_line(path: str, data: bytes) -> str:
+    """The image as the batch question names it: the bytes every worker flashes, read once
+    as flash reads a file (never a FIFO, a device or a /proc file: those would hang the
+    bench or fill memory)."""
     return f"{path} ({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]})"
 
 
