@@ -13,6 +13,7 @@ from rescue.emulator.btc import BURN_SECONDS, BtcDrive
 from rescue.emulator.disc import SECTOR
 from rescue.emulator.images import FLASH_SIZE, flash_checksum, make_btc_image
 from rescue.emulator.registry import create
+from rescue.errors import UsageError
 from rescue.transport.emulated import EmulatedTransport
 
 CHUNK = 0x1000
@@ -205,8 +206,9 @@ def test_state_persists_across_creates(tmp_path) -> None:  # noqa: ANN001
 
 def test_bad_state_file_and_image_file(tmp_path) -> None:  # noqa: ANN001
     short = tmp_path / "short.bin"
+    drive(f"btc-drw1004im,state={short}")  # made (with its marker), then cut short
     short.write_bytes(b"\x02" * 1000)
-    with pytest.raises(ValueError, match="not a 1048576-byte flash image"):
+    with pytest.raises(UsageError, match="not a 1048576-byte flash image"):
         create(f"btc-drw1004im,state={short}")
     with pytest.raises(ValueError, match="cannot read"):
         create(f"btc-drw1004im,image={tmp_path / 'missing.bin'}")

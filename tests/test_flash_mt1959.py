@@ -126,6 +126,7 @@ def test_drive_with_another_id_refuses_even_forced(
 ) -> None:
     """redumper's 'firmware id mismatch': checked even with --force-flash; here past --force."""
     other = with_config(make_mt1959_image("3.00"), b"MT1959 Boot XX1 ")
+    open_device(spec(bench)).close()  # the state file (and its marker) exist: then replaced
     (bench / "bw16d1ht.state").write_bytes(other)
     code, journal = flash(bench, make_mt1959_image("3.10"), *FORCE)
     out = capsys.readouterr()

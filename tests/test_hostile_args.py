@@ -374,6 +374,9 @@ def check(template: list[str]) -> None:
         ["flash", "emu:btc-drw1004im,disc=none", "{tmp}/fifo", "--yes", "--no-backup"],
         ["flash", "emu:btc-drw1004im,disc=none", "{tmp}/V0050.bin", "--yes", "--reports", "/"],
         ["flash", "emu:btc-drw1004im,disc=none,state={tmp}/link", "{tmp}/V0050.bin", "--yes"],
+        # a user's image of the drive's flash size taken as state= (it was flashed over)
+        ["flash", "emu:btc-drw1004im,disc=none,state={tmp}/V0040.bin", "{tmp}/V0050.bin", "--yes"],
+        ["backup", "emu:tsst-se506cb,disc=none,state={tmp}/se506.bin", "-o", "{tmp}/b.bin"],
         ["bench", "emu:generic-dvd", "--doctor", "--reports", "{tmp}/precious.bin"],
         ["bench", "--scan", "emu:generic-dvd", "--timeout", "-1"],
         ["plan", "emu:btc-drw1004im", "--to", "\u0663"],

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rescue import durable
+from rescue.emulator import state as state_file
 from rescue.emulator.base import Reply
 from rescue.emulator.images import FlashIdentity
 from rescue.emulator.mmc import (
@@ -118,9 +117,10 @@ class FlashHoldingDrive(MmcDrive):
 
     def save_state(self) -> None:
         """Write the flash to ``state_path`` atomically and durably (a crash or power cut
-        leaves the old file): the next run's drive is this one, as a real drive's flash is."""
+        leaves the old file; ``rescue.emulator.state`` marks it as a state file): the next
+        run's drive is this one, as a real drive's flash is."""
         if self.state_path is not None:
-            durable.write_bytes(Path(self.state_path), bytes(self.flash))
+            state_file.save(self.state_path, bytes(self.flash))
 
     def tick(self) -> None:
         if self._burn is None or self.clock.now() < self._burn[0]:
@@ -213,27 +213,14 @@ class VendorDownloadDrive(FlashHoldingDrive):
 def load_flash(options: Options, size: int, make: Callable[[str], bytes], default: str) -> bytes:
     """The flash a model starts with: ``state=`` if it exists, else ``image=``, else a made one."""
     extra = options.extra
-    state = extra.get("state")
-    if state is not None:
-        _check_state(state)
-    if state is not None and os.path.exists(state):
-        return read_flash(state, "state", size)
+    saved = state_file.load(extra["state"], size) if "state" in extra else None
+    if saved is not None:
+        return saved
     if "image" in extra:
         if options.revision is not None:
             raise ValueError("rev= and image= both set the firmware: give one")
         return read_flash(extra["image"], "image", size)
     return make(options.revision or default)
-
-
-def _check_state(path: str) -> None:
-    """``state=`` is written later: a regular file (or a new one) in an existing folder."""
-    from rescue.errors import RescueError
-    from rescue.outputs import Existing, check_file
-
-    try:
-        check_file(path, "state", existing=Existing.UPDATE)
-    except RescueError as err:
-        raise ValueError(err.message.replace("state ", "state=", 1)) from None
 
 
 def read_flash(path: str, key: str, size: int) -> bytes:
