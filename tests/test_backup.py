@@ -90,3 +90,38 @@ def test_backup_never_replaces_what_the_user_owns(tmp_path: Path, capsys) -> Non
     assert mine.read_bytes() == b"precious" and link.is_symlink()
     assert main(["backup", spec, "-o", str(mine), "--overwrite"]) == 0
     assert len(mine.read_bytes()) == 0x200000
+
+
+@pytest.mark.parametrize("model", ["btc-drw1004im", "plextor-px716a"])
+def test_a_family_that_cannot_back_up_is_refused_before_any_progress_is_drawn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, model: str
+) -> None:
+    """Issue 11: the refusal used to follow a drawn (empty) backup bar; rich draws on a
+    terminal, so stderr is made one here."""
+    from rescue.cli import main
+
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    code = main(["backup", f"emu:{model},disc=none", "-o", str(tmp_path / "fw.bin")])
+    out = capsys.readouterr()
+    assert code == 6
+    said = out.out + out.err
+    assert "cannot be backed up" in said
+    assert "━" not in said and "bytes" not in said and "backup " not in said.replace("backed", "")
+    assert len(said.strip().splitlines()) <= 2  # the refusal and its hint
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_bar_still_shows_a_real_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other side of the test above: where bytes are read, the bar is drawn."""
+    import importlib
+    import io
+
+    from rich.console import Console
+
+    drawn = io.StringIO()
+    engine = importlib.import_module("rescue.engine.backup")  # the package exports a backup()
+    monkeypatch.setattr(engine, "Console", lambda **_: Console(file=drawn, force_terminal=True))
+    flash = bytes(range(256)) * (0x200000 // 256)
+    take_backup(FlashDrive(flash), family_named("mt1939"), tmp_path / "fw.bin", quiet=False)
+    assert "backup" in drawn.getvalue() and "2.1/2.1 MB" in drawn.getvalue()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
 from rescue import outputs
 from rescue.devices import open_device
@@ -92,19 +92,32 @@ def take_backup(
     on_progress: Callable[[int, int], None] | None = None,
     overwrite: bool = False,
 ) -> dict[str, object]:
-    """Read the flash with the family's method and store it with its checksum and sidecar."""
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("backup"), BarColumn(), DownloadColumn(), console=console, disable=quiet
-    ) as progress:
-        task = progress.add_task("backup", total=None)
+    """Read the flash with the family's method and store it with its checksum and sidecar.
 
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-            if on_progress is not None:
-                on_progress(done, total)
+    The bar appears with the first bytes read, not before: a family that cannot back up
+    (or a drive that refuses the first read) is one line of refusal, no bar drawn for it.
+    """
+    progress = Progress(
+        TextColumn("backup"),
+        BarColumn(),
+        DownloadColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+    )
+    task: list[TaskID] = []
 
+    def advance(done: int, total: int) -> None:
+        if not task:
+            progress.start()
+            task.append(progress.add_task("backup", total=total))
+        progress.update(task[0], completed=done, total=total)
+        if on_progress is not None:
+            on_progress(done, total)
+
+    try:
         data = family.backup(drive, advance)
+    finally:
+        progress.stop()
     identity = drive.identity
     sidecar: dict[str, object] = {
         "file": path.name,
