@@ -181,6 +181,34 @@ def test_a_hung_or_dying_worker_changes_no_other_drive(bench: Path) -> None:
     assert dies.exit_code == ExitCode.FAILURE and "signal 9" in dies.message
 
 
+def _naps(ctx: object, result: DriveResult) -> None:
+    time.sleep(1.5)
+    _quick(ctx, result)
+
+
+def test_the_parent_wakes_for_results_and_deadlines_only(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No polling while the workers run: their CPU is the batch's wall time under TCG."""
+    import multiprocessing.connection
+
+    from rescue.bench import runner
+
+    waits: list[float | None] = []
+    real = multiprocessing.connection.wait
+
+    def counted(objects: list, timeout: float | None = None) -> list:
+        waits.append(timeout)
+        return real(objects, timeout)
+
+    monkeypatch.setattr(runner.multiprocessing.connection, "wait", counted)
+    results = run_batch([Task("a", "x", _naps), Task("b", "x", _naps)], timeout=600.0)
+    assert [r.exit_code for r in results] == [0, 0]
+    # Two results, two ends of file and the joins (which wait STOP_GRACE at most): no wake
+    # every 0.2 s in between.
+    assert len(waits) <= 6 and min(t or 0 for t in waits) >= runner.STOP_GRACE, waits
+
+
 def _chatty(ctx: RunContext, result: DriveResult) -> None:
     for done in range(1001):
         ctx.emit("chatty", "progress", "write", done=done, total=1000)
