@@ -132,6 +132,31 @@ def check_regular(path: str | os.PathLike[str], what: str) -> Path:
     return Path(name)
 
 
+def check_folder(path: str | os.PathLike[str], what: str) -> Path:
+    """Refuse a path that is not a folder of ordinary files rescue may list and read.
+
+    A folder of images offered for flashing (the menu's ``--firmware``) is listed and each
+    file read; ``/proc`` or ``/sys`` would give dozens of pseudo files, each refused.
+    """
+    name = os.fspath(path)
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise BadInput(f"{what} {name}: no such folder") from None
+    except OSError as err:
+        raise BadInput(f"{what} {name}: cannot be used: {_reason(err)}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise BadInput(f"{what} {name}: is {kind_of(st.st_mode) or 'a file'}, not a folder")
+    if is_pseudo(st):
+        raise BadInput(f"{what} {name}: is a kernel pseudo folder (/proc, /sys)")
+    if not os.access(name, os.R_OK | os.X_OK):
+        raise PermissionDenied(
+            f"{what} {name}: not readable (permission denied)",
+            hint="check the folder's permissions",
+        )
+    return Path(name)
+
+
 def _reason(err: OSError) -> str:
     return err.strerror or errno.errorcode.get(err.errno or 0, "I/O error")
 

@@ -406,3 +406,39 @@ def test_ctrl_c_at_a_question_leaves_the_menu_as_q_does(
     assert code == 0
     assert "Leaving the menu (Ctrl-C). Type 'rescue menu' to come back." in out
     assert "interrupted" not in out
+
+
+@pytest.mark.parametrize(
+    ("folder", "code", "said"),
+    [
+        ("/proc", 5, "is a kernel pseudo folder (/proc, /sys)"),
+        ("/sys/kernel", 5, "is a kernel pseudo folder (/proc, /sys)"),
+        ("/dev/null", 5, "is a device node, not a folder"),
+        ("{tmp}/fifo", 5, "is a FIFO (named pipe), not a folder"),
+        ("{tmp}/V0050.bin", 5, "is a file, not a folder"),
+        ("{tmp}/missing", 5, "no such folder"),
+    ],
+)
+def test_an_unusable_firmware_folder_is_one_line_before_the_menu_starts(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, folder: str, code: int, said: str
+) -> None:
+    """Issue 11: `--firmware /proc` listed some 40 pseudo files, each refused, at flash time."""
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "V0050.bin").write_bytes(make_btc_image("0050"))
+    monkeypatch.setattr("sys.stdin", Console("1\n3\n"))
+    path = folder.replace("{tmp}", str(tmp_path))
+    assert main(["menu", "emu:btc-drw1004im,disc=none", "--firmware", path]) == code
+    out = capsys.readouterr()
+    assert out.out == ""  # no screen drawn
+    assert out.err.strip().splitlines() == [f"error: --firmware {path}: {said}"]
+
+
+def test_a_folder_of_many_other_files_names_a_few_and_counts_the_rest(session: Session):
+    session.add_image("0050")
+    for n in range(30):
+        (session.firmware / f"notes{n:02}.txt").write_text("not an image\n")
+    code, out = session.run(["1", "3", "b", "q"])
+    assert code == 0
+    assert out.count("not firmware for btc: ") == 5
+    assert "and 25 more files that are not btc firmware" in out
+    assert "1) V0050-DVDRW IDE1004.bin" in out[out.index("Firmware for btc in") :]

@@ -190,6 +190,10 @@ def bench(devices: list[str], firmware: Path | None, reports: Path) -> int | Non
     return run_command(["bench", "--reports", str(reports), *folder, *devices])
 
 
+#: How many files that are not the family's firmware are named one by one (80x25 console).
+LISTED_OTHERS = 5
+
+
 def firmware_files(folder: Path | None) -> list[Path]:
     if folder is None or not folder.is_dir():
         return []
@@ -253,8 +257,12 @@ def flash(drive: DriveEntry, folder: Path | None, reports: Path | None = None) -
         )
         return None
     fits, others = sort_firmware(files, family)
-    for path, why in others:
+    for path, why in others[:LISTED_OTHERS]:
         say(f"not firmware for {family.name}: {path.name} ({why})")
+    if len(others) > LISTED_OTHERS:  # a folder of other things must not scroll the list away
+        more = len(others) - LISTED_OTHERS
+        say(f"and {more} more files that are not {family.name} firmware "
+            "(`rescue fw inspect FILE` says why for each)")  # fmt: skip
     if not fits:
         say(f"None of the files in {folder} reads as {family.name} firmware.")
         return None

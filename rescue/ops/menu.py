@@ -43,5 +43,9 @@ def run(args: argparse.Namespace) -> int:
         from rescue.emulator.registry import MODELS
 
         devices += [f"emu:{name}" for name in MODELS]
+    if args.firmware is not None:  # before the first screen: one line, not a line a file
+        from rescue.inputs import check_folder
+
+        check_folder(args.firmware, "--firmware")
     firmware = args.firmware or default_firmware_folder()
     return run_menu(devices, firmware, reports_dir(args.reports))
