@@ -249,3 +249,25 @@ def test_bad_bridge_keys_are_usage_errors(spec, capsys):
 
     assert main(["info", f"emu:generic-dvd,{spec}"]) == int(ExitCode.USAGE)
     assert spec.split("=")[0] in capsys.readouterr().err
+
+
+class _Node:
+    """A transport on a real node, as far as path_of looks (weak references allowed)."""
+
+    path = "/dev/sg9"
+
+
+def test_a_real_nodes_path_is_read_from_sysfs_once_per_open_transport(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scan asks for the path several times (GET CONFIGURATION, its read size, the words)."""
+    import rescue.ops.pathcheck as pathcheck
+
+    walks: list[str] = []
+    limits = QueueLimits(declared=4096, declared_by="a test")
+    info = PathInfo("sata", "ahci", None, limits, "passes", "", "unknown", "")
+    monkeypatch.setattr(pathcheck, "path_of_node", lambda node: walks.append(node) or info)
+    first, again = _Node(), _Node()
+    assert [path_of(first), path_of(first), largest_transfer(first)] == [info, info, 4096]
+    assert walks == ["/dev/sg9"]
+    assert path_of(again) is info and walks == ["/dev/sg9"] * 2  # opened again: read afresh

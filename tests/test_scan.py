@@ -278,3 +278,35 @@ def test_a_resumed_scan_reads_each_untried_sector_once_and_no_other(done) -> Non
     assert sorted(sent) == sorted(untried)  # each untried sector once, no finished one
     assert result.status == b"+" * 1024 and result.sectors_read_now == len(untried)
     assert all(count <= 32 for _, count in reads)
+
+
+def test_a_scan_of_a_real_node_discovers_the_drives_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening the node and naming the report both resolve DEV: one walk serves both
+    (a full walk costs about 1.5 s under TCG; rescue/discovery ``discovered_once``)."""
+    import rescue.discovery as discovery
+    from rescue.discovery.model import DriveNode, Inventory
+    from rescue.emulator.registry import create
+    from rescue.transport import sgio
+    from rescue.transport.emulated import EmulatedTransport
+
+    drive = DriveNode(
+        0, "9:0:0:0", "/dev/sr9", "/dev/sg9", "RESCUE", "EMU DVD", "1.00", "sata", "sr"
+    )
+    walks: list[int] = []
+    monkeypatch.setattr(
+        discovery, "discover", lambda: walks.append(1) or Inventory("sysfs", [drive])
+    )
+    opened: list[str] = []
+
+    def open_node(path: str, journal=None, exclusive: bool = False) -> EmulatedTransport:  # noqa: ANN001
+        opened.append(path)
+        return EmulatedTransport(create("generic-dvd,sectors=256"), path, journal)
+
+    monkeypatch.setattr(sgio, "SgioTransport", open_node)
+    code, body = _scan(capsys, tmp_path, "/dev/sr9")
+    assert code == 0 and body["sectors_read_now"] == 256
+    assert opened == ["/dev/sg9"]  # resolved: the sg node of the drive named by its sr node
+    assert Path(body["report"]).name.startswith("scan-EMU_DVD-sr9-")  # the report's resolve
+    assert walks == [1] and discovery._pinned == []

@@ -110,7 +110,7 @@ def _drive(index: int, found: Candidate, sysfs_root: Path) -> DriveNode:
     )
 
 
-_pinned: list[Inventory] = []
+_pinned: list[Inventory | None] = []  # None: discover at the first resolve() that needs it
 
 
 @contextlib.contextmanager
@@ -130,6 +130,22 @@ def pinned(inventory: Inventory) -> Iterator[Inventory]:
         _pinned.pop()
 
 
+@contextlib.contextmanager
+def discovered_once() -> Iterator[None]:
+    """Within the block, the first ``resolve()`` that needs the drives discovers; the rest reuse it.
+
+    One command on one drive names it more than once: ``rescue scan`` opens
+    the node (``devices.node_path``) and names its report after the drive
+    (``report.report_name``), and a full walk costs about 1.5 s under QEMU's
+    TCG (``pinned``). An emulated or replayed drive, never resolved, costs none.
+    """
+    _pinned.append(None)
+    try:
+        yield
+    finally:
+        _pinned.pop()
+
+
 def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
     """The drive DEV names: an index ("0"), a node ("/dev/sr0", "/dev/sg1",
     a link to one such as /dev/cdrom), a bare node name ("sr0") or H:C:T:L.
@@ -137,7 +153,12 @@ def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
     Raises DeviceNotFound with a one-line message naming what does exist.
     """
     if inventory is None:
-        inventory = _pinned[-1] if _pinned else discover()
+        if not _pinned:
+            inventory = discover()
+        else:
+            if _pinned[-1] is None:
+                _pinned[-1] = discover()
+            inventory = _pinned[-1]
     drives = inventory.drives
     text = spec.strip()
     if _INDEX_RE.fullmatch(text):

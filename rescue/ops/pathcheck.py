@@ -20,9 +20,11 @@ on a data transfer are weighed the same way.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from rescue.discovery.path import (
     UNKNOWN,
@@ -51,6 +53,13 @@ ATA_PASS_THROUGH = (0x85, 0xA1)
 WRITE_BUFFER = 0x3B
 
 
+#: A real node's path per open transport: a scan asks for it for GET CONFIGURATION's
+#: length, its read size and the words for a cut one, and each answer is a walk of sysfs
+#: attributes. An open node keeps its path; a drive that re-enumerates is opened again,
+#: as a new transport. (An emulated drive's declared path is read afresh: it costs nothing.)
+_NODE_PATHS: WeakKeyDictionary[Any, PathInfo | None] = WeakKeyDictionary()
+
+
 def path_of(transport: Any) -> PathInfo | None:
     """How ``transport``'s drive is attached; None when nothing is known (a replay)."""
     device = getattr(transport, "device", None)
@@ -75,9 +84,16 @@ def path_of(transport: Any) -> PathInfo | None:
             ata_passthrough_why="up to the model",
         )
     node = getattr(transport, "path", None)
-    if isinstance(node, str) and node.startswith("/dev/"):
-        return path_of_node(node)
-    return None
+    if not (isinstance(node, str) and node.startswith("/dev/")):
+        return None
+    try:
+        return _NODE_PATHS[transport]
+    except (KeyError, TypeError):  # not asked yet, or no weak reference to it (a stub)
+        pass
+    path = path_of_node(node)
+    with contextlib.suppress(TypeError):
+        _NODE_PATHS[transport] = path
+    return path
 
 
 def transfer_limit(transport: Any) -> tuple[int | None, str]:

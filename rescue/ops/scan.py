@@ -30,11 +30,11 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, TextIO
 
 from rescue import outputs
-from rescue.devices import open_device
+from rescue.devices import EMULATED_PREFIX, REPLAY_PREFIX, open_device
 from rescue.diagnostics import mapfile as mf
 from rescue.diagnostics.readmethod import ReadMethod, choose, sector_bytes
 from rescue.diagnostics.report import reports_dir, save_report
@@ -336,6 +336,20 @@ def went_away(transport: Transport, err: RescueError) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The scan command; a real drive is discovered once for all of it (opening, the report)."""
+    with _one_discovery(args.device):
+        return _run(args)
+
+
+def _one_discovery(device: str) -> AbstractContextManager[object]:
+    if device.startswith((EMULATED_PREFIX, REPLAY_PREFIX)):
+        return nullcontext()
+    from rescue.discovery import discovered_once
+
+    return discovered_once()
+
+
+def _run(args: argparse.Namespace) -> int:
     _preflight(args)
     with open_device(args.device, args.journal) as transport:
         drive = Drive(transport)
