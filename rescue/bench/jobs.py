@@ -6,6 +6,7 @@ import contextlib
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rescue.bench.runner import DriveResult
 from rescue.engine.checkup import DoctorOptions, Outcome, ScanOptions, doctor, scan
@@ -13,6 +14,10 @@ from rescue.engine.context import RunContext
 from rescue.engine.flash import FlashJob, FlashOptions
 from rescue.errors import RescueError
 from rescue.firmware.image import Pinned
+
+if TYPE_CHECKING:
+    from rescue.discovery.model import Inventory
+    from rescue.firmware.model import FirmwareImage
 
 JOBS = ("flash", "backup", "doctor", "scan")
 
@@ -57,10 +62,46 @@ def prepared(
     shipped_table()
     with contextlib.ExitStack() as stack:
         image = stack.enter_context(pinned_image(firmware, family)) if firmware else None
+        inventory = None
         if "node" in kinds:
             with contextlib.suppress(Exception):  # each worker's own discovery says what is wrong
-                stack.enter_context(pinned(discover()))
+                inventory = stack.enter_context(pinned(discover()))
+        if image is not None and image.image is not None and inventory is not None:
+            _plan_steps(stack, image.image, devices, inventory, family)
         yield image
+
+
+def _plan_steps(
+    stack: contextlib.ExitStack,
+    image: FirmwareImage,
+    devices: list[str],
+    inventory: Inventory,
+    family: str | None,
+) -> None:
+    """Build the flash's steps once per drive model of the batch (``rescue.engine.steps``),
+    from the INQUIRY strings the kernel keeps in sysfs (no command is sent). A worker whose
+    drive answers other strings, or takes another family, builds its own."""
+    from rescue.discovery import resolve
+    from rescue.engine.steps import DriveModel, planned
+    from rescue.families import family_for, family_named
+
+    chosen = family_named(family) if family else None
+    models: set[DriveModel] = set()
+    for device in devices:
+        if _kind(device) != "node":
+            continue
+        try:
+            node = resolve(device, inventory)
+        except RescueError:
+            continue
+        if node.vendor is None or node.model is None or node.revision is None:
+            continue
+        model = DriveModel(node.vendor, node.model, node.revision)
+        serving = chosen or family_for(model)
+        if serving is not None and serving.name == image.family:
+            models.add(model)
+    if models:
+        stack.enter_context(planned(family_named(image.family), image.data, models))
 
 
 def flash_work(options: FlashOptions) -> Callable[[RunContext, DriveResult], None]:

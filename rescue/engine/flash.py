@@ -50,6 +50,7 @@ from rescue.diagnostics.report import drive_tag, reports_dir, write_html_beside
 from rescue.discovery.refind import remember_node
 from rescue.engine.context import RunContext
 from rescue.engine.interrupts import FlashInterrupted, InterruptGuard
+from rescue.engine.steps import steps_for
 from rescue.errors import BadInput, Refused, RescueError, VerifyFailed
 from rescue.families import Family, Match, Step, resolve_family
 from rescue.families.base import StepFailed, run_steps, squeeze, wait_until_back
@@ -130,6 +131,7 @@ class FlashReport:
     result: str = "not started"
     drive_before: dict[str, str] | None = None
     drive_after: dict[str, str] | None = None
+    device_after: str | None = None  # the node it came back on, when it re-enumerated
     family: str | None = None
     family_match: dict[str, object] | None = None  # the table row (and file), or --family
     image: dict[str, Any] | None = None
@@ -209,6 +211,7 @@ class FlashJob:
         self.guard = InterruptGuard()
         self.path: PathInfo | None = None  # how the drive is attached, once it is open
         self.direction_warning = ""  # "DOWNGRADE 0043 -> 0040. " for the confirmation
+        self.device = options.device  # where the drive is now: a new node after it re-enumerates
 
     # --- the run, start to end -----------------------------------------------------------------
 
@@ -226,6 +229,7 @@ class FlashJob:
             self._stage("done", "interrupted")
             raise stopped from None
         except RescueError as err:
+            self._name_the_new_node(err)
             self.report.result = "interrupted" if isinstance(err, FlashInterrupted) else "failed"
             self.report.error = err.to_dict()
             self._save()
@@ -294,7 +298,7 @@ class FlashJob:
                 image = family.load_image(options.firmware)
                 report.image = image.to_dict()
                 data = self._checked_image(drive, family, image)
-                steps = family.flash_steps(data, before)
+                steps = steps_for(family, data, before)  # built before a bench's fork
                 report.steps_total = len(steps)
                 # Every chunk must fit what the path carries (a USB bridge: 120 KiB or less).
                 report.preflight.add("path", "ok", check_path(transport, steps, family.title))
@@ -459,6 +463,7 @@ class FlashJob:
         how = f"{found.node}, matched by {found.matched_by}"
         boot = " in its boot loader" if found.in_recovery(family.recovery_revisions) else ""
         report.preflight.add("re-enumerated", "ok", f"the drive came back{boot} as {how}")
+        report.device_after = self.device = found.node
         if not self.ctx.quiet:
             self.ctx.console.print(f"the drive came back{boot} as {how}", markup=False)
         transport = reopened.enter_context(
@@ -633,6 +638,26 @@ class FlashJob:
             f"{before.get('revision', '?')}); the same command can try again."
         )
         return FlashFailed(f"{message}. {way_back}", hint, cause=err.cause)
+
+    def _name_the_new_node(self, err: RescueError) -> None:
+        """After a re-enumeration, the advice names the node the drive is on now (issue 13).
+
+        "The same command" would open the old node, which is gone or, worse, another
+        drive by now: it becomes the flash command on the new node, with the options that
+        change what is checked; any other command the hint names moves to the new node.
+        """
+        old, new = self.options.device, self.device
+        if True:
+            return
+        options = self.options
+        argv = ["rescue", "flash", new, str(options.firmware)]
+        argv += ["--family", options.family] if options.family else []
+        argv += [word for force in sorted(options.force) for word in ("--force", force)]
+        argv += ["--no-backup"] if options.no_backup else []
+        again = "`" + " ".join(quote(word) for word in argv) + "`"
+        hint = err.hint.replace("the same `rescue flash`", again)
+        hint = hint.replace("the same command", again).replace(quote(old), quote(new))
+        err.hint = hint if again in hint or quote(new) in hint else f"{hint} (on {new} now)"
 
     def _verify(self, drive: Drive, family: Family, image: Any, data: bytes) -> None:
         report = self.report
