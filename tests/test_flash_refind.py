@@ -10,12 +10,16 @@ emulated spec holding the same flash (state=).
 from __future__ import annotations
 
 import importlib
+import json
+import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flash_cli import flash_and_journal
 
+from rescue.cli import main
 from rescue.emulator.images import make_btc_image
 from rescue.errors import DeviceNotFound
 
@@ -27,9 +31,36 @@ class Found:
     node: str
     matched_by: str = "unit serial"
     moved: bool = True
+    boot: bool = False
 
     def in_recovery(self, revisions: tuple[str, ...]) -> bool:
-        return False
+        return self.boot
+
+
+def re_enumerate(monkeypatch: pytest.MonkeyPatch, new: str, boot: bool = False) -> dict:
+    """The first wait ends with the old node gone; discovery then "finds" the drive at NEW."""
+    seen: dict = {"waits": 0}
+    real_wait = engine.wait_until_back
+
+    def wait(drive, family):  # type: ignore[no-untyped-def]
+        seen["waits"] += 1
+        events = real_wait(drive, family)  # the burn ends and the flash is saved (state=)
+        if seen["waits"] == 1:  # ... but the old node is gone: the bridge re-enumerated
+            raise DeviceNotFound("/dev/sg3: the drive vanished during command 00h")
+        return events
+
+    def find_again(key, *, timeout, poll):  # type: ignore[no-untyped-def]
+        seen["key"] = key
+        return Found(new, boot=boot)
+
+    monkeypatch.setattr(engine, "remember", lambda transport: "the drive's key")
+    monkeypatch.setattr(engine, "wait_until_back", wait)
+    monkeypatch.setattr("rescue.discovery.refind.find_again", find_again)
+    return seen
+
+
+def suggestions(text: str) -> list[list[str]]:
+    return [shlex.split(c) for c in re.findall(r"`(rescue [^`]+)`", text)]
 
 
 def test_the_flash_follows_the_drive_to_its_new_node(
@@ -37,31 +68,51 @@ def test_the_flash_follows_the_drive_to_its_new_node(
 ) -> None:
     state = tmp_path / "btc.state"
     spec = f"emu:btc-drw1004im,rev=0043,disc=none,state={state}"
-    waits = {"n": 0}
-    real_wait = engine.wait_until_back
-
-    def wait(drive, family):  # type: ignore[no-untyped-def]
-        waits["n"] += 1
-        events = real_wait(drive, family)  # the burn ends and the flash is saved (state=)
-        if waits["n"] == 1:  # ... but the old node is gone: the bridge re-enumerated
-            raise DeviceNotFound("/dev/sg3: the drive vanished during command 00h")
-        return events
-
-    asked = {}
-
-    def find_again(key, *, timeout, poll):  # type: ignore[no-untyped-def]
-        asked["key"] = key
-        return Found(f"emu:btc-drw1004im,disc=none,state={state}")
-
-    monkeypatch.setattr(engine, "remember", lambda transport: "the drive's key")
-    monkeypatch.setattr(engine, "wait_until_back", wait)
-    monkeypatch.setattr("rescue.discovery.refind.find_again", find_again)
+    seen = re_enumerate(monkeypatch, f"emu:btc-drw1004im,disc=none,state={state}")
     code, _ = flash_and_journal(spec, tmp_path, make_btc_image("0050"))
     out = capsys.readouterr()
     assert code == 0, out.err
-    assert asked["key"] == "the drive's key" and waits["n"] == 2
+    assert seen["key"] == "the drive's key" and seen["waits"] == 2
     assert "came back as emu:btc-drw1004im" in out.out
     assert "now runs 0050" in out.out
+
+
+def test_advice_after_a_re_enumeration_names_the_new_node_and_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13: the drive loses power in its burn and comes back, in its boot loader, on a
+    new node; "run the same command again" would open the old one. The advice is the flash
+    on the new node, and pasted, it flashes the drive there."""
+    state = tmp_path / "btc.state"
+    old = f"emu:btc-drw1004im,rev=0043,disc=none,commit=powerloss,state={state}"
+    new = f"emu:btc-drw1004im,disc=none,state={state}"
+    re_enumerate(monkeypatch, new, boot=True)
+    code, _ = flash_and_journal(old, tmp_path, make_btc_image("0050"))
+    err = capsys.readouterr().err
+    assert code == 1 and "came back in recovery mode" in err
+    assert "commit=powerloss" not in err  # the old node is named nowhere
+    (command,) = suggestions(err)
+    assert command[:3] == ["rescue", "flash", new] and "--no-backup" in command
+    report = json.loads(next((tmp_path / "reports").glob("flash-*.json")).read_text())
+    assert report["device_after"] == new and report["error"]["hint"].count(new) == 1
+    monkeypatch.undo()
+    again = [*command[1:], "--yes", "--reports", str(tmp_path / "again")]
+    assert main(again) == 0
+    assert "now runs 0050" in capsys.readouterr().out
+
+
+def test_the_read_test_after_a_re_enumeration_names_the_new_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "btc.state"
+    new = f"emu:btc-drw1004im,disc=none,serial=NEW,state={state}"
+    re_enumerate(monkeypatch, new)
+    spec = f"emu:btc-drw1004im,rev=0043,disc=none,state={state}"
+    code, _ = flash_and_journal(spec, tmp_path, make_btc_image("0050"), "--read-test")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"rescue doctor {shlex.quote(new)}" in out.replace("\n", " ")
+    assert shlex.quote(spec) not in out
 
 
 def test_without_a_key_the_vanished_drive_is_reported(

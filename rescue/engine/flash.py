@@ -647,7 +647,7 @@ class FlashJob:
         change what is checked; any other command the hint names moves to the new node.
         """
         old, new = self.options.device, self.device
-        if True:
+        if new == old or not err.hint:
             return
         options = self.options
         argv = ["rescue", "flash", new, str(options.firmware)]
@@ -701,7 +701,7 @@ class FlashJob:
             ):
                 return
             report.read_test = read_test_after_flash(
-                drive, self.options.device, _ask_for_disc if interactive else None
+                drive, self.device, _ask_for_disc if interactive else None
             )
         except RescueError as err:
             report.read_test = {"status": PROBLEM, "verdict": f"read test failed: {err.message}"}
