@@ -136,12 +136,16 @@ def show_batch(r: dict) -> None:
         f"{r['one']:.1f} s, ratio {ratio:.2f}x (goal at most 1.2x; one after another would "
         f"be {r['n']:.0f}x); download {r['write_batch']:.1f} s vs {r['write_one']:.1f} s"
     )
-    n = r["n"]
-    print(
-        f"  CPU per drive: rescue {r['rescue_cpu_batch'] / n:.1f} s in the batch vs "
-        f"{r['rescue_cpu_one']:.1f} s alone, the drives' bridges {r['bridge_cpu_batch'] / n:.1f} s "
-        f"vs {r['bridge_cpu_one']:.1f} s (the guest has two CPUs under TCG)"
-    )
+    for run, label in (("one", "one drive"), ("batch", f"{r['n']:.0f} drives")):
+        ours = r[f"rescue_user_{run}"] + r[f"rescue_sys_{run}"]
+        emulator = r[f"bridge_user_{run}"] + r[f"bridge_sys_{run}"]
+        print(
+            f"  CPU, {label}: rescue {ours:.1f} s (user {r[f'rescue_user_{run}']:.1f}, "
+            f"system {r[f'rescue_sys_{run}']:.1f}), the drives' TCMU bridges {emulator:.1f} s "
+            f"(user {r[f'bridge_user_{run}']:.1f}, system {r[f'bridge_sys_{run}']:.1f}): the "
+            f"emulator is {100 * emulator / (ours + emulator):.0f}% of the CPU both used "
+            "(the guest has two CPUs under TCG)"
+        )
 
 
 SHOW = {

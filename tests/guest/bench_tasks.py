@@ -338,30 +338,35 @@ BATCH = 8
 BATCH_GOAL = 1.2  # issue 12: eight drives at once cost at most 1.2 times one flash
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system time the processes PIDS have used so far (/proc/PID/stat)."""
+def _cpu_seconds(pids: list[int]) -> tuple[float, float]:
+    """(user, system) seconds the processes PIDS have used so far (/proc/PID/stat)."""
     tick = os.sysconf("SC_CLK_TCK")
     fields = [Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() for pid in pids]
-    return sum(int(f[11]) + int(f[12]) for f in fields) / tick
+    return sum(int(f[11]) for f in fields) / tick, sum(int(f[12]) for f in fields) / tick
 
 
-def _children_cpu() -> float:
+def _children_cpu() -> tuple[float, float]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
 def _bench_run(
     image: Path, nodes: list[str], reports: Path, bridges: list[BridgeProcess]
 ) -> dict[str, float]:
-    """Wall time, and the CPU time rescue (parent + workers) and the drives' bridges used."""
+    """Wall time, and the CPU time (user and system) rescue (parent + workers) and the
+    drives' bridges used: the bridges' share is what the emulator, not rescue, costs."""
     flash = [*RESCUE, "bench", "--flash", str(image), "--yes", "--no-backup", "--json"]
     pids = [b.process.pid for b in bridges if b.process is not None]
     rescue_before, bridges_before = _children_cpu(), _cpu_seconds(pids)
     seconds, _ = _timed([*flash, "--reports", str(reports), *nodes], timeout=900)
-    return {
-        "wall": seconds,
-        "rescue_cpu": _children_cpu() - rescue_before,
-        "bridge_cpu": _cpu_seconds(pids) - bridges_before,
+    rescue_after, bridges_after = _children_cpu(), _cpu_seconds(pids)
+    return {"wall": seconds} | {
+        f"{who}_{kind}": after[n] - before[n]
+        for who, before, after in (
+            ("rescue", rescue_before, rescue_after),
+            ("bridge", bridges_before, bridges_after),
+        )
+        for n, kind in enumerate(("user", "sys"))
     }
 
 
