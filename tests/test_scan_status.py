@@ -6,11 +6,16 @@ per report); these properties pin them to the plain per-sector definition.
 
 from __future__ import annotations
 
-from hypothesis import given
+import re
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rescue.diagnostics import mapfile as mf
-from rescue.diagnostics.scan import ScanResult, _pending_runs
+from rescue.diagnostics.scan import ZONES, Scanner, ScanResult, _pending_runs
+from rescue.drive import Drive
+from rescue.emulator.registry import create
+from rescue.transport.emulated import EmulatedTransport
 
 STATUS = st.lists(
     st.sampled_from([mf.FINISHED, mf.BAD_SECTOR, mf.NON_TRIED, mf.NON_TRIMMED, mf.NON_SCRAPED]),
@@ -65,3 +70,52 @@ def test_mapfile_blocks_are_the_runs_of_equal_status(status: bytearray) -> None:
     pending = any(chr(code) not in mf.FINISHED + mf.BAD_SECTOR for code in status)
     assert mapfile.current_status == (mf.NON_TRIED if pending else mf.FINISHED)
     assert mf.to_sectors(mapfile, 2048, len(status)) == status
+
+
+def _expected_zones(
+    before: bytes, start: int, end: int, block: int, bad: set[int]
+) -> tuple[list[int], int]:
+    """Per zone, the sectors of each run that read, counted at the run's first LBA (the
+    plain definition); and the sectors asked for. A run with a bad sector is trimmed
+    sector by sector, and trimming counts into no zone."""
+    size = -(-(end - start) // ZONES)
+    zones, asked = [0] * len(range(start, end, size)), 0
+    for lba in range(start, end, block):
+        stop = min(lba + block, end)
+        if all(before[s] == ord("?") for s in range(lba, stop)):
+            runs = [(lba, stop)]  # the short way: the whole block in one READ
+        else:
+            runs = [(m.start(), m.end()) for m in re.finditer(rb"[^+-]+", before[:stop])]
+            runs = [(max(a, lba), b) for a, b in runs if b > lba]
+        for first, last in runs:
+            asked += last - first
+            if not bad & set(range(first, last)):
+                zones[(first - start) // size] += last - first
+    return zones, asked
+
+
+@settings(deadline=None, max_examples=80)
+@given(
+    st.integers(0, 300),
+    st.integers(1, 300),
+    st.integers(1, 40),
+    st.sets(st.integers(0, 599), max_size=4),
+    STATUS,
+)
+def test_zones_count_each_read_run_in_the_zone_of_its_first_lba(
+    start: int, span: int, block: int, bad: set[int], done: bytearray
+) -> None:
+    """The short way sums its blocks in locals and adds them when a zone ends: the totals
+    are the plain per-run count, over fresh, resumed and failing blocks alike."""
+    sectors = 600
+    spec = f"generic-dvd,sectors={sectors}" + (f",bad={';'.join(map(str, bad))}" if bad else "")
+    drive = Drive(EmulatedTransport(create(spec), "emu:test"))
+    drive.settle()  # the power-on unit attention, which would fail the first READ
+    status = bytearray(b"?" * sectors)
+    status[start : start + len(done)] = done[: sectors - start]
+    before, end = bytes(status), min(sectors, start + span)
+    result = Scanner(drive, block=block, retries=0).run(ScanResult(start, end, status))
+    assert result.position == end and not result.interrupted
+    zones, asked = _expected_zones(before, start, end, block, bad)
+    assert [z.bytes_read // 2048 for z in result.zones] == zones
+    assert result.sectors_read_now == asked

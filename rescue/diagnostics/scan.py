@@ -239,7 +239,8 @@ class Scanner:
         This loop runs once per block, so it is the scan's hot path
         (docs/architecture.md, "The command path"). A block whose sectors
         are all untried, in a READ(10) scan, takes the short way: read,
-        time, count into its zone, with what it needs in local names; the
+        time, count, with what it needs in local names; its sectors and time
+        are summed in locals and added to the zone when the zone ends, and the
         status bytes of such blocks are written once per stretch (before
         progress is told, since a checkpoint saves them, and however the
         loop ends). Anything else (a resumed map's part-done block, READ CD,
@@ -252,22 +253,29 @@ class Scanner:
         ]
         result.position = result.start
         result.method = self.method
-        status, block, end = result.status, self.block, result.end
-        now, read10 = self._now, self.drive.read10
+        status, block, end, zones = result.status, self.block, result.end, result.zones
+        now, read10, slow = self._now, self.drive.read10, self.slow_seconds
+        fast = self.method is _READ10  # READ(10)'s short way; False again after any fallback
         pending, due = 0, now() + PROGRESS_SECONDS  # sectors progress has not heard of yet
-        untried_to = marked = read_to = result.start  # [marked, read_to): read, status unwritten
+        untried_to = marked = read_to = position = result.start  # [marked, read_to): unwritten
+        # the short way's sums in the zone that ends at zone_end, added to result when it ends
+        zone = zones[0] if zones else Zone(result.start, 0)
+        zone_end, zone_sectors, zone_seconds = result.start, 0, 0.0
         try:
             if self.method is ReadMethod.CD:
                 self._check_read_cd(result)
+                fast = self.method is _READ10
             for lba in range(result.start, end, block):
                 stop = min(lba + block, end)
                 if stop > untried_to:  # looked ahead a few blocks at a time, in C
                     untried_to = _untried_to(status, lba, min(end, lba + block * LOOKAHEAD))
-                if stop > untried_to or self.method is not _READ10:
+                if stop > untried_to or not fast:
                     _mark_read(status, marked, read_to)
                     for first, n in _pending_runs(status, lba, stop - lba):
                         self._read_run(result, first, n)
                     marked = read_to = stop
+                    fast = self.method is _READ10
+                    told = now()
                 else:
                     started = now()
                     try:
@@ -277,15 +285,25 @@ class Scanner:
                         result.sectors_read_now += stop - lba
                         self._failed(result, lba, stop - lba, err)
                         marked = stop
-                    else:
-                        result.sectors_read_now += stop - lba
-                        self._account(result, lba, stop - lba, now() - started)
+                        told = now()
+                    else:  # _account, inline: this is every block of a clean disc
+                        told = now()
+                        if lba >= zone_end:  # the next zone: the last one's sums into it
+                            _add_read(result, zone, zone_sectors, zone_seconds)
+                            zone = zones[(lba - result.start) // size]
+                            zone_end, zone_sectors, zone_seconds = zone.first + zone.count, 0, 0.0
+                        zone_sectors += stop - lba
+                        zone_seconds += told - started
+                        if told - started > slow:
+                            _add_slow(
+                                result.slow, SectorRange(lba, stop - lba, None, told - started)
+                            )
                     read_to = stop
-                result.position = stop
+                position = stop
                 pending += stop - lba
-                if progress is not None and (told := now()) >= due:
+                if progress is not None and told >= due:
                     _mark_read(status, marked, read_to)
-                    marked = read_to
+                    marked, result.position = read_to, position
                     progress(pending)
                     pending, due = 0, told + PROGRESS_SECONDS
         except KeyboardInterrupt:
@@ -296,6 +314,8 @@ class Scanner:
             result.interrupted, result.stopped_by, result.failure = True, err.message, err
         finally:
             _mark_read(status, marked, read_to)
+            result.position = position
+            _add_read(result, zone, zone_sectors, zone_seconds)
         if progress is not None and pending:
             progress(pending)
         return result
@@ -351,7 +371,10 @@ class Scanner:
         self._account(result, lba, count, seconds)
 
     def _account(self, result: ScanResult, lba: int, count: int, seconds: float) -> None:
-        """A run that read: its bytes and time into its zone, and a slow one noted."""
+        """A run that read: its bytes and time into its zone, and a slow one noted.
+
+        ``run`` does the same inline for the blocks that take the short way.
+        """
         zone = result.zones[(lba - result.start) // result.zones[0].count]
         zone.bytes_read += count * SECTOR
         zone.seconds += seconds
@@ -408,6 +431,13 @@ def _read_cd_refusal(err: SenseError | ParseError) -> str | None:
         name = err.sense.asc_name if err.sense else ""
         return f"the drive refused READ CD ({err.triple} {name})"
     return None
+
+
+def _add_read(result: ScanResult, zone: Zone, sectors: int, seconds: float) -> None:
+    """Sectors the short way read in ``zone``, and the drive time they took."""
+    zone.bytes_read += sectors * SECTOR
+    zone.seconds += seconds
+    result.sectors_read_now += sectors
 
 
 def _mark_bad(result: ScanResult, sector: int, err: SenseError) -> None:
