@@ -119,3 +119,19 @@ def test_remember_node_takes_what_open_device_resolved(tmp_path: Path) -> None:
     key = remember_node(str(t.dev / "sg2"), serial="S1", inventory=inv)
     assert key is not None and (key.serial, key.hctl) == ("S1", "6:0:0:0")
     assert remember_node("emu:btc-drw1004im", inventory=inv) is None
+
+
+def test_the_drives_own_revision_wins_over_the_scans_copy(tmp_path: Path) -> None:
+    """Behind USB the new node is scanned mid-burn: sysfs says 1.12, the drive then BOOT."""
+    before = usb_drive(tmp_path / "a", "host6", "sg2")
+    key = remember(inventory(before).drives[0])
+    after = usb_drive(tmp_path / "b", "host7", "sg5")
+    found = find_again(key, discover_now=lambda: inventory(after))
+    assert not found.in_recovery() and "boot loader" not in found.describe()
+    now = found.told("BOOT ")
+    assert now.in_recovery() and now.to_dict()["revision"] == "BOOT"
+    assert now.describe() == (
+        f"the drive came back in its boot loader (revision BOOT) as {now.node}, "
+        f"matched by {now.matched_by}"
+    )
+    assert not found.told("1.13").in_recovery()

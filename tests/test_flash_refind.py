@@ -13,31 +13,28 @@ import importlib
 import json
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flash_cli import flash_and_journal
 
 from rescue.cli import main
+from rescue.discovery.model import DriveNode
+from rescue.discovery.refind import Refound
 from rescue.emulator.images import make_btc_image
 from rescue.errors import DeviceNotFound
 
 engine = importlib.import_module("rescue.engine.flash")
 
 
-@dataclass
-class Found:
-    node: str
-    matched_by: str = "unit serial"
-    moved: bool = True
-    boot: bool = False
-
-    def in_recovery(self, revisions: tuple[str, ...]) -> bool:
-        return self.boot
+def found_at(node: str, scanned: str = "0043") -> Refound:
+    """The drive as discovery shows it on NODE: its revision is the kernel's copy from the
+    scan of the new node, which behind USB comes while the drive still burns."""
+    drive = DriveNode(7, "7:0:0:0", None, node, "BTC", "DVDRW IDE1004", scanned, "usb", "sr")
+    return Refound(drive=drive, moved=True, matched_by="unit serial number")
 
 
-def re_enumerate(monkeypatch: pytest.MonkeyPatch, new: str, boot: bool = False) -> dict:
+def re_enumerate(monkeypatch: pytest.MonkeyPatch, new: str, scanned: str = "0043") -> dict:
     """The first wait ends with the old node gone; discovery then "finds" the drive at NEW."""
     seen: dict = {"waits": 0}
     real_wait = engine.wait_until_back
@@ -51,7 +48,7 @@ def re_enumerate(monkeypatch: pytest.MonkeyPatch, new: str, boot: bool = False) 
 
     def find_again(key, *, timeout, poll):  # type: ignore[no-untyped-def]
         seen["key"] = key
-        return Found(new, boot=boot)
+        return found_at(new, scanned)
 
     monkeypatch.setattr(engine, "remember", lambda transport: "the drive's key")
     monkeypatch.setattr(engine, "wait_until_back", wait)
@@ -86,9 +83,10 @@ def test_advice_after_a_re_enumeration_names_the_new_node_and_works(
     state = tmp_path / "btc.state"
     old = f"emu:btc-drw1004im,rev=0043,disc=none,commit=powerloss,state={state}"
     new = f"emu:btc-drw1004im,disc=none,state={state}"
-    re_enumerate(monkeypatch, new, boot=True)
+    re_enumerate(monkeypatch, new)
     code, _ = flash_and_journal(old, tmp_path, make_btc_image("0050"))
-    err = capsys.readouterr().err
+    out = capsys.readouterr()
+    err = out.err
     assert code == 1 and "came back in recovery mode" in err
     assert "commit=powerloss" not in err  # the old node is named nowhere
     (command,) = suggestions(err)
@@ -125,3 +123,36 @@ def test_without_a_key_the_vanished_drive_is_reported(
     spec = f"emu:btc-drw1004im,rev=0043,disc=none,state={tmp_path / 's'}"
     code, _ = flash_and_journal(spec, tmp_path, make_btc_image("0050"))
     assert code == 3 and "vanished" in capsys.readouterr().err
+
+
+def test_a_drive_back_in_its_boot_loader_on_a_new_node_is_flagged_when_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13: the scan of the new node said 0043 (mid-burn); once the drive answers there,
+    its own INQUIRY says BOOT, and the line that it came back says so, before the verify."""
+    state = tmp_path / "btc.state"
+    old = f"emu:btc-drw1004im,rev=0043,disc=none,commit=powerloss,state={state}"
+    new = f"emu:btc-drw1004im,disc=none,state={state}"
+    re_enumerate(monkeypatch, new)
+    code, _ = flash_and_journal(old, tmp_path, make_btc_image("0050"))
+    out = capsys.readouterr()
+    said = " ".join(out.out.split())
+    assert code == 1
+    found = said.index(f"the drive came back as {new}, matched by unit serial number")
+    boot = said.index(f"the drive came back in its boot loader (revision BOOT) as {new}")
+    assert found < boot
+    report = json.loads(next((tmp_path / "reports").glob("flash-*.json")).read_text())
+    (row,) = [r for r in report["preflight"] if r["name"] == "re-enumerated"]
+    assert "in its boot loader (revision BOOT)" in row["detail"]
+    checks = [r["name"] for r in report["preflight"]]
+    assert checks.index("re-enumerated") < checks.index("verify")
+
+
+def test_a_drive_the_scan_already_saw_in_its_boot_loader_is_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "btc.state"
+    old = f"emu:btc-drw1004im,rev=0043,disc=none,commit=powerloss,state={state}"
+    re_enumerate(monkeypatch, f"emu:btc-drw1004im,disc=none,state={state}", scanned="BOOT")
+    assert flash_and_journal(old, tmp_path, make_btc_image("0050"))[0] == 1
+    assert capsys.readouterr().out.count("came back in its boot loader (revision BOOT)") == 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rescue.discovery.model import DriveNode, Inventory
@@ -45,23 +45,46 @@ class DriveKey:
 
 @dataclass(frozen=True)
 class Refound:
-    """The drive found again: its node now, whether it moved, and what matched."""
+    """The drive found again: its node now, whether it moved, and what matched.
+
+    ``said`` is the revision the drive itself reported once it was back (``told``).
+    Discovery's revision is the kernel's copy from the scan that made the new node,
+    and behind USB that scan comes while the drive still burns: it still says the
+    old revision of a drive that then starts in its boot loader (seen in the guest,
+    tests/guest/test_usb_faults.py). The drive's own answer wins.
+    """
 
     drive: DriveNode
     moved: bool
     matched_by: str
+    said: str | None = None
 
     @property
     def node(self) -> str:
         return self.drive.sg or self.drive.sr or self.drive.hctl
 
+    @property
+    def revision(self) -> str | None:
+        return self.said if self.said is not None else self.drive.revision
+
+    def told(self, revision: str) -> Refound:
+        """This drive as it answers INQUIRY now (its revision, after a burn ended)."""
+        return replace(self, said=revision.strip())
+
     def in_recovery(self, revisions: tuple[str, ...] = ("BOOT",)) -> bool:
         """Whether it came back reporting a boot-loader revision (the flash did not take)."""
-        return (self.drive.revision or "").strip().upper() in revisions
+        return (self.revision or "").strip().upper() in revisions
+
+    def describe(self, revisions: tuple[str, ...] = ("BOOT",)) -> str:
+        """"came back [in its boot loader (revision BOOT)] as NODE, matched by ...": one line."""
+        boot = ""
+        if self.in_recovery(revisions):
+            boot = f" in its boot loader (revision {self.revision})"
+        return f"the drive came back{boot} as {self.node}, matched by {self.matched_by}"
 
     def to_dict(self) -> dict[str, object]:
         return {"node": self.node, "moved": self.moved, "matched_by": self.matched_by,
-                "revision": self.drive.revision, "hctl": self.drive.hctl}  # fmt: skip
+                "revision": self.revision, "hctl": self.drive.hctl}  # fmt: skip
 
 
 def remember(drive: DriveNode, serial: str | None = None) -> DriveKey:

@@ -460,18 +460,25 @@ class FlashJob:
             if key is None:
                 raise
         found = find_again(key, timeout=family.ready_timeout, poll=family.poll_interval)
-        how = f"{found.node}, matched by {found.matched_by}"
-        boot = " in its boot loader" if found.in_recovery(family.recovery_revisions) else ""
-        report.preflight.add("re-enumerated", "ok", f"the drive came back{boot} as {how}")
+        revisions = family.recovery_revisions
         report.device_after = self.device = found.node
-        if not self.ctx.quiet:
-            self.ctx.console.print(f"the drive came back{boot} as {how}", markup=False)
+        self._say(found.describe(revisions))
         transport = reopened.enter_context(
             open_device(found.node, report.journal, exclusive=True)
         )
         again = Drive(transport)
         report.wait_events = wait_until_back(again, family)
+        # The kernel's scan of the new node may have come mid-burn: the drive's own answer
+        # says whether it started its boot loader (rescue/discovery/refind.py, Refound).
+        now = found.told(again.inquiry().revision)
+        if now.in_recovery(revisions) and not found.in_recovery(revisions):
+            self._say(now.describe(revisions))
+        report.preflight.add("re-enumerated", "ok", now.describe(revisions))
         return again
+
+    def _say(self, line: str) -> None:
+        if not self.ctx.quiet:
+            self.ctx.console.print(line, markup=False)
 
     def _check_direction(self, image: Any, *, recovering: bool) -> None:
         """An older revision (a downgrade) or the running one again (a sidegrade) is named

@@ -217,7 +217,11 @@ def test_a_drive_back_in_its_boot_loader_behind_usb_is_reported_so(
     # the bridge re-enumerated while the drive burned (its INQUIRY then still said 0043):
     # the flash followed it, and the verify found the boot loader there
     assert f"the drive came back as {run.nodes['second']}, matched by" in said, said
+    # ... flagged once the drive answers there, before the verify (rescue/discovery/refind.py)
+    boot = f"the drive came back in its boot loader (revision BOOT) as {run.nodes['second']}"
+    assert boot in said, said
     assert "error: the drive came back in recovery mode (revision BOOT)" in said
+    assert f"rescue flash {run.nodes['second']} " in said  # the advice names the new node
     second = run.steps["second"]  # on the new node, the same image
     assert second.returncode == 0 and "success" in second.stdout, _out(second)
     assert _revision(run) == BTC_TARGET
