@@ -33,7 +33,9 @@ Registry keys (besides the common ones in ``rescue.emulator.registry``):
   ``state=PATH``        the flash, as a 1 MiB file: loaded when it exists (it
                         then wins over rev=/image=/mode=), written when first
                         created and after every burn, so separate runs see one
-                        drive (a firmware dump anyone can inspect)
+                        drive (a firmware dump anyone can inspect; its marker
+                        NAME.emu.json beside it, rescue.emulator.state: an
+                        existing file without one is refused, never taken)
   ``image=PATH``        start from this 1 MiB flash image instead of a made one
   ``quirk=Q[+Q...]``    stepping, dvdread, or none (default: stepping)
   ``commit=ok|badsum|powerloss``  the first commit is refused as if the sum

@@ -25,7 +25,8 @@ Modelled plausibly, not known from a source:
   BUFFER and the download command work.
 
 Registry keys: ``state=PATH`` (the 2 MiB flash, loaded when it exists, written
-when created and after every burn), ``image=PATH`` (start from this flash).
+when created and after every burn; marked as rescue's by ``rescue.emulator.state``),
+``image=PATH`` (start from this flash).
 """
 
 from __future__ import annotations
