@@ -118,12 +118,7 @@ def read_user_text(path: str | os.PathLike[str], what: str, limit: int = DEFAULT
 def check_regular(path: str | os.PathLike[str], what: str) -> Path:
     """Refuse, without reading it, a path that is not a readable regular file."""
     name = os.fspath(path)
-    try:
-        st = os.stat(name)
-    except FileNotFoundError:
-        raise BadInput(f"{name}: no such file") from None
-    except OSError as err:
-        raise BadInput(f"{name}: cannot be read: {_reason(err)}") from None
+    st = _stat(name, name, "file")
     kind = kind_of(st.st_mode)
     if kind is not None:
         raise BadInput(f"{name}: is {kind}, not a {what}")
@@ -139,12 +134,7 @@ def check_folder(path: str | os.PathLike[str], what: str) -> Path:
     file read; ``/proc`` or ``/sys`` would give dozens of pseudo files, each refused.
     """
     name = os.fspath(path)
-    try:
-        st = os.stat(name)
-    except FileNotFoundError:
-        raise BadInput(f"{what} {name}: no such folder") from None
-    except OSError as err:
-        raise BadInput(f"{what} {name}: cannot be used: {_reason(err)}") from None
+    st = _stat(name, f"{what} {name}", "folder")
     if not stat.S_ISDIR(st.st_mode):
         raise BadInput(f"{what} {name}: is {kind_of(st.st_mode) or 'a file'}, not a folder")
     if is_pseudo(st):
@@ -155,6 +145,16 @@ def check_folder(path: str | os.PathLike[str], what: str) -> Path:
             hint="check the folder's permissions",
         )
     return Path(name)
+
+
+def _stat(name: str, label: str, noun: str) -> os.stat_result:
+    """``os.stat`` (links followed), its failure one BadInput line starting with LABEL."""
+    try:
+        return os.stat(name)
+    except FileNotFoundError:
+        raise BadInput(f"{label}: no such {noun}") from None
+    except OSError as err:
+        raise BadInput(f"{label}: cannot be read: {_reason(err)}") from None
 
 
 def _reason(err: OSError) -> str:

@@ -56,6 +56,22 @@ def re_enumerate(monkeypatch: pytest.MonkeyPatch, new: str, scanned: str = "0043
     return seen
 
 
+def lose_power_and_move(
+    tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    scanned: str = "0043",
+) -> tuple[int, pytest.CaptureResult[str], str]:
+    """Flash a BTC that loses power in its burn (boot loader after) and re-enumerates;
+    (exit code, what was said, the new node)."""
+    state = tmp / "btc.state"
+    old = f"emu:btc-drw1004im,rev=0043,disc=none,commit=powerloss,state={state}"
+    new = f"emu:btc-drw1004im,disc=none,state={state}"
+    re_enumerate(monkeypatch, new, scanned)
+    code, _ = flash_and_journal(old, tmp, make_btc_image("0050"))
+    return code, capsys.readouterr(), new
+
+
 def suggestions(text: str) -> list[list[str]]:
     return [shlex.split(c) for c in re.findall(r"`(rescue [^`]+)`", text)]
 
@@ -80,12 +96,7 @@ def test_advice_after_a_re_enumeration_names_the_new_node_and_works(
     """Issue 13: the drive loses power in its burn and comes back, in its boot loader, on a
     new node; "run the same command again" would open the old one. The advice is the flash
     on the new node, and pasted, it flashes the drive there."""
-    state = tmp_path / "btc.state"
-    old = f"emu:btc-drw1004im,rev=0043,disc=none,commit=powerloss,state={state}"
-    new = f"emu:btc-drw1004im,disc=none,state={state}"
-    re_enumerate(monkeypatch, new)
-    code, _ = flash_and_journal(old, tmp_path, make_btc_image("0050"))
-    out = capsys.readouterr()
+    code, out, new = lose_power_and_move(tmp_path, monkeypatch, capsys)
     err = out.err
     assert code == 1 and "came back in recovery mode" in err
     assert "commit=powerloss" not in err  # the old node is named nowhere
@@ -130,12 +141,7 @@ def test_a_drive_back_in_its_boot_loader_on_a_new_node_is_flagged_when_found(
 ) -> None:
     """Issue 13: the scan of the new node said 0043 (mid-burn); once the drive answers there,
     its own INQUIRY says BOOT, and the line that it came back says so, before the verify."""
-    state = tmp_path / "btc.state"
-    old = f"emu:btc-drw1004im,rev=0043,disc=none,commit=powerloss,state={state}"
-    new = f"emu:btc-drw1004im,disc=none,state={state}"
-    re_enumerate(monkeypatch, new)
-    code, _ = flash_and_journal(old, tmp_path, make_btc_image("0050"))
-    out = capsys.readouterr()
+    code, out, new = lose_power_and_move(tmp_path, monkeypatch, capsys)
     said = " ".join(out.out.split())
     assert code == 1
     found = said.index(f"the drive came back as {new}, matched by unit serial number")
@@ -151,8 +157,6 @@ def test_a_drive_back_in_its_boot_loader_on_a_new_node_is_flagged_when_found(
 def test_a_drive_the_scan_already_saw_in_its_boot_loader_is_said_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    state = tmp_path / "btc.state"
-    old = f"emu:btc-drw1004im,rev=0043,disc=none,commit=powerloss,state={state}"
-    re_enumerate(monkeypatch, f"emu:btc-drw1004im,disc=none,state={state}", scanned="BOOT")
-    assert flash_and_journal(old, tmp_path, make_btc_image("0050"))[0] == 1
-    assert capsys.readouterr().out.count("came back in its boot loader (revision BOOT)") == 1
+    code, out, _ = lose_power_and_move(tmp_path, monkeypatch, capsys, scanned="BOOT")
+    assert code == 1
+    assert out.out.count("came back in its boot loader (revision BOOT)") == 1
