@@ -33,6 +33,7 @@ from rescue.transport.base import GOOD, Result, Transport
 BUSY = 0x08
 SECTOR = 2048  # user data per sector of a CD/DVD/BD data track (what READ(10) moves)
 UNIT_ATTENTION = 0x6
+_TEST_UNIT_READY = build.test_unit_ready()  # the same six bytes for every poll
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class Drive:
 
     def test_unit_ready(self) -> Sense | None:
         """None when ready; otherwise the sense the drive gave (never raises on it)."""
-        result = self.transport.execute(build.test_unit_ready(), timeout=10.0)
+        result = self.transport.execute(_TEST_UNIT_READY, None, 0, 10.0)
         if result.status == GOOD:
             return None
         if result.sense:
@@ -159,7 +160,7 @@ class Drive:
     def read10(self, lba: int, blocks: int, timeout: float = 30.0) -> bytes:
         """A scan's every block: bare CDB bytes, and a label worded only when the read fails."""
         cdb = build.read_10_bytes(lba, blocks)
-        result = self.transport.execute(cdb, data_in=blocks * SECTOR, timeout=timeout)
+        result = self.transport.execute(cdb, None, blocks * SECTOR, timeout)
         if result.status == GOOD:
             return result.data
         _raise_for(result, f"READ(10) {lba}")

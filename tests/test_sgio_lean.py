@@ -91,3 +91,26 @@ def test_sense_is_decoded_only_when_there_is_sense(monkeypatch) -> None:  # noqa
     with SgioTransport("/dev/null") as t, pytest.raises(sense_mod.SenseError) as err:
         Drive(t).read10(7, 1)
     assert err.value.triple == "3/11/00" and "READ(10) 7" in str(err.value)
+
+
+def test_a_good_poll_without_journal_builds_no_result(sent) -> None:  # noqa: ANN001
+    """Every GOOD TEST UNIT READY returns the same shared, immutable answer."""
+    with SgioTransport("/dev/null") as t:
+        first, second = t.execute(build.test_unit_ready()), t.execute(build.test_unit_ready())
+        assert Drive(t).test_unit_ready() is None
+    assert first is second and first.ok and first == (0, b"", b"", 0, 0.0, 0, 0)
+
+
+def test_the_timeout_is_converted_only_when_it_changes(sent, monkeypatch) -> None:  # noqa: ANN001
+    conversions: list[float] = []
+
+    def counted_int(value: float) -> int:
+        conversions.append(value)
+        return int(value)
+
+    monkeypatch.setattr(sgio, "int", counted_int, raising=False)  # shadows the builtin there
+    with SgioTransport("/dev/null") as t:
+        for timeout in (10.0, 10.0, 10.0, 2.5, 2.5, 0.0001, 10.0):
+            t.execute(build.test_unit_ready(), timeout=timeout)
+    assert [call[3] for call in sent] == [10000, 10000, 10000, 2500, 2500, 1, 10000]
+    assert len(conversions) == 4  # one per change, none per command

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply, VirtualClock
 from rescue.errors import CommandTimeout, DeviceNotFound
+from rescue.transport.base import Result
 from rescue.transport.emulated import EmulatedTransport
 from rescue.transport.journal import KEEP_DATA_BYTES, Journal, read_journal
 from rescue.transport.replay import ReplayMismatch, ReplayTransport
@@ -138,3 +143,74 @@ def test_replay_notices_different_data_sent(tmp_path) -> None:  # noqa: ANN001
     r.execute(bytes([0x12, 0, 0, 0, 96, 0]), data_in=96)
     with pytest.raises(ReplayMismatch, match="sha256"):
         r.execute(bytes([0x3B, 6, 0, 0, 0, 0x20, 0, 0x10, 0, 0]), data_out=b"\x5b" * 4096)
+
+
+_datas = st.one_of(
+    st.none(),
+    st.binary(max_size=64),
+    st.binary(min_size=KEEP_DATA_BYTES + 1, max_size=KEEP_DATA_BYTES + 1),
+)
+
+
+@settings(deadline=None, max_examples=60)  # what it pins is the bytes, not the time
+@given(
+    device=st.text(max_size=20),
+    cdb=st.binary(min_size=6, max_size=16),
+    data_out=_datas,
+    data_in=st.integers(0, 9000),
+    data=_datas,
+    status=st.integers(0, 255),
+    sense=st.binary(max_size=32),
+    duration=st.floats(0, 1e4, allow_nan=False),
+)
+def test_a_journal_line_is_sorted_json_of_the_command(
+    tmp_path_factory, device, cdb, data_out, data_in, data, status, sense, duration  # noqa: ANN001
+) -> None:
+    """The line is built by hand (no JSON encoding of the data's hex); it must read back as
+    the same fields, and be byte for byte what ``json.dumps(..., sort_keys=True)`` writes."""
+    if data_out is not None:
+        data_in = 0
+    data = (data or b"") if data_in else b""
+    path = tmp_path_factory.mktemp("j") / "j.jsonl"
+    journal = Journal(path)
+    journal.record(device, cdb, data_out, data_in, Result(status, sense, data, 3, duration, 7, 1))
+    journal.close()
+    line = path.read_text(encoding="utf-8")
+    entry = json.loads(line)
+    assert line == json.dumps(entry, sort_keys=True) + "\n"
+    kept_in = data.hex() if data_in and len(data) <= KEEP_DATA_BYTES else None
+    assert entry == {
+        "cdb": cdb.hex(),
+        "device": device,
+        "direction": "out" if data_out is not None else "in" if data_in else "none",
+        "driver_status": 1,
+        "duration": round(duration, 6),
+        "host_status": 7,
+        "in_data": kept_in,
+        "in_len": data_in,
+        "in_sha256": hashlib.sha256(data).hexdigest() if data_in else None,
+        "out_data": data_out.hex() if data_out is not None and len(data_out) <= 4096 else None,
+        "out_len": 0 if data_out is None else len(data_out),
+        "out_sha256": None if data_out is None else hashlib.sha256(data_out).hexdigest(),
+        "residual": 3,
+        "sense": sense.hex(),
+        "status": status,
+        "time": entry["time"],
+    }
+    assert isinstance(entry["time"], float)
+
+
+def test_each_line_is_in_the_kernel_when_record_returns(tmp_path) -> None:  # noqa: ANN001
+    """A crash of rescue (not of the machine) loses no line: each is written, not buffered."""
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    t = EmulatedTransport(EchoDevice(), "emu:echo", journal=journal)
+    for n in range(1, 4):
+        t.execute(bytes([0x3B] + [0] * 9), data_out=b"\1" * 4096)
+        fd = os.open(path, os.O_RDONLY)  # another reader, as after a kill -9
+        try:
+            lines = os.read(fd, 1 << 20).decode().splitlines()
+        finally:
+            os.close(fd)
+        assert len(lines) == n and json.loads(lines[-1])["out_len"] == 4096
+    journal.close()

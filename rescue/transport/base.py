@@ -66,11 +66,13 @@ class Transport(ABC):
     def execute(
         self,
         cdb: bytes,
-        *,
         data_out: bytes | None = None,
         data_in: int = 0,
         timeout: float = 30.0,
     ) -> Result:
+        """Send CDB; the per-command callers (polls, a scan's reads) pass the arguments by
+        position, which Python 3.11 calls without sorting keywords (docs/architecture.md,
+        "The command path")."""
         if data_out is not None and data_in:
             raise ValueError("a command moves data in one direction only")
         if not isinstance(cdb, bytes):  # a bytearray the caller may change later

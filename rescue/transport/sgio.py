@@ -38,6 +38,9 @@ from rescue.transport.base import GOOD, Result, Transport
 #: NamedTuple adds: one call less for every GOOD command (docs/architecture.md,
 #: "The command path").
 _new = tuple.__new__
+#: What every GOOD command without data in and without a journal returns (a poll's
+#: answer): one shared immutable Result, nothing built per command.
+_GOOD_NO_DATA = Result(GOOD, b"", b"", 0, 0.0)
 
 BLKSECTGET = 0x1267  # linux/fs.h _IO(0x12, 103)
 DID_NO_CONNECT = 0x01
@@ -81,6 +84,7 @@ class SgioTransport(Transport):
         super().__init__(path, journal)
         self.path = path
         self.read_only = False
+        self._timeout, self._timeout_ms = 0.0, 1  # the last timeout asked, in py-sg's unit
         self._fd = self._open(path, exclusive)
 
     def _open(self, path: str, exclusive: bool) -> int:
@@ -135,16 +139,22 @@ class SgioTransport(Transport):
 
         py-sg raises SCSIError for any other outcome (its SG_INFO_OK check), so
         a call that returns is GOOD: nothing is left to decode. Its arguments
-        go positionally (the C side parses keywords more slowly), and the
-        clock is read only when a journal will keep the duration.
+        go positionally (the C side parses keywords more slowly), the timeout
+        is converted to milliseconds only when it differs from the last one,
+        the clock is read only when a journal will keep the duration, and a
+        GOOD command without data or journal returns one shared Result.
         """
-        timeout_ms = max(1, int(timeout * 1000))
+        if timeout != self._timeout:  # converted when it changes, not for every command
+            self._timeout_ms = max(1, int(timeout * 1000))  # py-sg takes it unsigned, unchecked
+            self._timeout = timeout
         started = time.monotonic() if self.journal is not None else 0.0
         try:
             if data_in:
-                data = _sg_read(self._fd, cdb, data_in, timeout_ms)
+                data = _sg_read(self._fd, cdb, data_in, self._timeout_ms)
             else:
-                _sg_write(self._fd, cdb, data_out or b"", timeout_ms)
+                _sg_write(self._fd, cdb, data_out or b"", self._timeout_ms)
+                if not started:
+                    return _GOOD_NO_DATA
                 data = b""
         except SCSIError as err:
             return self._not_good(err, cdb, data_in, timeout, started)
