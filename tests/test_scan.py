@@ -310,3 +310,17 @@ def test_a_scan_of_a_real_node_discovers_the_drives_once(
     assert opened == ["/dev/sg9"]  # resolved: the sg node of the drive named by its sr node
     assert Path(body["report"]).name.startswith("scan-EMU_DVD-sr9-")  # the report's resolve
     assert walks == [1] and discovery._pinned == []
+
+
+def test_a_scan_inside_a_pinned_inventory_walks_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bench worker pins the parent's discovery; the scan's own once-only walk keeps to it."""
+    import rescue.discovery as discovery
+    from rescue.discovery.model import Inventory
+
+    walks: list[int] = []
+    monkeypatch.setattr(discovery, "discover", lambda: walks.append(1) or Inventory("sysfs"))
+    with discovery.pinned(Inventory("sysfs")):
+        code, _ = _scan(capsys, tmp_path, "/dev/sg9")
+    assert code == ExitCode.NO_DEVICE and walks == []  # not found in the pinned inventory

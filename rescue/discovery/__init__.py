@@ -138,8 +138,9 @@ def discovered_once() -> Iterator[None]:
     the node (``devices.node_path``) and names its report after the drive
     (``report.report_name``), and a full walk costs about 1.5 s under QEMU's
     TCG (``pinned``). An emulated or replayed drive, never resolved, costs none.
+    Inside ``pinned`` (a bench worker) the pinned inventory serves.
     """
-    _pinned.append(None)
+    _pinned.append(_pinned[-1] if _pinned else None)
     try:
         yield
     finally:
