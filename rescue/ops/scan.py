@@ -435,7 +435,7 @@ def _show(body: dict, report: str) -> None:
         say("  weak sectors still read, but the disc is degrading: copy it soon")
     if body.get("mapfile_kept"):
         say("mapfile: kept in ", body["mapfile_kept"])
-        say("  (it could not be written to) ", body["mapfile"])
+        say("  instead of: ", body["mapfile"])
     elif body["mapfile"]:
         say("mapfile: ", body["mapfile"])
     if body["stopped_by"]:
