@@ -11,16 +11,18 @@ one line on stderr and the exit code of its category (see ``rescue.errors``).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
-import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rescue import __version__
 from rescue.errors import ExitCode, RescueError
+
+if TYPE_CHECKING:  # imported where used: `rescue --version` answers without a parser
+    import argparse
 
 COMMANDS: list[str] = [
     "rescue.ops.inventory",
@@ -67,6 +69,8 @@ DRIVES_HELP = (
 
 
 def common_options() -> argparse.ArgumentParser:
+    import argparse
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     common.add_argument(
@@ -100,6 +104,8 @@ def command_named(argv: Sequence[str]) -> str | None:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or only of ``command`` (its module alone is imported)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="rescue",
         description="Identify, diagnose, back up and flash optical drives.",
@@ -118,6 +124,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def report_error(err: RescueError, as_json: bool) -> int:
     if as_json:
+        import json
+
         print(json.dumps(err.to_dict(), indent=2))
     else:
         from rich.console import Console

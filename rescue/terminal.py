@@ -32,3 +32,19 @@ def adapt_stdio() -> None:
     for stream in (sys.stdout, sys.stderr):
         if is_ascii_terminal(stream, term) and hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="ascii", errors="replace")
+
+
+def columns() -> int:
+    """The terminal's columns as rich takes them: $COLUMNS, else any std stream's, else 80.
+
+    For the commands that lay text out without rich (``explain``, ``list``).
+    """
+    value = os.environ.get("COLUMNS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    for fd in (0, 1, 2):
+        try:
+            return os.get_terminal_size(fd).columns or 80
+        except (OSError, ValueError):
+            continue
+    return 80

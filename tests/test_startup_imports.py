@@ -24,10 +24,12 @@ HEAVY = ("rescue.engine", "rescue.diagnostics", "rescue.families", "rescue.emula
          "rescue.transport", "rescue.devices", "rescue.drive", "rescue.menu", "rescue.bench")
 
 
-def loaded(*argv: str) -> tuple[str, set[str]]:
-    """What ``rescue ARGV`` prints, and every module it imported, from a new interpreter."""
+def loaded(*argv: str, setup: str = "") -> tuple[str, set[str]]:
+    """What ``rescue ARGV`` prints, and every module it imported, from a new interpreter
+    (after SETUP, code that stands in for the machine, e.g. a drive in sysfs)."""
     code = (
         "import contextlib, io, json, sys\n"
+        f"{setup}"
         "from rescue.cli import main\n"
         "out = io.StringIO()\n"
         "with contextlib.redirect_stdout(out):\n"
@@ -57,7 +59,14 @@ def under(modules: set[str], *packages: str) -> set[str]:
 def test_version_loads_no_command_and_no_renderer() -> None:
     out, modules = loaded("--version")
     assert out.startswith("rescue ")
-    assert not under(modules, "rich", "rescue.ops", *HEAVY)
+    assert not under(modules, "rich", "rescue.ops", "argparse", *HEAVY)  # (json: this harness)
+
+
+def test_python_m_rescue_is_the_rescue_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rescue", "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.startswith("rescue ")
 
 
 @pytest.mark.parametrize("argv", [["explain", "5/20/0"], ["explain", "--json", "5/20/0"]])
@@ -93,12 +102,29 @@ def test_list_emulated_loads_only_the_model_registry(argv: list[str]) -> None:
 
 @pytest.mark.parametrize("argv", [["list"], ["list", "--json"]])
 def test_list_reads_sysfs_only(argv: list[str]) -> None:
-    """The host's drives (none in a container): discovery, and rich only to draw the table."""
+    """The host's drives (none in a container): discovery, no renderer."""
     _, modules = loaded(*argv)
-    assert not under(modules, "rich.progress", "rich.live", "rescue.emulator", *HEAVY)
+    assert not under(modules, "rich", "rescue.emulator", *HEAVY)
     assert under(modules, "rescue.ops") == {"rescue.ops", "rescue.ops.inventory"}
-    if "--json" in argv:
-        assert not under(modules, "rich")
+
+
+#: A drive in the machine, for a fresh interpreter: discovery answers with one inventory.
+ONE_DRIVE = (
+    "import rescue.discovery as d\n"
+    "from rescue.discovery.model import DriveNode, Inventory\n"
+    "found = Inventory('sysfs', [DriveNode(0, '1:0:0:0', '/dev/sr0', '/dev/sg0', 'HL-DT-ST',\n"
+    "                                      'DVDRAM GH24NSD1', 'LG00', 'sata', 'sr')])\n"
+    "d.discover = lambda include_all=False: found\n"
+)
+
+
+def test_list_draws_its_table_without_rich() -> None:
+    """The table is plain text (rescue.plaintable): no console renderer, no engine."""
+    out, modules = loaded("list", setup=ONE_DRIVE)
+    assert "DVDRAM GH24NSD1" in out and "/dev/sg0" in out
+    fields = "rescue.diagnostics.render.fields"  # the reports' cleaner of drive strings
+    cleaner = {fields.rsplit(".", n)[0] for n in range(3)}  # and its two packages
+    assert not under(modules, "rich", "rescue.emulator", *HEAVY) - cleaner
 
 
 # --- which parser a command line gets ------------------------------------------------------

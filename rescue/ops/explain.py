@@ -17,6 +17,7 @@ import textwrap
 from rescue.errors import ParseError, UsageError
 from rescue.scsi.advice import Advice, advise
 from rescue.scsi.sense import Sense, parse_triple
+from rescue.terminal import columns as terminal_columns
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -80,19 +81,6 @@ def _rows(sense: Sense, advice: Advice) -> list[Row]:
     return rows
 
 
-def _width() -> int:
-    """The terminal's columns as rich takes them: $COLUMNS, else any std stream's, else 80."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    for fd in (0, 1, 2):
-        try:
-            return os.get_terminal_size(fd).columns or 80
-        except (OSError, ValueError):
-            continue
-    return 80
-
-
 def _styles() -> tuple[bool, bool]:
     """(styles at all, colours too): on a terminal, as rich decides; NO_COLOR keeps bold."""
     env = os.environ
@@ -132,5 +120,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     sense = _decode(text)
     rows = _rows(sense, advise(sense.key, sense.asc, sense.ascq))
-    sys.stdout.write(render(rows, _width(), *_styles()))
+    sys.stdout.write(render(rows, terminal_columns(), *_styles()))
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -63,31 +64,37 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(inventory.to_dict())
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False)
-    table = Table(title=f"Optical drives (from {inventory.source})", title_justify="left")
-    for column in ("#", "node", "sg", "H:C:T:L", "vendor", "model", "rev", "bus", "media"):
-        table.add_column(column)
-    for d in inventory.drives:
-        bus = d.path.short() if d.path else d.transport + (f" {d.usb_id}" if d.usb_id else "")
-        media = "?" if d.media is None else ("disc" if d.media.present else "empty")
-        cells = (d.index, d.sr or "-", d.sg or "-", d.hctl, d.vendor or "", d.model or "",
-                 d.revision or "", bus, media)  # fmt: skip
-        table.add_row(*map(_plain, cells))
-    if inventory.drives:
-        console.print(table)
-    else:
-        console.print(
+    if not inventory.drives:
+        print(
             f"No optical drive found (looked in {inventory.source}). "
             "Try an emulated one: rescue info emu:generic-dvd"
         )
+        return _list_notes(inventory)
+    from rescue.plaintable import render
+    from rescue.terminal import columns
+
+    rows = []
     for d in inventory.drives:
-        if d.path is not None and d.path.bridge is not None:
-            console.print(_plain(f"  {d.index}: {d.path.label}, bridge {d.path.bridge.name}"))
-    for skipped in inventory.skipped:
-        console.print(_plain(f"  left out {skipped.name}: {skipped.reason}"))
+        bus = d.path.short() if d.path else d.transport + (f" {d.usb_id}" if d.usb_id else "")
+        media = "?" if d.media is None else ("disc" if d.media.present else "empty")
+        rows.append((d.index, d.sr or "-", d.sg or "-", d.hctl, d.vendor or "", d.model or "",
+                     d.revision or "", bus, media))  # fmt: skip
+    header = ("#", "node", "sg", "H:C:T:L", "vendor", "model", "rev", "bus", "media")
+    sys.stdout.write(render(f"Optical drives (from {inventory.source})", header, rows, columns()))
+    return _list_notes(inventory)
+
+
+def _list_notes(inventory: Any) -> int:  # noqa: ANN401 - a discovery.Inventory
+    """The lines under the table: bridges, and the devices left out (plain text, cleaned)."""
+    notes = [
+        f"  {d.index}: {d.path.label}, bridge {d.path.bridge.name}"
+        for d in inventory.drives
+        if d.path is not None and d.path.bridge is not None
+    ] + [f"  left out {skipped.name}: {skipped.reason}" for skipped in inventory.skipped]
+    if notes:
+        from rescue.diagnostics.render.fields import clean
+
+        print("\n".join(map(clean, notes)))
     return 0
 
 
