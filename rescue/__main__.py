@@ -2,4 +2,5 @@
 
 from rescue.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # importing it (a walk over every module) runs nothing
+    raise SystemExit(main())
