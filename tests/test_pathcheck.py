@@ -271,3 +271,22 @@ def test_a_real_nodes_path_is_read_from_sysfs_once_per_open_transport(
     assert [path_of(first), path_of(first), largest_transfer(first)] == [info, info, 4096]
     assert walks == ["/dev/sg9"]
     assert path_of(again) is info and walks == ["/dev/sg9"] * 2  # opened again: read afresh
+
+
+def test_a_pinned_discovery_answers_for_a_node_it_lists_without_a_sysfs_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import rescue.discovery as discovery
+    import rescue.ops.pathcheck as pathcheck
+    from rescue.discovery.model import DriveNode, Inventory
+
+    walks: list[str] = []
+    monkeypatch.setattr(pathcheck, "path_of_node", lambda node: walks.append(node))
+    limits = QueueLimits(declared=8192, declared_by="a test")
+    info = PathInfo("sata", "ahci", None, limits, "passes", "", "unknown", "")
+    drive = DriveNode(0, "9:0:0:0", "/dev/sr9", "/dev/sg9", "V", "P", "1", "sata", "sr", path=info)
+    with discovery.pinned(Inventory("sysfs", [drive])):
+        assert path_of(_Node()) is info and largest_transfer(_Node()) == 8192
+        other = _Node()
+        other.path = "/dev/sg8"  # not in the inventory: sysfs is asked
+        assert path_of(other) is None and walks == ["/dev/sg8"]

@@ -147,6 +147,15 @@ def discovered_once() -> Iterator[None]:
         _pinned.pop()
 
 
+def known_path(node: str) -> PathInfo | None:
+    """The path of the drive at ``node`` as the pinned discovery read it; None when no
+    discovery is pinned or has been made, or it does not list the node. Never walks."""
+    inventory = _pinned[-1] if _pinned else None
+    if inventory is None:
+        return None
+    return next((d.path for d in inventory.drives if node in (d.sg, d.sr)), None)
+
+
 def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
     """The drive DEV names: an index ("0"), a node ("/dev/sr0", "/dev/sg1",
     a link to one such as /dev/cdrom), a bare node name ("sr0") or H:C:T:L.
