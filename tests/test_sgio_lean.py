@@ -114,3 +114,24 @@ def test_the_timeout_is_converted_only_when_it_changes(sent, monkeypatch) -> Non
             t.execute(build.test_unit_ready(), timeout=timeout)
     assert [call[3] for call in sent] == [10000, 10000, 10000, 2500, 2500, 1, 10000]
     assert len(conversions) == 4  # one per change, none per command
+
+
+def test_a_poll_without_journal_runs_two_python_functions(sent) -> None:  # noqa: ANN001
+    """Drive's and the transport's: each Python frame is a visible share of a TUR under TCG."""
+    import sys
+
+    called: list[str] = []
+
+    def profile(frame, event, arg) -> None:  # noqa: ANN001
+        if event == "call" and frame.f_code.co_filename != __file__:  # not py-sg's stand-in
+            called.append(frame.f_code.co_qualname)
+
+    with SgioTransport("/dev/null") as t:
+        drive = Drive(t)
+        sys.setprofile(profile)
+        try:
+            drive.test_unit_ready()
+        finally:
+            sys.setprofile(None)
+    assert called == ["Drive.test_unit_ready", "SgioTransport.execute"]
+    assert len(sent) == 1

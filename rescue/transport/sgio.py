@@ -134,34 +134,58 @@ class SgioTransport(Transport):
         self.read_only = True
         return fd
 
-    def _execute(self, cdb: bytes, data_out: bytes | None, data_in: int, timeout: float) -> Result:
-        """One SG_IO; the common answer (GOOD, no host or driver status) takes the short way.
+    def execute(
+        self,
+        cdb: bytes,
+        data_out: bytes | None = None,
+        data_in: int = 0,
+        timeout: float = 30.0,
+        recorded: bool = False,
+    ) -> Result:
+        """``Transport.execute`` and the SG_IO in one Python frame, the common case's only one.
 
-        py-sg raises SCSIError for any other outcome (its SG_INFO_OK check), so
-        a call that returns is GOOD: nothing is left to decode. Its arguments
-        go positionally (the C side parses keywords more slowly), the timeout
-        is converted to milliseconds only when it differs from the last one,
-        the clock is read only when a journal will keep the duration, and a
+        Without a journal a command is checked (as ``Transport.execute`` checks it) and sent
+        from here, so a poll costs one frame between ``Drive`` and py-sg, not two. With a
+        journal it takes the general path, which times and records it and comes back
+        through ``_execute`` with ``recorded`` set (docs/architecture.md, "The command path";
+        ``recorded`` is for that call alone, and positional because Python 3.11 calls a
+        function with a keyword-only argument through its slower general path).
+
+        py-sg raises SCSIError for any other outcome than GOOD (its SG_INFO_OK
+        check), so a call that returns is GOOD: nothing is left to decode. Its
+        arguments go positionally (the C side parses keywords more slowly), the
+        timeout is converted to milliseconds only when it differs from the last
+        one, the clock is read only when a journal will keep the duration, and a
         GOOD command without data or journal returns one shared Result.
         """
+        if self.journal is not None and not recorded:
+            return Transport.execute(self, cdb, data_out, data_in, timeout)
+        if data_out is not None and data_in:
+            raise ValueError("a command moves data in one direction only")
+        if not isinstance(cdb, bytes):  # a bytearray the caller may change later
+            cdb = bytes(cdb)
         if timeout != self._timeout:  # converted when it changes, not for every command
             self._timeout_ms = max(1, int(timeout * 1000))  # py-sg takes it unsigned, unchecked
             self._timeout = timeout
-        started = time.monotonic() if self.journal is not None else 0.0
+        started = time.monotonic() if recorded else 0.0
         try:
             if data_in:
                 data = _sg_read(self._fd, cdb, data_in, self._timeout_ms)
             else:
                 _sg_write(self._fd, cdb, data_out or b"", self._timeout_ms)
-                if not started:
+                if not recorded:
                     return _GOOD_NO_DATA
                 data = b""
         except SCSIError as err:
             return self._not_good(err, cdb, data_in, timeout, started)
         except OSError as err:
             raise self._os_error(err, cdb, data_out, data_in) from None
-        duration = time.monotonic() - started if started else 0.0
+        duration = time.monotonic() - started if recorded else 0.0
         return _new(Result, (GOOD, b"", data, data_in - len(data), duration, 0, 0))
+
+    def _execute(self, cdb: bytes, data_out: bytes | None, data_in: int, timeout: float) -> Result:
+        """The carrier under ``Transport.execute``'s journal: the same SG_IO, timed."""
+        return self.execute(cdb, data_out, data_in, timeout, True)
 
     def _not_good(
         self, err: SCSIError, cdb: bytes, data_in: int, timeout: float, started: float
