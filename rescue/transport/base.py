@@ -11,7 +11,9 @@ without a journal does nothing it was not asked for: no copy of a CDB that
 is already bytes, no clock reads on a real drive (``Result.duration`` is 0.0
 then: only the journal reads it), and a ``Result`` that is a plain tuple to
 build (a frozen dataclass costs three times as much per command;
-docs/architecture.md, "The command path").
+docs/architecture.md, "The command path"). ``SgioTransport`` overrides
+``execute`` to send an unjournaled command in one frame; a journaled one
+still comes through here.
 """
 
 from __future__ import annotations
