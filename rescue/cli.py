@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -141,14 +140,26 @@ def report_error(err: RescueError, as_json: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every way out is an exit code, never a traceback.
 
-    A closed pipe (`rescue list --json | head -1`) is the reader's choice, not an
-    error: the rest of the output is dropped and the exit code is 0. Ctrl-C at any
-    point, start-up included, is 130.
+    A closed pipe (`rescue flash ... | head -1`) is the reader's choice, not an
+    error: the rest of the output is dropped and the command goes on to its own end
+    and exit code (``rescue.closedpipe``), so a flash is never cut short, nor its report
+    lost, because its reader left. Ctrl-C at any point, start-up included, is 130.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ["--version"]:  # no parser, no command modules: answers at once
         print(f"rescue {__version__}")
         return 0
+    from rescue.closedpipe import ReaderMayLeave
+
+    stdout = sys.stdout = ReaderMayLeave(sys.stdout)
+    try:
+        return _run(argv)
+    finally:
+        if sys.stdout is stdout:
+            sys.stdout = stdout.stream
+
+
+def _run(argv: list[str]) -> int:
     args = None
     try:
         _ctrl_c_is_keyboard_interrupt()
@@ -167,8 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        _drop_stdout()
+    except BrokenPipeError:  # a write past the wrapper (sys.stdout.buffer): nothing more to say
+        from rescue.closedpipe import drop_stdout
+
+        drop_stdout()
         return int(ExitCode.OK)
     except Exception as err:  # what no check foresaw still ends as one line, not a traceback
         return report_error(unforeseen(err), getattr(args, "json", False))
@@ -228,15 +241,6 @@ def _drive_table(drives: list[str], *, check: bool) -> contextlib.AbstractContex
 
         return table.using(drives, check=check)
     return contextlib.nullcontext()
-
-
-def _drop_stdout() -> None:
-    """Point stdout at /dev/null, so Python's own flush at exit meets no closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from rescue import cli
+from rescue.emulator.images import make_btc_image
 from rescue.errors import ExitCode
 
 RESCUE = [sys.executable, "-m", "rescue.cli"]
@@ -25,6 +28,30 @@ def test_a_reader_that_closes_the_pipe_is_not_an_error() -> None:
     err = child.stderr.read().decode()
     assert child.wait(60) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_a_flash_whose_reader_left_goes_on_to_its_verified_end(tmp_path: Path) -> None:
+    """`rescue flash ... | head -1`: the flash is not cut short by the pipe (it was: rich's
+    SystemExit(1) on the first print after the commit, no verification, no report, the
+    emulated drive's state unsaved); the report and the new flash are there, exit 0."""
+    image = tmp_path / "V0050.bin"
+    image.write_bytes(make_btc_image("0050"))
+    state, reports = tmp_path / "btc.state", tmp_path / "reports"
+    spec = f"emu:btc-drw1004im,rev=0043,disc=none,state={state}"
+    child = subprocess.Popen(
+        [*RESCUE, "flash", spec, str(image), "--yes", "--no-backup", "--reports", str(reports)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    (report,) = reports.glob("flash-*.json")
+    assert json.loads(report.read_text())["result"] == "success"
+    assert state.read_bytes() == image.read_bytes()
 
 
 def test_ctrl_c_while_the_parser_is_built_is_exit_130(
