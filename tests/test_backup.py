@@ -92,6 +92,30 @@ def test_backup_never_replaces_what_the_user_owns(tmp_path: Path, capsys) -> Non
     assert len(mine.read_bytes()) == 0x200000
 
 
+def test_a_backup_that_cannot_be_written_at_the_end_is_kept_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full -o folder once threw away a flash read in full (exit 5, nothing kept); now the
+    image goes to the temporary folder, the message names it with its sha256, same code."""
+    from rescue import outputs
+    from rescue.errors import BadInput, ExitCode
+
+    def disc_full(path: object, *_: object, **__: object) -> Path:
+        raise BadInput(f"-o {path}: cannot write it: No space left on device")
+
+    monkeypatch.setattr(outputs, "write_atomic", disc_full)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    flash = os.urandom(0x200000)
+    with pytest.raises(BadInput) as refused:
+        take_backup(FlashDrive(flash), family_named("mt1939"), tmp_path / "x.bin", quiet=True)
+    assert refused.value.exit_code == ExitCode.BAD_INPUT
+    (kept,) = tmp_path.glob("rescue-backup-*.bin")
+    assert kept.read_bytes() == flash
+    digest = hashlib.sha256(flash).hexdigest()
+    assert f"the backup is kept in {kept} (sha256 {digest})" in refused.value.message
+    assert "No space left" in refused.value.message and str(kept) in str(refused.value.hint)
+
+
 @pytest.mark.parametrize("model", ["btc-drw1004im", "plextor-px716a"])
 def test_a_family_that_cannot_back_up_is_refused_before_any_progress_is_drawn(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, model: str

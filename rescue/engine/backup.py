@@ -28,6 +28,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rescue import outputs
 from rescue.devices import open_device
 from rescue.engine.context import RunContext
+from rescue.errors import RescueError
 from rescue.families import Family, resolve_family
 from rescue.ops.safety import drive_key, exclusive_lock
 
@@ -133,12 +134,30 @@ def take_backup(
         "method": family.backup_method,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    try:
+        _store(path, data, sidecar, overwrite)
+    except RescueError as err:
+        raise _kept_elsewhere(err, data, str(sidecar["sha256"])) from None
+    return sidecar
+
+
+def _store(path: Path, data: bytes, sidecar: dict[str, object], overwrite: bool) -> None:
     image, checksum, json_file = backup_files(path)
     outputs.write_atomic(image, data, "-o", overwrite=overwrite)
     digest_line = sha256sum_line(str(sidecar["sha256"]), path.name)
     outputs.write_atomic(checksum, digest_line, "-o", overwrite=overwrite)
     outputs.write_atomic(json_file, json.dumps(sidecar, indent=2) + "\n", "-o", overwrite=overwrite)
-    return sidecar
+
+
+def _kept_elsewhere(err: RescueError, data: bytes, digest: str) -> RescueError:
+    """A flash read in full is not thrown away because ``-o`` filled up or vanished: it goes to
+    the temporary folder (``outputs.keep_fallback``) and the error names it (issue 11)."""
+    kept = outputs.keep_fallback("backup", data, ".bin")
+    where = f"the backup is kept in {kept} (sha256 {digest})" if kept else "it could not be kept"
+    if kept is None:
+        return type(err)(f"{err.message}; {where}", err.hint)
+    hint = f"move {kept} to a safe place (a stick, another disk) before you power off"
+    return type(err)(f"{err.message}; {where}", hint)
 
 
 def sha256sum_line(digest: str, name: str) -> str:
