@@ -101,11 +101,14 @@ def command_named(argv: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every command, or only of ``command`` (its module alone is imported)."""
+def build_parser(command: str | None = None, *, as_json: bool = False) -> argparse.ArgumentParser:
+    """The parser of every command, or only of ``command`` (its module alone is imported);
+    ``as_json``: usage errors are raised for the JSON error object (``rescue.usage``)."""
     import argparse
 
-    parser = argparse.ArgumentParser(
+    from rescue.usage import JsonUsageParser
+
+    parser = (JsonUsageParser if as_json else argparse.ArgumentParser)(
         prog="rescue",
         description="Identify, diagnose, back up and flash optical drives.",
         epilog="Devices: /dev/srN, /dev/sgN, an index from `rescue list`, "
@@ -161,11 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     args = None
+    as_json = False
     try:
         _ctrl_c_is_keyboard_interrupt()
         _odd_bytes_print_as_given()
-        command = command_named(argv)
-        parser = build_parser(command) if command else build_parser()
+        from rescue.usage import json_asked
+
+        command, as_json = command_named(argv), json_asked(argv)
+        parser = build_parser(command, as_json=as_json)
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
@@ -174,7 +180,7 @@ def _run(argv: list[str]) -> int:
         with _drive_table(drives, check=bool(drives) or args.command in DRIVE_COMMANDS):
             return int(args.func(args))
     except RescueError as err:
-        return report_error(err, getattr(args, "json", False))
+        return report_error(err, getattr(args, "json", as_json))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
@@ -184,7 +190,7 @@ def _run(argv: list[str]) -> int:
         drop_stdout()
         return int(ExitCode.OK)
     except Exception as err:  # what no check foresaw still ends as one line, not a traceback
-        return report_error(unforeseen(err), getattr(args, "json", False))
+        return report_error(unforeseen(err), getattr(args, "json", as_json))
 
 
 def unforeseen(err: Exception) -> RescueError:

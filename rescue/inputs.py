@@ -65,12 +65,14 @@ def read_user_file(path: str | os.PathLike[str], what: str, limit: int = DEFAULT
     ``what`` names the file's role in messages ("report", "firmware file", ...).
     """
     name = os.fspath(path)
+    if not name:
+        raise BadInput(f"{what}: an empty file name")
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise BadInput(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise BadInput(f"{name}: is a directory, not a {what}") from None
+        raise BadInput(f"{name}: is a directory, not {_a(what)}") from None
     except OSError as err:
         if err.errno in _DENIED:
             raise PermissionDenied(
@@ -81,24 +83,24 @@ def read_user_file(path: str | os.PathLike[str], what: str, limit: int = DEFAULT
         st = os.fstat(fd)
         kind = kind_of(st.st_mode)
         if kind is not None:
-            raise BadInput(f"{name}: is {kind}, not a {what}")
+            raise BadInput(f"{name}: is {kind}, not {_a(what)}")
         if is_pseudo(st):
-            raise BadInput(f"{name}: is a kernel pseudo file (/proc, /sys), not a {what}")
+            raise BadInput(f"{name}: is a kernel pseudo file (/proc, /sys), not {_a(what)}")
         if st.st_size > limit:
-            raise BadInput(f"{name}: {st.st_size} bytes, too big for a {what} ({_size(limit)})")
+            raise BadInput(f"{name}: {st.st_size} bytes, too big for {_a(what)} ({_size(limit)})")
         chunks: list[bytes] = []
         got = 0
         while got <= limit:
             try:
                 chunk = os.read(fd, min(1 << 20, limit + 1 - got))
             except BlockingIOError:
-                raise BadInput(f"{name}: did not answer a read at once, not a {what}") from None
+                raise BadInput(f"{name}: did not answer a read at once, not {_a(what)}") from None
             if not chunk:
                 break
             chunks.append(chunk)
             got += len(chunk)
         if got > limit:
-            raise BadInput(f"{name}: grows past {_size(limit)}, not a {what}")
+            raise BadInput(f"{name}: grows past {_size(limit)}, not {_a(what)}")
         return b"".join(chunks)
     except OSError as err:
         raise BadInput(f"{name}: cannot be read: {_reason(err)}") from None
@@ -112,7 +114,7 @@ def read_user_text(path: str | os.PathLike[str], what: str, limit: int = DEFAULT
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadInput(f"{os.fspath(path)}: not UTF-8 text, not a {what}") from None
+        raise BadInput(f"{os.fspath(path)}: not UTF-8 text, not {_a(what)}") from None
 
 
 def check_regular(path: str | os.PathLike[str], what: str) -> Path:
@@ -121,9 +123,9 @@ def check_regular(path: str | os.PathLike[str], what: str) -> Path:
     st = _stat(name, name, "file")
     kind = kind_of(st.st_mode)
     if kind is not None:
-        raise BadInput(f"{name}: is {kind}, not a {what}")
+        raise BadInput(f"{name}: is {kind}, not {_a(what)}")
     if is_pseudo(st):
-        raise BadInput(f"{name}: is a kernel pseudo file (/proc, /sys), not a {what}")
+        raise BadInput(f"{name}: is a kernel pseudo file (/proc, /sys), not {_a(what)}")
     return Path(name)
 
 
@@ -163,3 +165,18 @@ def _reason(err: OSError) -> str:
 
 def _size(limit: int) -> str:
     return f"at most {limit // (1024 * 1024)} MiB" if limit >= 1 << 20 else f"at most {limit} bytes"
+
+
+def _a(what: str) -> str:
+    """``what`` with its article: "a firmware file", "an image file"."""
+    return f"an {what}" if what[:1].lower() in "aeiou" else f"a {what}"
+
+
+def file_name(text: str) -> str:
+    """argparse's ``type`` for a FILE argument: '' is refused at once (exit 2), where a
+    ``Path('')`` would quietly become '.', the current folder."""
+    if not text:
+        import argparse
+
+        raise argparse.ArgumentTypeError("an empty file name")
+    return text

@@ -57,7 +57,7 @@ def test_a_flash_whose_reader_left_goes_on_to_its_verified_end(tmp_path: Path) -
 def test_ctrl_c_while_the_parser_is_built_is_exit_130(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def interrupted(*_command: str) -> None:
+    def interrupted(*_command: str, **_options: bool) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "build_parser", interrupted)
@@ -73,3 +73,33 @@ def test_version_loads_no_command_module() -> None:
     version, loaded = done.stdout.splitlines()
     assert version.startswith("rescue ")
     assert loaded == "[]"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["plan", "emu:btc-drw1004im", "--json"], "rescue plan: the following arguments"),
+        (["info", "emu:generic-dvd", "--json", "--bogus"], "unrecognized arguments: --bogus"),
+        (["fw", "inspect", "", "--json"], "rescue fw inspect: argument FILE: an empty file name"),
+    ],
+)
+def test_a_usage_error_under_json_is_one_json_object_on_stdout(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A script reading `--json` got an empty stdout and argparse's prose (rescue.usage)."""
+    assert cli.main(argv) == ExitCode.USAGE
+    out, err = capsys.readouterr()
+    answer = json.loads(out)
+    assert answer["exit_code"] == 2 and answer["error"] == "UsageError"
+    assert said in answer["message"] and "usage:" in err
+
+
+@pytest.mark.parametrize("argv", [["report", ""], ["fw", "inspect", ""]])
+def test_an_empty_file_name_is_a_usage_error_not_the_current_folder(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Path('') is '.', so `rescue report ''` once said ".: is a directory"."""
+    with pytest.raises(SystemExit) as leave:
+        cli.main(argv)
+    assert leave.value.code == ExitCode.USAGE
+    assert "an empty file name" in capsys.readouterr().err

@@ -404,6 +404,11 @@ def check(template: list[str]) -> None:
         ["fw", "inspect", "{tmp}/precious.bin", "--family", "spc"],
         ["--drives", "{tmp}/deep.json", "info", "emu:generic-dvd"],
         ["report", "{tmp}/deep.json"],
+        # found by the red-team pass (s20e)
+        ["info", "emu:btc-drw1004im,state=."],
+        ["report", ""],
+        ["plan", "emu:btc-drw1004im", "--json"],
+        ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/link.json"],
     ],
 )
 def test_the_cases_issue_11_found(argv: list[str]) -> None:

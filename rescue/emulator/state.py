@@ -56,6 +56,11 @@ def load(state: str, size: int) -> bytes | None:
     Raises ``UsageError`` (exit code 2) when ``state`` may not be used; nothing
     is written here.
     """
+    if not Path(state).name:  # ".", "/": no name to put a marker beside
+        raise UsageError(
+            f"state={state}: is a folder; rescue writes only regular files",
+            hint="name a new file for state=",
+        )
     path, marker = Path(state), marker_path(state)
     _check_writable(path, state)
     mine = _is_marker(marker, state)

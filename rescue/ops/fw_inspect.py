@@ -19,6 +19,7 @@ from rescue.errors import ExitCode
 from rescue.firmware import FirmwareImage, load_firmware
 from rescue.firmware.catalog import CatalogError, load_catalog, match_image
 from rescue.firmware.layouts import BY_FAMILY
+from rescue.inputs import file_name
 
 
 def _hex16(value: int | None) -> str:
@@ -122,7 +123,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "checksum and sha256, and list every problem that forbids flashing it. "
         "Exit 0 when usable, 5 when not.",
     )
-    inspect.add_argument("file", metavar="FILE", help="firmware image (.bin) or BTC .HEX file")
+    inspect.add_argument(
+        "file", metavar="FILE", type=file_name, help="firmware image (.bin) or BTC .HEX file"
+    )
     inspect.add_argument(
         "--family",
         choices=sorted([*BY_FAMILY, "spc"]),

@@ -18,18 +18,21 @@ from rich.console import Console
 
 from rescue.diagnostics.render.model import load_report
 from rescue.diagnostics.render.terminal import show
+from rescue.inputs import file_name
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "report", parents=[common], help="show a saved doctor, scan or flash report"
     )
-    parser.add_argument("file", metavar="FILE", type=Path, help="the report's .json (or .html)")
+    parser.add_argument(
+        "file", metavar="FILE", type=file_name, help="the report's .json (or .html)"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = load_report(args.file)
+    report = load_report(Path(args.file))
     if args.json:
         print(json.dumps(report.document, indent=2, sort_keys=True))
     else:
