@@ -101,6 +101,12 @@ class VerifyFailed(RescueError):
     exit_code = ExitCode.FAILURE
 
 
+class Interrupted(RescueError):
+    """Ctrl-C, told with what was done: the message says how far the command got."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 # Sense key -> exit code; keys not listed are transport-class failures.
 SENSE_KEY_EXIT: dict[int, ExitCode] = {
     0x2: ExitCode.NOT_READY,

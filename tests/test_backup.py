@@ -116,6 +116,37 @@ def test_a_backup_that_cannot_be_written_at_the_end_is_kept_and_named(
     assert "No space left" in refused.value.message and str(kept) in str(refused.value.hint)
 
 
+def test_ctrl_c_mid_backup_says_how_far_it_got_and_leaves_the_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It printed a bare "interrupted" (nothing on stdout under --json); now one JSON error
+    with the bytes read, exit 130, and the --overwrite target untouched."""
+    import signal
+
+    from rescue.cli import main
+    from rescue.drive import Drive
+
+    original, reads = Drive.command, [0]
+
+    def command(self: Drive, cdb: bytes, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        answer = original(self, cdb, *args, **kwargs)
+        if bytes(cdb)[0] == 0x3C:  # READ BUFFER: the fifth read is cut short by Ctrl-C
+            reads[0] += 1
+            if reads[0] == 5:
+                os.kill(os.getpid(), signal.SIGINT)
+        return answer
+
+    monkeypatch.setattr(Drive, "command", command)
+    mine = tmp_path / "mine.bin"
+    mine.write_bytes(b"precious")
+    argv = ["backup", "emu:tsst-se506cb", "-o", str(mine), "--overwrite", "--json"]
+    assert main(argv) == 130
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["error"] == "Interrupted" and answer["exit_code"] == 130
+    assert "262144 of 2097152 bytes read" in answer["message"]
+    assert mine.read_bytes() == b"precious" and sorted(tmp_path.iterdir()) == [mine]
+
+
 @pytest.mark.parametrize("model", ["btc-drw1004im", "plextor-px716a"])
 def test_a_family_that_cannot_back_up_is_refused_before_any_progress_is_drawn(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, model: str

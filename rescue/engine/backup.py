@@ -28,7 +28,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rescue import outputs
 from rescue.devices import open_device
 from rescue.engine.context import RunContext
-from rescue.errors import RescueError
+from rescue.errors import Interrupted, RescueError
 from rescue.families import Family, resolve_family
 from rescue.ops.safety import drive_key, exclusive_lock
 
@@ -107,7 +107,10 @@ def take_backup(
     )
     task: list[TaskID] = []
 
+    reached = [0, 0]  # bytes read, of how many: what an interrupt reports
+
     def advance(done: int, total: int) -> None:
+        reached[:] = [done, total]
         if not task:
             progress.start()
             task.append(progress.add_task("backup", total=total))
@@ -117,6 +120,8 @@ def take_backup(
 
     try:
         data = family.backup(drive, advance)
+    except KeyboardInterrupt:
+        raise _stopped(path, reached) from None
     finally:
         progress.stop()
     identity = drive.identity
@@ -139,6 +144,18 @@ def take_backup(
     except RescueError as err:
         raise _kept_elsewhere(err, data, str(sidecar["sha256"])) from None
     return sidecar
+
+
+def _stopped(path: Path, reached: list[int]) -> Interrupted:
+    """Ctrl-C while the flash is read: a backup only reads, so the drive is as it was, and
+    nothing was written (the files are written after the last read)."""
+    done, total = reached
+    got = f"{done} of {total} bytes read" if total else "before the first read"
+    return Interrupted(
+        f"backup stopped by Ctrl-C ({got}); nothing was written to {path}, and the drive was "
+        "only read, so it is as it was",
+        hint="run the same command again to take the backup",
+    )
 
 
 def _store(path: Path, data: bytes, sidecar: dict[str, object], overwrite: bool) -> None:
