@@ -97,3 +97,36 @@ def test_a_scan_fits_the_cap_in_the_bytes_each_sector_moves(
     per_sector = 2048 + (294 if opcode == READ_CD else 0)
     assert max(sizes) == per_read * per_sector  # as large as fits: not cut further than needed
     assert f"{per_read} sectors per READ" in out and f"at {per_sector} bytes a sector" in out
+
+
+@pytest.mark.parametrize("model", ["generic-cd", "generic-dvd"])
+@pytest.mark.parametrize("cap", [4096, CAP])
+def test_a_resumable_scan_fits_even_a_one_sector_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, cap: int
+) -> None:
+    """The mapfile's disc fingerprint (16 sectors, 32 KiB) and READ CD's layout probe (two
+    sectors, 4684 bytes) are cut to the path too; the fingerprint is the same as uncut."""
+    mapfile = tmp_path / "disc.map"
+    spec = f"emu:{model},sectors=300"
+    argv = ["scan", f"{spec},maxxfer={cap}", "--mapfile", str(mapfile), "--reports", str(tmp_path)]
+    code, journal = run(tmp_path, *argv)
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0 and "every sector read" in out, out
+    assert largest(journal) <= cap
+    if model == "generic-cd":
+        assert "READ CD with C2 error pointers" in out and "note:" not in out  # no fallback
+    # the same disc without a cap: the fingerprint matches, nothing is left to read
+    again = main(["scan", spec, "--mapfile", str(mapfile), "--reports", str(tmp_path), "--json"])
+    assert again == 0 and '"sectors_read_now": 0' in capsys.readouterr().out
+
+
+def test_doctor_on_a_cd_behind_a_one_sector_cap_still_reads_c2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, journal = run(
+        tmp_path, "doctor", "emu:generic-cd,maxxfer=4096", "--reports", str(tmp_path)
+    )
+    assert code == 0, capsys.readouterr().out
+    sent = read_journal(journal)
+    assert largest(journal) <= 4096
+    assert [int(e["in_len"]) for e in sent if str(e["cdb"]).startswith("be")][-1] == 2342

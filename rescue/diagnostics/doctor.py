@@ -121,8 +121,9 @@ def _c2_reader(drive: Drive, sectors: int) -> C2Reader | None:
     if choose(drive, ReadMethod.AUTO)[0] is not ReadMethod.CD:
         return None
     lba = LAYOUT_PROBE_LBA if sectors >= LAYOUT_PROBE_LBA + 2 else 0
+    fits = fit_sectors(drive.transport, 2, sector_bytes(ReadMethod.CD))  # 1 on a tiny cap
     try:
-        if not layout_holds(drive, lba, min(2, sectors)):
+        if not layout_holds(drive, lba, min(2, sectors, fits)):
             return None
     except (SenseError, ParseError):
         return None

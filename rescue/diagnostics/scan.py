@@ -335,8 +335,8 @@ class Scanner:
     def _check_read_cd(self, result: ScanResult) -> None:
         """Give READ CD up before the scan when its answer does not follow the C2 layout."""
         lba = LAYOUT_PROBE_LBA if len(result.status) >= LAYOUT_PROBE_LBA + 2 else 0
-        try:
-            if layout_holds(self.drive, lba, min(2, len(result.status))):
+        try:  # two sectors, or one where the path carries no more (self.block fits it)
+            if layout_holds(self.drive, lba, min(2, len(result.status), self.block)):
                 return
         except (SenseError, ParseError) as err:
             why = _read_cd_refusal(err)

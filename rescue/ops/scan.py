@@ -57,7 +57,7 @@ from rescue.errors import (
     UsageError,
 )
 from rescue.inputs import read_user_text
-from rescue.ops.pathcheck import transfer_limit
+from rescue.ops.pathcheck import fit_sectors, transfer_limit
 from rescue.scsi.sense import SenseError
 from rescue.transport.base import Transport
 
@@ -150,15 +150,22 @@ def _read_mapfile(path: str) -> str:
 
 
 def disc_id(drive: Drive, sectors: int) -> mf.DiscId:
-    """The disc's size and the sha256 of its first sectors (None when they do not read)."""
+    """The disc's size and the sha256 of its first sectors (None when they do not read).
+
+    Read in as many READs as the path needs (16 sectors are 32 KiB, more than
+    a small USB bridge carries); the hash is of the same bytes either way.
+    """
     count = min(FINGERPRINT_SECTORS, sectors)
+    step = fit_sectors(drive.transport, count)
+    digest = hashlib.sha256()
     try:
-        data = drive.read10(0, count)
+        for lba in range(0, count, step):
+            digest.update(drive.read10(lba, min(step, count - lba)))
     except SenseError as err:
         if err.sense is not None and err.sense.key == 0x2:  # not ready: no disc to name
             raise
         return mf.DiscId(sectors, None)
-    return mf.DiscId(sectors, hashlib.sha256(data).hexdigest())
+    return mf.DiscId(sectors, digest.hexdigest())
 
 
 def _resumed(
