@@ -181,9 +181,11 @@ def _run(argv: list[str]) -> int:
             return int(args.func(args))
     except RescueError as err:
         return report_error(err, getattr(args, "json", as_json))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:  # under --json too, the one error object a script reads
+        from rescue.errors import Interrupted
+
+        stopped = Interrupted("interrupted (Ctrl-C) before the command finished")
+        return report_error(stopped, getattr(args, "json", as_json))
     except BrokenPipeError:  # a write past the wrapper (sys.stdout.buffer): nothing more to say
         from rescue.closedpipe import drop_stdout
 

@@ -65,6 +65,20 @@ def test_ctrl_c_while_the_parser_is_built_is_exit_130(
     assert "interrupted" in capsys.readouterr().err
 
 
+def test_ctrl_c_under_json_is_one_json_object(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bare "interrupted" on stderr left a --json reader with an empty stdout."""
+
+    def interrupted(*_command: str, **_options: bool) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["info", "emu:generic-dvd", "--json"]) == 130
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["error"] == "Interrupted" and answer["exit_code"] == 130
+
+
 def test_version_loads_no_command_module() -> None:
     code = "import sys; from rescue.cli import main; main(['--version']); " + (
         "print(sorted(m for m in sys.modules if m.startswith(('rescue.ops', 'rich'))))"
