@@ -147,6 +147,23 @@ def test_ctrl_c_mid_backup_says_how_far_it_got_and_leaves_the_file_alone(
     assert mine.read_bytes() == b"precious" and sorted(tmp_path.iterdir()) == [mine]
 
 
+@pytest.mark.parametrize("journal", ["b.bin", "b.bin.json", "sub/../b.bin.sha256"])
+def test_a_journal_named_like_the_backup_is_refused_before_the_drive_is_read(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    journal: str,
+) -> None:
+    """The journal took the name first and the whole backup was refused at its end."""
+    from rescue.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    assert main(["backup", "emu:tsst-se506cb", "-o", "b.bin", "--journal", journal]) == 2
+    assert "-o and --journal both name" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]
+
+
 @pytest.mark.parametrize("model", ["btc-drw1004im", "plextor-px716a"])
 def test_a_family_that_cannot_back_up_is_refused_before_any_progress_is_drawn(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, model: str

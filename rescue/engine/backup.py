@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rescue import outputs
 from rescue.devices import open_device
 from rescue.engine.context import RunContext
-from rescue.errors import Interrupted, RescueError
+from rescue.errors import Interrupted, RescueError, UsageError
 from rescue.families import Family, resolve_family
 from rescue.ops.safety import drive_key, exclusive_lock
 
@@ -57,6 +58,7 @@ def backup(options: BackupOptions, ctx: RunContext | None = None) -> dict[str, o
     outputs.check_file(options.output, "-o", overwrite=options.overwrite)
     for path in backup_files(Path(options.output))[1:]:
         outputs.check_file(path, "-o", overwrite=options.overwrite)
+    _apart_from_journal(Path(options.output), ctx.journal)
     ctx.emit(options.device, "stage", "open")
     with open_device(options.device, ctx.journal, exclusive=True) as transport:
         drive = Drive(transport)
@@ -82,6 +84,16 @@ def backup(options: BackupOptions, ctx: RunContext | None = None) -> dict[str, o
             )
     ctx.emit(options.device, "stage", "done", detail="success")
     return sidecar
+
+
+def _apart_from_journal(output: Path, journal: str | None) -> None:
+    """`-o x.bin --journal x.bin` (or x.bin.json): the journal, opened first, took the name
+    and the finished backup was refused at the end; now refused before the drive is read."""
+    if journal is None:
+        return
+    for path in backup_files(output):
+        if os.path.realpath(path) == os.path.realpath(journal):
+            raise UsageError(f"-o and --journal both name {path}: give each its own file")
 
 
 def take_backup(
