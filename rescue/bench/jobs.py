@@ -79,8 +79,9 @@ def _plan_steps(
     family: str | None,
 ) -> None:
     """Build the flash's steps once per drive model of the batch (``rescue.engine.steps``),
-    from the INQUIRY strings the kernel keeps in sysfs (no command is sent). A worker whose
-    drive answers other strings, or takes another family, builds its own."""
+    from the INQUIRY strings discovery read (the kernel's copy in sysfs, or udev's; no
+    command is sent). A worker whose drive answers other strings (sysfs keeps the revision
+    of the last scan), or takes another family, builds its own."""
     from rescue.discovery import resolve
     from rescue.engine.steps import DriveModel, planned
     from rescue.families import family_for, family_named
