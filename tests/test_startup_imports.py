@@ -74,6 +74,9 @@ def test_explain_prints_without_rich(argv: list[str]) -> None:
     out, modules = loaded(*argv)
     assert "INVALID COMMAND OPERATION CODE" in out
     assert not under(modules, "rich", *HEAVY)
+    # the T10 table is read through its package's loader, not importlib.resources (which
+    # brings tempfile, random, zipfile and threading with it)
+    assert not under(modules, "importlib.resources", "tempfile", "zipfile")
     assert not under(modules, "rescue.emulator")
     assert under(modules, "rescue.ops") == {"rescue.ops", "rescue.ops.explain"}
 

@@ -19,9 +19,9 @@ must honour them so that *every* pair gets an honest description:
 from __future__ import annotations
 
 import json
+import pkgutil
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 VENDOR_FIRST = 0x80
 
@@ -47,9 +47,12 @@ def _hex_pair(text: str, sep: str) -> tuple[int, int]:
 
 @cache
 def _table() -> _Table:
-    raw = json.loads(
-        resources.files("rescue").joinpath("data/asc_ascq.json").read_text(encoding="utf-8")
-    )
+    # pkgutil, not importlib.resources: the same file through the package's loader (frozen
+    # or not), without the ~20 modules (tempfile, zipfile, typing) `explain` would import.
+    data = pkgutil.get_data("rescue", "data/asc_ascq.json")
+    if data is None:  # a loader that cannot read files: the package is broken
+        raise FileNotFoundError("rescue/data/asc_ascq.json")
+    raw = json.loads(data.decode("utf-8"))
     names = {_hex_pair(key, "/"): name for key, name in raw["names"].items()}
     patterns = tuple(
         _Pattern(int(p["asc"], 16), *_hex_pair(p["ascq"], "-"), p["name"])
