@@ -32,7 +32,7 @@ import os
 from pathlib import Path
 
 from rescue import durable
-from rescue.errors import RescueError, UsageError
+from rescue.errors import BadInput, RescueError, UsageError
 
 SUFFIX = ".emu.json"
 FORMAT = "rescue emulated drive state"
@@ -79,12 +79,24 @@ def load(state: str, size: int) -> bytes | None:
 
 
 def save(state: str, flash: bytes) -> None:
-    """Write ``flash`` to ``state`` atomically and durably, its marker first when new."""
+    """Write ``flash`` to ``state`` atomically and durably, its marker first when new.
+
+    The OS refusing (a full or read-only disc, a folder gone) is ``BadInput`` naming the
+    file, raised where the drive saves its flash (the flash's wait): it was an OSError
+    with no path, exit 1 and no report, though the state file still holds its old flash.
+    """
     path = Path(state)
     marker = marker_path(path)
-    if not os.path.lexists(marker):
-        durable.write_bytes(marker, _marker_text(path))
-    durable.write_bytes(path, flash)
+    try:
+        if not os.path.lexists(marker):
+            durable.write_bytes(marker, _marker_text(path))
+        durable.write_bytes(path, flash)
+    except OSError as err:
+        raise BadInput(
+            f"state={state}: the emulated drive's new flash could not be saved "
+            f"({err.strerror or err}); the file keeps the flash it had before",
+            hint="make room (or name a new state= file), then run the same command again",
+        ) from None
 
 
 def _check_writable(path: Path, state: str, *, marker: bool = False) -> None:
