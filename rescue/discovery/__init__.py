@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rescue.discovery import sysfs, udev
 from rescue.discovery.model import DriveNode, Inventory, Media, SkippedDevice
+from rescue.discovery.named import by_node
 from rescue.discovery.path import PathInfo, read_path
 from rescue.discovery.sysfs import Candidate, describe_type, hctl_key
 from rescue.discovery.udev import UdevContext, UdevDevice
@@ -111,6 +112,7 @@ def _drive(index: int, found: Candidate, sysfs_root: Path) -> DriveNode:
 
 
 _pinned: list[Inventory | None] = []  # None: discover at the first resolve() that needs it
+_named: list[dict[str, DriveNode]] = []  # per discovered_once block: drives found by their node
 
 
 @contextlib.contextmanager
@@ -141,19 +143,20 @@ def discovered_once() -> Iterator[None]:
     Inside ``pinned`` (a bench worker) the pinned inventory serves.
     """
     _pinned.append(_pinned[-1] if _pinned else None)
+    _named.append({})
     try:
         yield
     finally:
         _pinned.pop()
+        _named.pop()
 
 
 def known_path(node: str) -> PathInfo | None:
     """The path of the drive at ``node`` as the pinned discovery read it; None when no
     discovery is pinned or has been made, or it does not list the node. Never walks."""
     inventory = _pinned[-1] if _pinned else None
-    if inventory is None:
-        return None
-    return next((d.path for d in inventory.drives if node in (d.sg, d.sr)), None)
+    drives = inventory.drives if inventory is not None else _named[-1].values() if _named else ()
+    return next((d.path for d in drives if node in (d.sg, d.sr)), None)
 
 
 def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
@@ -161,7 +164,14 @@ def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
     a link to one such as /dev/cdrom), a bare node name ("sr0") or H:C:T:L.
 
     Raises DeviceNotFound with a one-line message naming what does exist.
+    A node is read from its own sysfs entries (``named.by_node``) unless an
+    inventory is given or pinned; every other form, and a node that way does
+    not settle, walks every drive.
     """
+    if inventory is None and (not _pinned or _pinned[-1] is None):
+        drive = _by_node(spec)
+        if drive is not None:
+            return drive
     if inventory is None:
         if not _pinned:
             inventory = discover()
@@ -187,6 +197,18 @@ def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
         f"{_existing(drives)}",
         hint="run `rescue list` to see the drives; as root if nodes are missing",
     )
+
+
+def _by_node(spec: str) -> DriveNode | None:
+    """``named.by_node``, once per spec within a ``discovered_once`` block."""
+    if not _named:
+        return by_node(spec)
+    if spec not in _named[-1]:
+        drive = by_node(spec)
+        if drive is None:
+            return None
+        _named[-1][spec] = drive
+    return _named[-1][spec]
 
 
 def _matches(text: str, drive: DriveNode) -> bool:

@@ -238,13 +238,13 @@ def scan(sysfs_root: Path, dev_root: str) -> tuple[list[Candidate], list[Skipped
         found.append(
             Candidate(
                 scsi=scsi,
-                sr=_node(dev_root, scsi.block),
-                sg=_node(dev_root, scsi.generic),
+                sr=node_at(dev_root, scsi.block),
+                sg=node_at(dev_root, scsi.generic),
                 optical=scsi.is_optical,
             )
         )
     return found, problems
 
 
-def _node(dev_root: str, name: str | None) -> str | None:
+def node_at(dev_root: str, name: str | None) -> str | None:
     return os.path.join(dev_root, name) if name else None

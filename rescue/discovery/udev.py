@@ -92,8 +92,7 @@ def scan(context: UdevContext, sysfs_root: Path) -> tuple[list[Candidate], list[
     problems: list[SkippedDevice] = []
     cd_blocks: dict[str, UdevDevice] = {}
     for block in context.list_devices(subsystem="block"):
-        props = block.properties
-        if props.get("ID_CDROM") != "1" and props.get("ID_TYPE") != "cd":
+        if not is_cd(block.properties):
             continue
         parent = block.find_parent("scsi", "scsi_device")
         if parent is None:
@@ -128,6 +127,25 @@ def scan(context: UdevContext, sysfs_root: Path) -> tuple[list[Candidate], list[
             )
         )
     return found, problems
+
+
+def is_cd(props: Mapping[str, str]) -> bool:
+    """Whether udev tagged a block device as a CD/DVD drive (cdrom_id, or scsi_id/ata_id)."""
+    return props.get("ID_CDROM") == "1" or props.get("ID_TYPE") == "cd"
+
+
+def block_properties(context: UdevContext, sys_path: str) -> Mapping[str, str] | None:
+    """udev's properties of the one device at SYS_PATH; None when udev does not know it.
+
+    For a drive named by its node (``rescue.discovery.named``): one lookup,
+    where ``scan`` lists every block device.
+    """
+    import pyudev
+
+    try:
+        return pyudev.Devices.from_sys_path(context, sys_path).properties
+    except pyudev.DeviceNotFoundError:
+        return None
 
 
 def identity(props: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:

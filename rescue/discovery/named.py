@@ -1,0 +1,102 @@
+"""The one drive a user named by its node, read from that node's own sysfs entries.
+
+A command on one drive (``rescue scan /dev/sg3``) needs that drive's facts,
+not every drive's: a full walk reads each drive's attributes and its path
+(about 0.8 s under QEMU's TCG with a test bed's drives), most of the
+command's start-up. The kernel links each class device to its SCSI device
+directory (``/sys/class/scsi_generic/sgN/device``, ``/sys/class/block/srN/device``;
+docs/protocols.md, "Finding one drive by its node"), so the node leads
+straight to the directory ``discover()`` would read for it.
+
+Anything this does not settle (not a node, no such sysfs entry, not a CD/DVD
+device) returns None and ``resolve()`` walks as before, so its answers and its
+error messages stay those of the walk. The one fact that needs the others is
+the drive's index: it is counted from the peripheral types of the devices
+before it in H:C:T:L order (one attribute each), which is the walk's order;
+with udev, a drive udev tags as a CD though its type is not 5 is not counted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from rescue.discovery import sysfs, udev
+from rescue.discovery.model import DriveNode
+from rescue.discovery.path import device_dir_of_node, read_path
+from rescue.discovery.sysfs import HCTL_RE, ScsiDevice, hctl_key, node_at, read_attr
+
+_NODE_NAME_RE = re.compile(r"s[rg][0-9]+")
+
+
+def node_name(spec: str, dev_root: str = "/dev") -> str | None:
+    """The kernel name (``sg3``) of the node SPEC names: bare, a path, or a link to one."""
+    text = spec.strip()
+    if _NODE_NAME_RE.fullmatch(text):
+        return text
+    if not text.startswith("/") or "\0" in text:  # a NUL is in no path (realpath raises)
+        return None
+    real = os.path.realpath(text)
+    name = os.path.basename(real)
+    if os.path.dirname(real) == dev_root and _NODE_NAME_RE.fullmatch(name):
+        return name
+    return None
+
+
+def by_node(spec: str, sysfs_root: str = "/sys", dev_root: str = "/dev") -> DriveNode | None:
+    """The optical drive at the node SPEC names, as ``discover()`` would describe it.
+
+    None when SPEC is not a node or its sysfs entries do not show an optical
+    drive there; the caller then walks every drive.
+    """
+    name = node_name(spec, dev_root)
+    if name is None:
+        return None
+    root = Path(sysfs_root)
+    device_dir = device_dir_of_node(name, root)
+    if device_dir is None:
+        return None
+    scsi = sysfs.read_device(device_dir, root)
+    if not isinstance(scsi, ScsiDevice) or not scsi.is_optical:
+        return None
+    if name not in (scsi.block, scsi.generic):  # the class link led elsewhere: let the walk say
+        return None
+    context, _ = udev.open_context(None, sysfs_root)
+    props: Mapping[str, str] | None = None
+    sr = node_at(dev_root, scsi.block)
+    if context is not None and scsi.block is not None:
+        props = udev.block_properties(context, str(scsi.path / "block" / scsi.block))
+        if props is None or not udev.is_cd(props):
+            props, sr = None, None  # the udev walk pairs an sr node only with a tagged CD
+    udev_vendor, udev_model, udev_revision = udev.identity(props or {})
+    return DriveNode(
+        index=_index(scsi.hctl, root),
+        hctl=scsi.hctl,
+        sr=sr,
+        sg=node_at(dev_root, scsi.generic),
+        vendor=scsi.vendor or udev_vendor,
+        model=scsi.model or udev_model,
+        revision=scsi.revision or udev_revision,
+        transport=scsi.transport,
+        driver=scsi.driver,
+        host=scsi.host,
+        usb_id=scsi.usb_id,
+        usb_product=scsi.usb_product,
+        media=udev.media(props or {}),
+        capabilities=udev.capabilities(props or {}),
+        sysfs_path=str(scsi.path),
+        path=read_path(scsi.path, root, scsi.host, scsi.block),
+    )
+
+
+def _index(hctl: str, root: Path) -> int:
+    """How many optical drives come before HCTL in H:C:T:L order (``rescue list``'s index)."""
+    key = hctl_key(hctl)
+    count = 0
+    for link in sysfs.device_dirs(root):
+        label = link.parent.name if link.name == "device" else link.name
+        if HCTL_RE.fullmatch(label) and hctl_key(label) < key:
+            count += read_attr(link, "type") == str(sysfs.MMC_PERIPHERAL_TYPE)
+    return count
