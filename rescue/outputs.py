@@ -58,28 +58,29 @@ def _error(err: OSError, message: str, hint: str | None = None) -> RescueError:
     return BadInput(f"{message}: {reason}", hint=hint)
 
 
-def _lstat(path: Path) -> os.stat_result | None:
+def _lstat(path: Path, what: str = "") -> os.stat_result | None:
+    said = f"{what} {path}" if what else str(path)
     try:
         return os.lstat(path)
     except FileNotFoundError:
         return None
     except NotADirectoryError:
-        raise BadInput(f"{path}: a part of the path is not a folder", hint=HINT) from None
+        raise BadInput(f"{said}: a part of the path is not a folder", hint=HINT) from None
     except OSError as err:
-        raise _error(err, f"{path}: cannot be checked", HINT) from None
+        raise _error(err, f"{said}: cannot be checked", HINT) from None
 
 
 def check_folder(folder: str | os.PathLike[str], what: str, *, may_create: bool = False) -> Path:
     """``folder`` exists (or, with ``may_create``, its parent does) and can be written into."""
     path = Path(folder)
-    st = _lstat(path)
+    st = _lstat(path, what)
     if st is None:
         parent = path.parent
         if not may_create:
             raise BadInput(
                 f"{what} {path}: no such folder", hint="create it first, or name another"
             )
-        pst = _lstat(parent)
+        pst = _lstat(parent, what)
         if pst is None or not stat.S_ISDIR(pst.st_mode):
             reason = "no such folder" if pst is None else f"is {kind_of(pst.st_mode)}"
             raise BadInput(
@@ -119,7 +120,13 @@ def check_file(
     target = Path(path)
     if not str(path):
         raise BadInput(f"{what}: an empty file name")
-    st = _lstat(target)
+    st = _lstat(target, what)
+    if st is None and str(path).endswith(os.sep):  # Path() drops the "/" the user typed
+        raise BadInput(
+            f"{what} {path}: ends in /, so it names a folder, and there is none; "
+            "rescue does not create it",
+            hint="name a file (FOLDER/NAME) in a folder that exists",
+        )
     if st is not None:
         if stat.S_ISLNK(st.st_mode):
             raise BadInput(
@@ -139,7 +146,7 @@ def check_file(
         if not os.access(target, os.W_OK):
             raise PermissionDenied(f"{what} {target}: not writable (permission denied)", hint=HINT)
     parent = target.parent
-    pst = _lstat(parent)
+    pst = _lstat(parent, what)
     if pst is None:
         raise BadInput(
             f"{what} {target}: the folder {parent} does not exist; rescue does not create it",

@@ -409,6 +409,8 @@ def check(template: list[str]) -> None:
         ["report", ""],
         ["plan", "emu:btc-drw1004im", "--json"],
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/link.json"],
+        ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/gone/"],
+        ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/precious.bin/x"],
     ],
 )
 def test_the_cases_issue_11_found(argv: list[str]) -> None:

@@ -81,6 +81,21 @@ def test_a_missing_folder_is_named_and_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "new").exists()  # checked, not made
 
 
+def test_a_name_ending_in_a_slash_is_a_folder_not_a_file_beside_it(tmp_path: Path) -> None:
+    """`backup -o new/` wrote a file named "new" (Path() drops the slash) and said "saved"."""
+    with pytest.raises(BadInput, match="ends in /, so it names a folder"):
+        outputs.check_file(f"{tmp_path}/new/", "-o")
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_file_used_as_a_folder_is_named_with_its_role(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.bin"
+    mine.write_bytes(b"precious")
+    with pytest.raises(BadInput, match=f"^--mapfile {mine}/x: a part of the path is not a"):
+        outputs.check_file(mine / "x", "--mapfile")
+    assert mine.read_bytes() == b"precious"
+
+
 def test_an_unwritable_folder_is_permission_denied(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
