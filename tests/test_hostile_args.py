@@ -406,6 +406,7 @@ def check(template: list[str]) -> None:
         ["report", "{tmp}/deep.json"],
         # found by the red-team pass (s20e)
         ["info", "emu:btc-drw1004im,state=."],
+        ["info", "emu:btc-drw1004im,state={tmp}/gone/"],
         ["report", ""],
         ["plan", "emu:btc-drw1004im", "--json"],
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/link.json"],

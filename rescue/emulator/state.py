@@ -56,7 +56,7 @@ def load(state: str, size: int) -> bytes | None:
     Raises ``UsageError`` (exit code 2) when ``state`` may not be used; nothing
     is written here.
     """
-    if not Path(state).name:  # ".", "/": no name to put a marker beside
+    if not Path(state).name or state.endswith("/"):  # ".", "/", "new/": a folder's name
         raise UsageError(
             f"state={state}: is a folder; rescue writes only regular files",
             hint="name a new file for state=",
