@@ -58,7 +58,7 @@ def load(state: str, size: int) -> bytes | None:
     """
     if not Path(state).name or state.endswith("/"):  # ".", "/", "new/": a folder's name
         raise UsageError(
-            f"state={state}: is a folder; rescue writes only regular files",
+            f"state={state}: names a folder; the drive's flash goes only into a regular file",
             hint="name a new file for state=",
         )
     path, marker = Path(state), marker_path(state)
