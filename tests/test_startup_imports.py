@@ -186,3 +186,33 @@ def test_menu_draws_its_first_screen_without_the_flash_engine() -> None:
     out, modules = loaded("menu")
     assert "rescue" in out
     assert not under(modules, "rescue.engine", "rescue.emulator", "rescue.transport", "rich")
+
+
+#: Stands in for the first READ of a scan: prints the modules loaded so far (a JSON line first
+#: in the command's output), then scans as before.
+AT_FIRST_READ = (
+    "import json as _json, sys as _sys\n"
+    "from rescue.diagnostics import scan as _scan\n"
+    "_run = _scan.Scanner.run\n"
+    "def _first_read(self, *args, **kwargs):\n"
+    "    print(_json.dumps(sorted(_sys.modules)))\n"
+    "    return _run(self, *args, **kwargs)\n"
+    "_scan.Scanner.run = _first_read\n"
+)
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_scan_reads_before_loading_the_renderer_the_console_or_udev(
+    extra: list[str], tmp_path: os.PathLike[str]
+) -> None:
+    """A plain scan's first READ comes before rich, the report's HTML renderer and its
+    model, and pyudev; the report at the end still renders."""
+    argv = ["scan", "emu:generic-dvd", "--end", "64", "--reports", str(tmp_path), *extra]
+    out, at_end = loaded(*argv, setup=AT_FIRST_READ)
+    first_line, rest = out.split("\n", 1)
+    before = set(json.loads(first_line))
+    assert "64 sectors read this run" in rest or '"sectors_read_now": 64' in rest
+    late = ("rich", "rescue.diagnostics.render", "pyudev")
+    assert not under(before, *late, "rescue.engine", "rescue.bench", "rescue.menu")
+    assert under(at_end, "rescue.diagnostics.render.html")  # the page was still written
+    assert not under(at_end, "rich", "pyudev")  # no terminal: no bar, no colours

@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from rescue import __version__, outputs
-from rescue.diagnostics.render.html import render_html
-from rescue.diagnostics.render.model import read_report
 from rescue.errors import BadInput, RescueError
 
 ENV = "RESCUE_REPORTS"
@@ -57,7 +55,13 @@ def write_html_beside(json_path: Path, document: dict[str, Any]) -> Path:
     ``document`` is what the JSON file holds: a doctor or scan report as
     ``write_report`` builds it, or a flash report (``FlashReport.to_dict()``).
     An existing file of that name is never replaced.
+
+    The renderer is imported here, at the end of a command: a scan or a doctor
+    run does not pay for it before its first READ.
     """
+    from rescue.diagnostics.render.html import render_html
+    from rescue.diagnostics.render.model import read_report
+
     path = json_path.with_suffix(".html")
     as_stored = json.loads(json.dumps(document))  # draw what the file says (tuples are lists)
     page = render_html(read_report(as_stored, json_path.name))
