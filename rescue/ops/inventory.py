@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rescue.errors import RescueError
+from rescue.errors import DeviceNotFound, ExitCode, RescueError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -129,9 +129,17 @@ def _list_models(args: argparse.Namespace) -> int:
 
 
 def _attempt(report: dict[str, Any], errors: dict[str, str], key: str, query: Callable) -> None:
-    """Run one query; a refusal is recorded under ``errors`` and the report goes on."""
+    """Run one query; a refusal is recorded under ``errors`` and the report goes on.
+
+    A drive that went away is recorded once under ``gone`` and asked nothing more: each
+    later query said "dropped off the bus" and info ended in exit 0 beside "ready yes".
+    """
+    if "gone" in report:
+        return
     try:
         report[key] = query()
+    except DeviceNotFound as err:
+        report["gone"] = err.message
     except RescueError as err:
         errors[key] = err.message
 
@@ -232,6 +240,10 @@ def run_info(args: argparse.Namespace) -> int:
         _print_json(report)
     else:
         show_info(report)
+    if "gone" in report:
+        if not args.json:
+            print(f"error: {report['gone']}; what is shown was read before", file=sys.stderr)
+        return int(ExitCode.NO_DEVICE)
     return 0
 
 
