@@ -23,7 +23,9 @@ from rescue.errors import BadInput, PermissionDenied
 
 DEFAULT_LIMIT = 64 * 1024 * 1024
 _DENIED = (errno.EACCES, errno.EPERM)
-_PSEUDO_ROOTS = ("/proc", "/sys")
+#: The kernel's own file systems; /dev (devtmpfs) too: a file written there is lost at
+#: the next boot and is almost always a slip for a device (`-o /dev/sr0x`).
+_PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
 
 
 def kind_of(mode: int) -> str | None:
@@ -45,17 +47,25 @@ def kind_of(mode: int) -> str | None:
 
 @cache
 def _pseudo_devices() -> frozenset[int]:
+    """The file systems mounted at ``_PSEUDO_ROOTS``; a root that is a plain folder of "/"
+    (nothing mounted there, as in a bare chroot) would make every file pseudo, so not it."""
     devices = set()
+    try:
+        system = os.stat("/").st_dev
+    except OSError:
+        system = None
     for root in _PSEUDO_ROOTS:
         try:
-            devices.add(os.stat(root).st_dev)
+            device = os.stat(root).st_dev
         except OSError:
             continue
+        if device != system:
+            devices.add(device)
     return frozenset(devices)
 
 
 def is_pseudo(st: os.stat_result) -> bool:
-    """True for a file of procfs or sysfs (the kernel's generated files)."""
+    """True for a file of procfs, sysfs or devtmpfs (the kernel's generated files)."""
     return st.st_dev in _pseudo_devices()
 
 
@@ -85,7 +95,7 @@ def read_user_file(path: str | os.PathLike[str], what: str, limit: int = DEFAULT
         if kind is not None:
             raise BadInput(f"{name}: is {kind}, not {_a(what)}")
         if is_pseudo(st):
-            raise BadInput(f"{name}: is a kernel pseudo file (/proc, /sys), not {_a(what)}")
+            raise BadInput(f"{name}: is a kernel pseudo file (/proc, /sys, /dev), not {_a(what)}")
         if st.st_size > limit:
             raise BadInput(f"{name}: {st.st_size} bytes, too big for {_a(what)} ({_size(limit)})")
         chunks: list[bytes] = []
@@ -125,7 +135,7 @@ def check_regular(path: str | os.PathLike[str], what: str) -> Path:
     if kind is not None:
         raise BadInput(f"{name}: is {kind}, not {_a(what)}")
     if is_pseudo(st):
-        raise BadInput(f"{name}: is a kernel pseudo file (/proc, /sys), not {_a(what)}")
+        raise BadInput(f"{name}: is a kernel pseudo file (/proc, /sys, /dev), not {_a(what)}")
     return Path(name)
 
 
@@ -140,7 +150,7 @@ def check_folder(path: str | os.PathLike[str], what: str) -> Path:
     if not stat.S_ISDIR(st.st_mode):
         raise BadInput(f"{what} {name}: is {kind_of(st.st_mode) or 'a file'}, not a folder")
     if is_pseudo(st):
-        raise BadInput(f"{what} {name}: is a kernel pseudo folder (/proc, /sys)")
+        raise BadInput(f"{what} {name}: is a kernel pseudo folder (/proc, /sys, /dev)")
     if not os.access(name, os.R_OK | os.X_OK):
         raise PermissionDenied(
             f"{what} {name}: not readable (permission denied)",

@@ -88,7 +88,7 @@ def check_folder(folder: str | os.PathLike[str], what: str, *, may_create: bool 
                 hint="create the folder first, or name another",
             )
         if is_pseudo(pst):
-            raise BadInput(f"{what} {path}: {parent} is a kernel pseudo folder (/proc, /sys)")
+            raise BadInput(f"{what} {path}: {parent} is a kernel pseudo folder (/proc, /sys, /dev)")
         _writable(parent, f"{what} {path}: cannot create it in {parent}")
         return path
     if stat.S_ISLNK(st.st_mode):
@@ -99,7 +99,7 @@ def check_folder(folder: str | os.PathLike[str], what: str, *, may_create: bool 
     if not stat.S_ISDIR(st.st_mode):
         raise BadInput(f"{what} {path}: is {kind_of(st.st_mode) or 'a file'}, not a folder")
     if is_pseudo(st):
-        raise BadInput(f"{what} {path}: is a kernel pseudo folder (/proc, /sys)")
+        raise BadInput(f"{what} {path}: is a kernel pseudo folder (/proc, /sys, /dev)")
     _writable(path, f"{what} {path}: cannot write into it")
     return path
 
@@ -137,7 +137,7 @@ def check_file(
         if kind is not None:
             raise BadInput(f"{what} {target}: is {kind}; rescue writes only regular files")
         if is_pseudo(st):
-            raise BadInput(f"{what} {target}: is a kernel pseudo file (/proc, /sys)")
+            raise BadInput(f"{what} {target}: is a kernel pseudo file (/proc, /sys, /dev)")
         if existing is Existing.REFUSE and not overwrite:
             raise BadInput(
                 f"{what} {target}: already exists; rescue does not replace a file it did not write",
@@ -158,8 +158,8 @@ def check_file(
         raise _error(err, f"{what} {target}: the folder {parent} cannot be used", HINT) from None
     if not stat.S_ISDIR(followed.st_mode):
         raise BadInput(f"{what} {target}: {parent} is not a folder")
-    if is_pseudo(pst):
-        raise BadInput(f"{what} {target}: {parent} is a kernel pseudo folder (/proc, /sys)")
+    if is_pseudo(pst) or is_pseudo(followed):  # a link to /proc is /proc
+        raise BadInput(f"{what} {target}: {parent} is a kernel pseudo folder (/proc, /sys, /dev)")
     _writable(parent, f"{what} {target}: cannot write into {parent}")
     return target
 

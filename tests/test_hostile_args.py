@@ -339,6 +339,7 @@ def check(template: list[str]) -> None:
         for name, image in IMAGES.items():
             assert (tmp / name).read_bytes() == image, argv
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert not list(Path("/dev").glob("rescue-hostile*")), argv  # devtmpfs takes no output
     assert not [name for name in _snapshot(checkout) - before if _ours(name)], argv
 
 
@@ -411,6 +412,8 @@ def check(template: list[str]) -> None:
         ["plan", "emu:btc-drw1004im", "--json"],
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/link.json"],
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/gone/"],
+        ["backup", "emu:tsst-se506cb,disc=none", "-o", "/dev/rescue-hostile.bin"],
+        ["doctor", "emu:generic-dvd", "--reports", "/dev/rescue-hostile"],
         ["backup", "emu:tsst-se506cb,disc=none", "-o", "{tmp}/precious.bin/x"],
     ],
 )

@@ -411,8 +411,8 @@ def test_ctrl_c_at_a_question_leaves_the_menu_as_q_does(
 @pytest.mark.parametrize(
     ("folder", "code", "said"),
     [
-        ("/proc", 5, "is a kernel pseudo folder (/proc, /sys)"),
-        ("/sys/kernel", 5, "is a kernel pseudo folder (/proc, /sys)"),
+        ("/proc", 5, "is a kernel pseudo folder (/proc, /sys, /dev)"),
+        ("/sys/kernel", 5, "is a kernel pseudo folder (/proc, /sys, /dev)"),
         ("/dev/null", 5, "is a device node, not a folder"),
         ("{tmp}/fifo", 5, "is a FIFO (named pipe), not a folder"),
         ("{tmp}/V0050.bin", 5, "is a file, not a folder"),

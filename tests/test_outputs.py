@@ -96,6 +96,21 @@ def test_a_file_used_as_a_folder_is_named_with_its_role(tmp_path: Path) -> None:
     assert mine.read_bytes() == b"precious"
 
 
+def test_a_link_to_a_kernel_folder_is_that_folder(tmp_path: Path) -> None:
+    """`-o LINK/x` with LINK -> /proc passed the check (the link itself was looked at) and a
+    whole backup was read before the write failed; /dev took a 2 MiB file (devtmpfs)."""
+    for kernel in ("/proc", "/dev"):
+        link = tmp_path / f"to{kernel.replace('/', '_')}"
+        link.symlink_to(kernel)
+        with pytest.raises(BadInput, match="kernel pseudo folder"):
+            outputs.check_file(link / "x.bin", "-o")
+        with pytest.raises(BadInput, match="kernel pseudo folder"):
+            outputs.check_folder(link, "reports folder")
+    with pytest.raises(BadInput, match="/dev is a kernel pseudo folder"):
+        outputs.check_file("/dev/rescue-x.bin", "-o")
+    assert not Path("/dev/rescue-x.bin").exists()
+
+
 def test_an_unwritable_folder_is_permission_denied(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
