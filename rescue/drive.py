@@ -33,7 +33,7 @@ from rescue.transport.base import GOOD, Result, Transport
 BUSY = 0x08
 SECTOR = 2048  # user data per sector of a CD/DVD/BD data track (what READ(10) moves)
 UNIT_ATTENTION = 0x6
-_TEST_UNIT_READY = build.test_unit_ready()  # the same six bytes for every poll
+_TEST_UNIT_READY = bytes(build.test_unit_ready())  # six zero bytes, plain (not a Cdb)
 
 
 @dataclass(frozen=True)

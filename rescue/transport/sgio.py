@@ -158,16 +158,21 @@ class SgioTransport(Transport):
         one, the clock is read only when a journal will keep the duration, and a
         GOOD command without data or journal returns one shared Result.
         """
-        if self.journal is not None and not recorded:
+        if recorded:
+            started = time.monotonic()
+        elif self.journal is not None:
             return Transport.execute(self, cdb, data_out, data_in, timeout)
+        else:
+            started = 0.0
         if data_out is not None and data_in:
             raise ValueError("a command moves data in one direction only")
-        if not isinstance(cdb, bytes):  # a bytearray the caller may change later
+        # a bytearray the caller may change later is copied; exact bytes (a poll's, a
+        # scan's READ) are known by their class alone, without the isinstance call
+        if cdb.__class__ is not bytes and not isinstance(cdb, bytes):
             cdb = bytes(cdb)
         if timeout != self._timeout:  # converted when it changes, not for every command
             self._timeout_ms = max(1, int(timeout * 1000))  # py-sg takes it unsigned, unchecked
             self._timeout = timeout
-        started = time.monotonic() if recorded else 0.0
         try:
             if data_in:
                 data = _sg_read(self._fd, cdb, data_in, self._timeout_ms)
