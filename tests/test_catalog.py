@@ -246,3 +246,44 @@ def test_match_image_sha256(tmp_path: Path) -> None:
     altered[0x9000] ^= 0x01
     notes, problems = match_image(_image(tmp_path, bytes(altered)), catalog)
     assert notes == [] and "modified or is damaged" in problems[0]
+
+
+def test_shipped_catalog_is_read_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rescue.firmware import catalog as module
+
+    monkeypatch.setattr(module, "_shipped", None)
+    first = load_catalog()
+    reads: list[str] = []
+    real_read = module._read
+
+    def counting(path: Path | None, name: str) -> tuple[str, bytes]:
+        reads.append(name)
+        return real_read(path, name)
+
+    monkeypatch.setattr(module, "_read", counting)
+    assert load_catalog() is first
+    assert find_drive("BTC", "DVDRW IDE1004") is not None
+    assert reads == []
+    load_catalog(Path(str(SHIPPED)))  # a file named by the caller is read on every use
+    assert reads == ["catalog.json", "catalog.sha256.json"]
+
+
+def test_corrupt_shipped_catalog_fails_every_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rescue.firmware import catalog as module
+
+    real_read = module._read
+
+    def tampered(path: Path | None, name: str) -> tuple[str, bytes]:
+        where, raw = real_read(path, name)
+        return where, raw.replace(b'"0050"', b'"0043"', 1) if name == "catalog.json" else raw
+
+    monkeypatch.setattr(module, "_shipped", None)
+    monkeypatch.setattr(module, "_read", tampered)
+    messages = []
+    for _ in range(2):
+        with pytest.raises(CatalogError) as info:
+            load_catalog()
+        messages.append(info.value.message)
+        assert info.value.exit_code == ExitCode.BAD_INPUT
+    assert "does not match its manifest" in messages[0] and messages[0] == messages[1]
+    assert module._shipped is None

@@ -185,13 +185,30 @@ def _drive(obj: Any, where: str) -> CatalogDrive:
     )
 
 
+_shipped: Catalog | None = None  # the shipped catalog once it has been read and verified
+
+
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Load and integrity-check the catalog (the shipped one when ``path`` is None).
 
     The manifest is the file next to it named ``<catalog name>.sha256.json``
     with the shape ``{"files": {"<catalog name>": "<sha256 hex>"}}``.
+    The shipped catalog is part of the installed package and does not change
+    while a process runs, so it is read and verified once per process (a bench
+    worker or the menu asks for it per drive); a catalog that fails its check
+    is not kept, so every later use fails the same way. A catalog named by
+    ``path`` is a user's file and is read on every call.
     """
-    catalog_path = Path(path) if path is not None else None
+    global _shipped
+    if path is None:
+        if _shipped is None:
+            _shipped = _load(None)
+        return _shipped
+    return _load(Path(path))
+
+
+def _load(catalog_path: Path | None) -> Catalog:
+    """Read, verify and parse one catalog (``None``: the shipped one)."""
     name = catalog_path.name if catalog_path else "catalog.json"
     manifest_name = Path(name).stem + MANIFEST_SUFFIX
     where, raw = _read(catalog_path, name)
