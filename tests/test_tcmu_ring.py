@@ -201,6 +201,32 @@ def test_pad_at_the_ring_end_is_skipped_and_the_tail_wraps() -> None:
     assert len(device.calls) == 12
 
 
+def test_a_batch_is_served_with_one_header_read_per_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kernel = FakeKernel(ring_size=512)
+    device = Recorder()
+    server = serve(kernel, device)
+    kernel.command(0, bytes(6))
+    kernel.command(1, bytes(6))
+    server.service()  # the tail is now two entries in: the next batch wraps behind a PAD
+    reads: list[int] = []
+    real = CommandRing._entry_header
+
+    def counted(ring: CommandRing, pos: int) -> tuple[int, int, int, int]:
+        reads.append(pos)
+        return real(ring, pos)
+
+    monkeypatch.setattr(CommandRing, "_entry_header", counted)
+    for cmd_id in range(2, 5):
+        kernel.command(cmd_id, bytes(6))
+    assert server.service() is True
+    assert [c[0] for c in device.calls] == [bytes(6)] * 5 and kernel.tail == kernel.head
+    # skip_pads reads the first header, pending reads each of the four (three
+    # commands and the PAD) once; consuming them reads none again
+    assert len(reads) == 5 and len(set(reads)) == 4
+
+
 def test_task_management_entries_are_parsed() -> None:
     kernel = FakeKernel()
     kernel.tmr(1, [5, 9])

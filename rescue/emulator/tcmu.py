@@ -139,7 +139,7 @@ class RingServer:
         entries = self.ring.pending()
         for index, entry in enumerate(entries):
             if isinstance(entry, Command):
-                if not self._answer(entry, entries[index + 1 :]):
+                if not self._answer(entry, entries, index):
                     break  # a stalled command holds up the ones behind it, in ring order
             elif isinstance(entry, TaskManagement):
                 self.log(f"{self.drive}: kernel {entry.name} for commands {list(entry.cmd_ids)}")
@@ -150,11 +150,15 @@ class RingServer:
             moved = True
         return moved
 
-    def _answer(self, command: Command, later: Sequence[object]) -> bool:
-        """Answer COMMAND, or leave it pending (False) while its model hangs."""
+    def _answer(self, command: Command, entries: Sequence[object], index: int) -> bool:
+        """Answer COMMAND (ENTRIES[INDEX]), or leave it pending (False) while its model hangs.
+
+        Only a stalled command looks at the entries behind it (for the kernel's abort).
+        """
         if self._stalled is not None and self._stalled[0] == command.cmd_id:
             aborted = any(
-                isinstance(e, TaskManagement) and command.cmd_id in e.cmd_ids for e in later
+                isinstance(e, TaskManagement) and command.cmd_id in e.cmd_ids
+                for e in entries[index + 1 :]
             )
             expired = time.monotonic() - self._stalled[1] > KERNEL_CMD_TIME_OUT
             if not (aborted or expired):

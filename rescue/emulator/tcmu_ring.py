@@ -88,6 +88,7 @@ class Command:
     cmd_id: int
     cdb: bytes
     iovecs: tuple[tuple[int, int], ...]  # (offset, length) in the region
+    end: int = 0  # ring position just past the entry: the tail once it is consumed
 
     @property
     def data_length(self) -> int:
@@ -101,6 +102,7 @@ class TaskManagement:
     offset: int
     kind: int
     cmd_ids: tuple[int, ...]
+    end: int = 0
 
     @property
     def name(self) -> str:
@@ -113,6 +115,7 @@ class Unknown:
 
     offset: int
     opcode: int
+    end: int = 0
 
 
 Entry = Command | TaskManagement | Unknown
@@ -171,21 +174,25 @@ class CommandRing:
         return length, len_op & OP_MASK, cmd_id, at
 
     def pending(self) -> list[Entry]:
-        """Every entry from the tail to the head, PADs left out; nothing is consumed."""
+        """Every entry from the tail to the head, PADs left out; nothing is consumed.
+
+        Each header is read here once: an entry carries the ring position past
+        it (``end``), which is all ``advance`` needs.
+        """
         found: list[Entry] = []
         pos, head = self.tail, self.head
         while pos != head:
             length, opcode, cmd_id, at = self._entry_header(pos)
-            if opcode == OP_CMD:
-                found.append(self._command(at, cmd_id, length))
-            elif opcode == OP_TMR:
-                found.append(self._tmr(at, length))
-            elif opcode != OP_PAD:
-                found.append(Unknown(at, opcode))
             pos = (pos + length) % self.cmdr_size
+            if opcode == OP_CMD:
+                found.append(self._command(at, cmd_id, length, pos))
+            elif opcode == OP_TMR:
+                found.append(self._tmr(at, length, pos))
+            elif opcode != OP_PAD:
+                found.append(Unknown(at, opcode, pos))
         return found
 
-    def _command(self, at: int, cmd_id: int, length: int) -> Command:
+    def _command(self, at: int, cmd_id: int, length: int, end: int) -> Command:
         iov_cnt, bidi, dif, cdb_off = _REQUEST.unpack(self.buf[at + 8 : at + 8 + _REQUEST.size])
         count = iov_cnt + bidi + dif
         if _IOV_AT + count * _IOVEC.size > length:
@@ -200,15 +207,15 @@ class CommandRing:
         head = self.buf[cdb_off : cdb_off + 8]
         size = cdb_length(head)
         self._check_span(cdb_off, size, f"command {cmd_id} CDB")
-        return Command(at, cmd_id, bytes(self.buf[cdb_off : cdb_off + size]), tuple(iovecs))
+        return Command(at, cmd_id, bytes(self.buf[cdb_off : cdb_off + size]), tuple(iovecs), end)
 
-    def _tmr(self, at: int, length: int) -> TaskManagement:
+    def _tmr(self, at: int, length: int, end: int) -> TaskManagement:
         kind, count = _TMR.unpack(self.buf[at + 8 : at + 8 + _TMR.size])
         if _TMR_IDS_AT + 2 * count > length:
             raise RingError(f"TCMU task management entry claims {count} ids in {length} bytes")
         raw = self.buf[at + _TMR_IDS_AT : at + _TMR_IDS_AT + 2 * count]
         ids = struct.unpack(f"<{count}H", raw)
-        return TaskManagement(at, kind, ids)
+        return TaskManagement(at, kind, ids, end)
 
     def _check_span(self, offset: int, size: int, what: str) -> None:
         if offset + size > len(self.buf):
@@ -247,18 +254,13 @@ class CommandRing:
         self.buf[entry.offset + 7 : entry.offset + 8] = bytes([UFLAG_UNKNOWN_OP])
 
     def advance(self, entry: Entry) -> None:
-        """Move the tail past ENTRY and any PADs before it (entries are consumed in order)."""
-        target = entry.offset - self.cmdr_off
-        pos = self.tail
-        while True:
-            length, _, _, _ = self._entry_header(pos)
-            reached = pos == target
-            pos = (pos + length) % self.cmdr_size
-            if reached:
-                break
-            if pos == self.head:
-                raise RingError(f"TCMU entry at {entry.offset} is not pending")
-        self._set_tail(pos)
+        """Move the tail past ENTRY and any PADs before it (entries are consumed in order).
+
+        ENTRY comes from ``pending``, which read its header and noted where it
+        ends; the ring is not walked again per entry (a batch of commands cost
+        one header read each, not one per entry still ahead of it).
+        """
+        self._set_tail(entry.end)
 
     def skip_pads(self) -> None:
         """Consume PADs at the tail, so an idle ring shows tail == head."""
