@@ -22,6 +22,7 @@ from rescue.engine import (
     flash,
     scan,
 )
+from rescue.engine.flash import PROGRESS_STEPS
 from rescue.errors import ExitCode, Refused
 
 
@@ -45,6 +46,11 @@ def test_flash_through_the_api_reports_its_stages_and_progress(bench: Path) -> N
     assert stages == [s for s in STAGES if s != "backup"]  # BTC cannot back up
     writes = [e for e in events if e.kind == "progress" and e.text == "write"]
     assert writes[-1].done == writes[-1].total >= 1 << 20  # the image and its header
+    # 258 chunks, yet the progress moves by whole percents only, never backwards
+    done = [e.done for e in writes]
+    assert report.steps_sent > 200 and 50 <= len(done) <= PROGRESS_STEPS + 1
+    gaps = [b - a for a, b in zip(done, done[1:], strict=False)]
+    assert min(gaps[:-1]) >= done[-1] // PROGRESS_STEPS and gaps[-1] > 0
     assert all(e.device == options.device for e in events)
 
 
