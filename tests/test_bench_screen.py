@@ -17,6 +17,7 @@ import pytest
 from ptyterm import Pty, assert_frames_fit, row
 
 from rescue.bench.screen import Screen
+from rescue.cli import main
 from rescue.discovery import DriveNode
 from rescue.emulator.images import make_btc_image
 from rescue.errors import ExitCode
@@ -158,3 +159,29 @@ def test_a_flashed_drive_shows_its_new_firmware_not_the_kernels_old_copy(
     )
     screen._refresh()
     assert row.firmware == "0050"
+
+
+@pytest.mark.parametrize(
+    ("folder", "said"),
+    [
+        ("/proc", "is a kernel pseudo folder (/proc, /sys, /dev)"),
+        ("/sys/kernel", "is a kernel pseudo folder (/proc, /sys, /dev)"),
+        ("{tmp}/fifo", "is a FIFO (named pipe), not a folder"),
+        ("{tmp}/V0050.bin", "is a file, not a folder"),
+        ("{tmp}/missing", "no such folder"),
+    ],
+)
+def test_an_unusable_firmware_folder_is_one_line_before_the_screen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], folder: str, said: str
+) -> None:
+    """`--firmware /proc` would list dozens of pseudo files in the flash question."""
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "V0050.bin").write_bytes(make_btc_image("0050"))
+    path = folder.replace("{tmp}", str(tmp_path))
+    reports = tmp_path / "r"
+    argv = ["bench", "--reports", str(reports), "--firmware", path, "emu:generic-dvd"]
+    assert main(argv) == ExitCode.BAD_INPUT == 5
+    out = capsys.readouterr()
+    assert out.out == ""  # no screen drawn
+    assert out.err.strip().splitlines() == [f"error: --firmware {path}: {said}"]
+    assert not reports.exists() or not any(reports.iterdir())  # no session folder left behind

@@ -134,14 +134,18 @@ def run(args: argparse.Namespace) -> int:
 def _screen(args: argparse.Namespace) -> int:
     """No job named: the live screen over DEVs (or every drive discovery finds)."""
     from rescue.bench.screen import Screen
+    from rescue.inputs import check_folder
     from rescue.menu.session import default_firmware_folder
 
     if args.journal:
         raise UsageError("bench keeps one journal per drive beside its report; drop --journal")
+    if args.firmware is not None:  # one line before the screen and the session folder
+        firmware = check_folder(args.firmware, "--firmware")
+    else:
+        firmware = default_firmware_folder()
     folder = reports_dir(args.reports)
     session = folder / _fresh_stamp(folder)
     session.mkdir()
-    firmware = Path(args.firmware) if args.firmware else default_firmware_folder()
     return Screen(list(args.devices), firmware, session).run(sys.stdin)
 
 
