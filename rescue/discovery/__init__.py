@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rescue.discovery import sysfs, udev
 from rescue.discovery.model import DriveNode, Inventory, Media, SkippedDevice
-from rescue.discovery.named import by_node
+from rescue.discovery.named import NODE_NAME_RE, by_node
 from rescue.discovery.path import PathInfo, read_path
 from rescue.discovery.sysfs import Candidate, describe_type, hctl_key
 from rescue.discovery.udev import UdevContext, UdevDevice
@@ -36,7 +36,6 @@ __all__ = [
     "resolve",
 ]
 
-_NODE_NAME_RE = re.compile(r"s[rg][0-9]+")
 _INDEX_RE = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 
 
@@ -213,7 +212,7 @@ def _by_node(spec: str) -> DriveNode | None:
 
 def _matches(text: str, drive: DriveNode) -> bool:
     nodes = [node for node in (drive.sr, drive.sg) if node]
-    if _NODE_NAME_RE.fullmatch(text):
+    if NODE_NAME_RE.fullmatch(text):
         return any(os.path.basename(node) == text for node in nodes)
     if text == drive.hctl:
         return True

@@ -28,19 +28,19 @@ from rescue.discovery.model import DriveNode
 from rescue.discovery.path import device_dir_of_node, read_path
 from rescue.discovery.sysfs import HCTL_RE, ScsiDevice, hctl_key, node_at, read_attr
 
-_NODE_NAME_RE = re.compile(r"s[rg][0-9]+")
+NODE_NAME_RE = re.compile(r"s[rg][0-9]+")  # the kernel's sr and sg node names
 
 
 def node_name(spec: str, dev_root: str = "/dev") -> str | None:
     """The kernel name (``sg3``) of the node SPEC names: bare, a path, or a link to one."""
     text = spec.strip()
-    if _NODE_NAME_RE.fullmatch(text):
+    if NODE_NAME_RE.fullmatch(text):
         return text
     if not text.startswith("/") or "\0" in text:  # a NUL is in no path (realpath raises)
         return None
     real = os.path.realpath(text)
     name = os.path.basename(real)
-    if os.path.dirname(real) == dev_root and _NODE_NAME_RE.fullmatch(name):
+    if os.path.dirname(real) == dev_root and NODE_NAME_RE.fullmatch(name):
         return name
     return None
 
