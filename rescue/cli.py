@@ -146,12 +146,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     A closed pipe (`rescue flash ... | head -1`) is the reader's choice, not an
     error: the rest of the output is dropped and the command goes on to its own end
     and exit code (``rescue.closedpipe``), so a flash is never cut short, nor its report
-    lost, because its reader left. Ctrl-C at any point, start-up included, is 130.
+    lost, because its reader left; the menu alone ends, as it would wait for keys unseen.
+    Ctrl-C at any point, start-up included, is 130.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ["--version"]:  # no parser, no command modules: answers at once
         print(f"rescue {__version__}")
         return 0
+    if command_named(argv) == "menu":  # a screen nobody sees must not wait for keys: it ends
+        return _run(argv)
     from rescue.closedpipe import ReaderMayLeave
 
     stdout = sys.stdout = ReaderMayLeave(sys.stdout)

@@ -54,6 +54,25 @@ def test_a_flash_whose_reader_left_goes_on_to_its_verified_end(tmp_path: Path) -
     assert state.read_bytes() == image.read_bytes()
 
 
+def test_a_menu_whose_reader_left_ends_instead_of_waiting_for_keys() -> None:
+    """The menu is the one command that does not carry on without a reader: its screens
+    would go nowhere while it waits for keys on a stdin that stays open."""
+    child = subprocess.Popen(
+        [*RESCUE, "menu", "emu:generic-dvd"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()
+    try:
+        code = child.wait(60)
+    finally:
+        child.kill()
+    err = child.stderr.read().decode()
+    assert code in (0, 1) and "Traceback" not in err, err
+
+
 def test_ctrl_c_while_the_parser_is_built_is_exit_130(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
