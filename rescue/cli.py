@@ -146,15 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     A closed pipe (`rescue flash ... | head -1`) is the reader's choice, not an
     error: the rest of the output is dropped and the command goes on to its own end
     and exit code (``rescue.closedpipe``), so a flash is never cut short, nor its report
-    lost, because its reader left; the menu alone ends, as it would wait for keys unseen.
+    lost, because its reader left; a screen waiting for keys ends (``_waits_for_keys``).
     Ctrl-C at any point, start-up included, is 130.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ["--version"]:  # no parser, no command modules: answers at once
         print(f"rescue {__version__}")
         return 0
-    if command_named(argv) == "menu":  # a screen nobody sees must not wait for keys: it ends
-        return _run(argv)
     from rescue.closedpipe import ReaderMayLeave
 
     stdout = sys.stdout = ReaderMayLeave(sys.stdout)
@@ -179,6 +177,10 @@ def _run(argv: list[str]) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return int(ExitCode.USAGE)
+        from rescue.closedpipe import ReaderMayLeave
+
+        if _waits_for_keys(args) and isinstance(sys.stdout, ReaderMayLeave):
+            sys.stdout.carry_on = False
         drives = [*(args.drives or ()), *(getattr(args, "drives_here", None) or ())]
         with _drive_table(drives, check=bool(drives) or args.command in DRIVE_COMMANDS):
             return int(args.func(args))
@@ -189,13 +191,21 @@ def _run(argv: list[str]) -> int:
 
         stopped = Interrupted("interrupted (Ctrl-C) before the command finished")
         return report_error(stopped, getattr(args, "json", as_json))
-    except BrokenPipeError:  # a write past the wrapper (sys.stdout.buffer): nothing more to say
+    except BrokenPipeError:  # past the wrapper (stdout.buffer), or a screen's reader left
         from rescue.closedpipe import drop_stdout
 
         drop_stdout()
         return int(ExitCode.OK)
     except Exception as err:  # what no check foresaw still ends as one line, not a traceback
         return report_error(unforeseen(err), getattr(args, "json", as_json))
+
+
+def _waits_for_keys(args: argparse.Namespace) -> bool:
+    """The menu, and bench with no job (its screen): they draw and wait for a person."""
+    jobs = ("flash", "backup", "doctor", "scan")
+    return args.command == "menu" or (
+        args.command == "bench" and not any(getattr(args, job, None) for job in jobs)
+    )
 
 
 def unforeseen(err: Exception) -> RescueError:

@@ -11,15 +11,22 @@ drive's state never saved.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from typing import TextIO
 
 
 class ReaderMayLeave:
-    """Wraps ``sys.stdout``; anything it does not define is the stream's own."""
+    """Wraps ``sys.stdout``; anything it does not define is the stream's own.
+
+    ``carry_on`` False (a screen that waits for keys: the menu, bench's screen) makes the
+    closed pipe end the command as before (BrokenPipeError, after stdout is /dev/null):
+    drawn for nobody, it would wait for keys unseen.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.carry_on = True
 
     def write(self, text: str) -> int:
         try:
@@ -38,6 +45,8 @@ class ReaderMayLeave:
         drop_stdout()
         with contextlib.suppress(OSError, ValueError):
             self.stream.flush()  # what the buffer still holds goes to /dev/null now
+        if not self.carry_on:
+            raise BrokenPipeError(errno.EPIPE, "the reader of stdout has gone")
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)

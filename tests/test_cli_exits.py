@@ -54,11 +54,12 @@ def test_a_flash_whose_reader_left_goes_on_to_its_verified_end(tmp_path: Path) -
     assert state.read_bytes() == image.read_bytes()
 
 
-def test_a_menu_whose_reader_left_ends_instead_of_waiting_for_keys() -> None:
-    """The menu is the one command that does not carry on without a reader: its screens
-    would go nowhere while it waits for keys on a stdin that stays open."""
+@pytest.mark.parametrize("command", [["menu"], ["bench"]])
+def test_a_screen_whose_reader_left_ends_instead_of_waiting_for_keys(command: list[str]) -> None:
+    """The menu and bench's screen do not carry on without a reader: their screens would
+    go nowhere while they wait for keys on a stdin that stays open."""
     child = subprocess.Popen(
-        [*RESCUE, "menu", "emu:generic-dvd"],
+        [*RESCUE, *command, "emu:generic-dvd"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
