@@ -119,3 +119,10 @@ def test_with_udev_the_node_gets_udev_facts_like_the_walk(
         assert read(Path(drive.sg).name) == drive, drive.sg
     tcm = read("sg4")
     assert tcm is not None and tcm.sr is None  # udev did not tag sr3 a CD: the walk pairs none
+
+
+def test_udev_block_properties_of_a_device_udev_does_not_know_is_none(tmp_path: Path) -> None:
+    import pyudev
+
+    gone = str(tmp_path / "devices" / "block" / "sr9")  # e.g. unplugged between two reads
+    assert named.udev.block_properties(pyudev.Context(), gone) is None
