@@ -64,9 +64,21 @@ def test_empty_drive() -> None:
         ("generic-cd,sectors=0", "positive"),
         ("generic-cd,disc=none,bad=5", "disc=none"),
         ("generic-cd,disc=/nonexistent/x.iso", "no such image"),
+        ("generic-cd,disc=/dev/zero", "is a device node, not a disc image"),
+        ("generic-cd,disc=/proc", "is a directory, not a disc image"),
+        ("generic-cd,serial=" + "S" * 65, "at most 64 characters, got 65"),
         ("generic-cd,fault=boom@n1", "unknown action"),
     ],
 )
 def test_bad_specs(spec: str, complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint.replace("(", r"\(")):
         create(spec)
+
+
+def test_the_longest_serial_reaches_both_vpd_pages() -> None:
+    """64 characters fit page 83h's one-byte designator length beside vendor and product."""
+    drive = create("generic-dvd,serial=" + "S" * 64)
+    assert drive.identity.serial == "S" * 64
+    page80 = drive._vpd_serial()
+    page83 = drive._vpd_identifiers()
+    assert page80 == b"S" * 64 and page83[3] == len(page83) - 4 and page83.endswith(b"S" * 64)

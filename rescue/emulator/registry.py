@@ -61,6 +61,7 @@ from rescue.emulator.mmc import (
 
 #: The largest generated disc: 2^27 sectors (256 GiB) is more than a 128 GB BDXL holds.
 MAX_SECTORS = 1 << 27
+MAX_SERIAL = 64  # characters of serial= (see _serial)
 
 COMMON_KEYS = (
     "disc",
@@ -224,7 +225,7 @@ def create(spec: str, clock: Clock | None = None) -> Device:
         tray_open=_choice(values, "tray", ("closed", "open")) == "open",
         faults=parse_faults(values.get("fault", "")),
         revision=values.get("rev"),
-        serial=values.get("serial", "EMU0000001"),
+        serial=_serial(values.get("serial", "EMU0000001")),
         extra={k: v for k, v in values.items() if k in info.keys},
     )
     device = info.build(info, options)
@@ -270,7 +271,7 @@ def _disc(info: ModelInfo, values: dict[str, str]) -> Disc | None:
         disc = Disc(kind=kind, sectors=_count(values.get("sectors"), DEFAULT_PATTERN_SECTORS))
     elif "sectors" in values:
         raise ValueError("sectors= applies to the generated disc only, not to an image file")
-    elif not os.path.isfile(source):
+    elif not os.path.exists(source):
         raise ValueError(f"disc={source!r}: no such image file (or use disc=pattern|none)")
     elif (special := _not_an_image(source)) is not None:
         raise ValueError(f"disc={source!r}: {special}")
@@ -306,6 +307,16 @@ def _not_an_image(path: str) -> str | None:
     except RescueError as err:
         return err.message.removeprefix(f"{path}: ")
     return None
+
+
+def _serial(text: str) -> str:
+    """A serial short enough for VPD page 83h's one-byte designator length beside vendor and
+    product (SPC-4 7.8.6.1); real drives' serials are 20 characters at most (ATA IDENTIFY
+    words 10-19), so 64 leaves room. Any characters pass: the model sends each as one ASCII
+    byte ('?' when it has none), and a drive's odd bytes are what the display must survive."""
+    if len(text) > MAX_SERIAL:
+        raise ValueError(f"serial=: want at most {MAX_SERIAL} characters, got {len(text)}")
+    return text
 
 
 def _count(text: str | None, default: int) -> int:
