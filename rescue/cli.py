@@ -59,7 +59,9 @@ COMMAND_MODULES: dict[str, str] = {
 
 #: Commands that match drives against the drive table: a bad drives.d file stops them
 #: before they send anything (an explicit --drives FILE is checked for every command).
-DRIVE_COMMANDS = {"info", "plan", "flash", "backup", "doctor", "probe", "scan", "menu", "bench"}
+# The commands that match a drive to a family check the user's drive tables before they start
+# (scan reads sectors with MMC commands only: it loads no family, so a start-up without them).
+DRIVE_COMMANDS = {"info", "plan", "flash", "backup", "doctor", "probe", "menu", "bench"}
 DRIVES_HELP = (
     "also use the drive table rows in FILE (the shape of rescue/data/families.json); "
     "repeatable; drives.d/*.json on the stick's data partition (or $RESCUE_DRIVES_DIR) "

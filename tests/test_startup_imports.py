@@ -216,3 +216,18 @@ def test_scan_reads_before_loading_the_renderer_the_console_or_udev(
     assert not under(before, *late, "rescue.engine", "rescue.bench", "rescue.menu")
     assert under(at_end, "rescue.diagnostics.render.html")  # the page was still written
     assert not under(at_end, "rich", "pyudev")  # no terminal: no bar, no colours
+
+
+def test_scan_of_a_node_loads_no_drive_family() -> None:
+    """scan reads with MMC commands only: the CLI does not load the families (and their
+    firmware layouts) to check drive tables the scan never consults."""
+    code = (
+        "import sys\n"
+        "from rescue.cli import main\n"
+        "status = main(['scan', '/dev/sg-missing-97'])\n"
+        "print(status, 'rescue.families' in sys.modules, 'rescue.firmware' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["3", "False", "False"], done.stdout + done.stderr
