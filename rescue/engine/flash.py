@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from rescue.discovery.path import PathInfo
     from rescue.discovery.refind import DriveKey
     from rescue.drive import Drive
+    from rescue.transport.journal import Journal
 
 FORCE_CHOICES = ("identity", "plan", "family", "downgrade")
 INVALID_OPCODE = "5/20/00"
@@ -145,11 +146,16 @@ class FlashReport:
     error: dict[str, object] | None = None
     commands: list[dict[str, object]] = field(default_factory=list)  # dry run: what would go
     read_test: dict[str, Any] | None = None  # doctor's read test after the flash, when run
+    journal_incomplete: str | None = None  # where the journal stops and why (a full medium)
 
     def to_dict(self) -> dict[str, Any]:
         data = {"kind": "flash", "rescue_version": __version__, **self.__dict__}
         data["preflight"] = self.preflight.to_list()
         return data
+
+
+class JournalLost(BadInput):
+    """The journal could not be written before the commit: the flash stops unsaved."""
 
 
 class FlashFailed(RescueError):
@@ -202,7 +208,7 @@ class FlashJob:
         if ctx.journal:  # a --journal rescue may not write stops here, before a report names it
             from rescue.transport.journal import check_journal_target
 
-            check_journal_target(Path(ctx.journal))
+            check_journal_target(ctx.journal)
         self.base = _report_base(reports_dir(ctx.reports), drive_tag(options.device))
         journal = Path(ctx.journal) if ctx.journal else self.base.with_suffix(".journal.jsonl")
         self.report = FlashReport(
@@ -214,6 +220,7 @@ class FlashJob:
         self.path: PathInfo | None = None  # how the drive is attached, once it is open
         self.direction_warning = ""  # "DOWNGRADE 0043 -> 0040. " for the confirmation
         self.device = options.device  # where the drive is now: a new node after it re-enumerates
+        self.journals: list[Journal] = []  # each transport's journal (a re-enumerated drive's too)
 
     # --- the run, start to end -----------------------------------------------------------------
 
@@ -234,14 +241,47 @@ class FlashJob:
             self._name_the_new_node(err)
             self.report.result = "interrupted" if isinstance(err, FlashInterrupted) else "failed"
             self.report.error = err.to_dict()
+            self._note_journal()
             self._save()
             self._stage("done", f"failed: {err.message}")
             raise
+        else:  # the guard is still up: a Ctrl-C now waits until the report is saved
+            self._note_journal()
+            self._save()
+            self._stage("done", self.report.result)
         finally:
             self.guard.__exit__(None, None, None)
-        self._save()
-        self._stage("done", self.report.result)
         return self.report
+
+    # --- the journal: once the commit is sent, its failure never stops the flash ----------------
+
+    def _keep_journal(self, transport: Any) -> None:
+        """Follow this transport's journal; the flash, not the journal, reports its failure."""
+        if transport.journal is not None:
+            transport.journal.caller_reports_failure = True
+            self.journals.append(transport.journal)
+
+    def _stop_if_journal_lost(self, where: str) -> None:
+        """Before the commit, a journal that cannot be written stops the flash here: the
+        user asked for a record of every command, and nothing is on flash yet."""
+        failure = next((j.failure for j in self.journals if j.failure), None)
+        if failure is None or self.guard.committed:
+            return
+        revision = (self.report.drive_before or {}).get("revision", "?")
+        raise JournalLost(
+            f"journal {self.report.journal}: cannot write it ({failure}), stopped {where}: "
+            f"nothing was committed, the drive is as it was (revision {revision})",
+            hint="free space on the journal's medium (or name another --journal), then run "
+            "the same `rescue flash` again",
+        )
+
+    def _note_journal(self) -> None:
+        """After the commit a journal failure is a note: in the report and on stderr."""
+        lost = next((j.incomplete() for j in self.journals if j.failure), None)
+        if lost is None:
+            return
+        self.report.journal_incomplete = lost
+        print(f"warning: the journal is incomplete: {lost}", file=sys.stderr)
 
     def _stage(self, name: str, detail: str = "") -> None:
         self.ctx.emit(self.options.device, "stage", name, detail=detail)
@@ -281,6 +321,7 @@ class FlashJob:
             open_device(options.device, report.journal, exclusive=True) as transport,
             contextlib.ExitStack() as reopened,
         ):
+            self._keep_journal(transport)
             drive = Drive(transport)
             with exclusive_lock(drive_key(transport)) as lock:
                 report.preflight.add("exclusive lock", "ok", str(lock))
@@ -324,6 +365,7 @@ class FlashJob:
                         self.ctx.assume_yes,
                         self.ctx.ask,
                     )
+                    self._stop_if_journal_lost("before the first write")
                     self.guard.__enter__()  # Ctrl-C is a request from here (interrupts.py)
                     key = remember(transport)
                     self._write(drive, steps)
@@ -331,7 +373,7 @@ class FlashJob:
                     drive = self._wait(drive, family, key, reopened)
                 self._stage("verify")
                 self._verify(drive, family, image, data)
-                self.guard.__exit__(None, None, None)
+                self.guard.saving = True
                 report.result = "success"
                 if not self.ctx.quiet:
                     after = report.drive_after or {}
@@ -468,6 +510,7 @@ class FlashJob:
         transport = reopened.enter_context(
             open_device(found.node, report.journal, exclusive=True)
         )
+        self._keep_journal(transport)
         again = Drive(transport)
         report.wait_events = wait_until_back(again, family)
         # The kernel's scan of the new node may have come mid-burn: the drive's own answer
@@ -590,6 +633,7 @@ class FlashJob:
                 self.guard.stop_if_asked(report.steps_sent, len(steps), revision)
                 if report.steps_sent in commits:
                     self.guard.committed = True
+                self._stop_if_journal_lost(f"after {report.steps_sent} of {len(steps)} commands")
                 sent += step.payload
                 if sent - shown >= stride or report.steps_sent == len(steps):
                     shown = sent
@@ -713,6 +757,7 @@ class FlashJob:
         """
         report, console = self.report, self.ctx.console
         interactive = self.ctx.interactive
+        self.guard.let_through = True  # Ctrl-C ends the read test, not the flash
         try:
             if not (
                 self.options.read_test or (interactive and _yes("Run a read test of a disc now?"))
@@ -725,6 +770,8 @@ class FlashJob:
             report.read_test = {"status": PROBLEM, "verdict": f"read test failed: {err.message}"}
         except (KeyboardInterrupt, EOFError):
             report.read_test = {"status": SKIPPED, "verdict": "read test interrupted"}
+        finally:
+            self.guard.let_through = False
         if not self.ctx.quiet:
             colour = "green" if report.read_test["status"] == OK else "yellow"
             console.print(f"[{colour}]read test:[/] {escape(report.read_test['verdict'])}")

@@ -8,6 +8,9 @@ leave a drive that does not start. So while the guard is up, Ctrl-C only
 sets a flag: the engine checks it after each command and stops before the
 next one as long as nothing committed; after the commit it says why it goes
 on, and a second Ctrl-C gets the reason in full (issue 11, docs/architecture.md).
+Once the flash is verified (``saving``) the guard stays up until its report
+is saved, so a late Ctrl-C never leaves a flashed drive without one; only the
+read test after it lets Ctrl-C through (``let_through``) to end that test.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ class FlashInterrupted(RescueError):
 
 
 class InterruptGuard:
-    """Holds SIGINT for the write, the wait and the verify (main thread only)."""
+    """Holds SIGINT for the write, the wait, the verify and the report (main thread only)."""
 
     def __init__(self) -> None:
         self.requests = 0
         self.committed = False
+        self.saving = False  # verified: only the report is left to save
+        self.let_through = False  # Ctrl-C raises KeyboardInterrupt (the read test)
         self._previous: signal.Handlers | None | object = None
         self._installed = False
 
@@ -53,8 +58,12 @@ class InterruptGuard:
             self._installed = False
 
     def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if self.let_through:
+            raise KeyboardInterrupt
         self.requests += 1
-        if not self.committed:
+        if self.saving:
+            say("Ctrl-C: the flash is done and verified; rescue saves its report, then ends")
+        elif not self.committed:
             say("Ctrl-C: stopping after the command in flight (a chunk is never cut in half)")
         elif self.requests == 1:
             say(

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rescue.errors import RescueError
     from rescue.transport.base import Result
 
 from rescue import durable
+from rescue.errors import RescueError
 from rescue.transport.base import direction_of
 
 #: Data up to this size is kept verbatim (one BTC chunk is 4 KiB).
@@ -68,29 +68,60 @@ class Journal:
     The file is checked first (``rescue.outputs``): a new file in an existing
     folder, or a journal rescue wrote before (its first line a command record);
     anything else (a firmware image, a device node, a FIFO, a folder, a link)
-    is refused with one line before a command is sent.
+    is refused with one line before a command is sent. A journal whose last
+    line was torn by a crash gets a newline first, so the new records start a
+    line of their own.
+
+    A line that cannot be written (a full or pulled medium) never stops the
+    command in flight: the journal keeps the first error in ``failure``, counts
+    the lines it lost in ``lost`` and writes no more. ``close`` then raises it,
+    unless ``caller_reports_failure`` says the caller reports it itself (a flash
+    must go on to its wait and verify once the commit is sent: issue 11).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        check_journal_target(path)
         self.path = Path(path)
-        check_journal_target(self.path)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             fd = os.open(self.path, flags | os.O_NONBLOCK, 0o666)
         except OSError as err:
             raise _cannot(self.path, err) from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the check
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):  # swapped in since the check
+                raise _bad(f"--journal {self.path}: not a regular file; nothing was sent")
+            if info.st_size and os.pread(fd, 1, info.st_size - 1) != b"\n":  # torn by a crash
+                os.write(fd, b"\n")
+        except (OSError, RescueError) as err:
             os.close(fd)
-            raise _bad(f"--journal {self.path}: not a regular file; nothing was sent")
+            raise err if isinstance(err, RescueError) else _cannot(self.path, err) from None
         self._fh: IO[bytes] = os.fdopen(fd, "ab")
         self._devices: dict[str, str] = {}  # each device name as JSON, encoded once
         self.count = 0
+        self.failure: str | None = None  # the first write error, once a line is lost
+        self.lost = 0
+        self.caller_reports_failure = False
 
     def _write(self, line: str) -> None:
         """One line, handed to the kernel at once: a crash of rescue loses none of them."""
-        self._fh.write(line.encode())
-        self._fh.flush()
+        if self.failure is not None:
+            self.lost += 1
+            return
+        try:
+            self._fh.write(line.encode())
+            self._fh.flush()
+        except OSError as err:
+            self.failure = err.strerror or str(err)
+            self.lost += 1
+            return
         self.count += 1
+
+    def incomplete(self) -> str | None:
+        """What the journal misses and why, once a line could not be written."""
+        if self.failure is None:
+            return None
+        return f"{self.path}: {self.failure}; the last {self.lost} commands are not in it"
 
     def _base(
         self, device: str, cdb: bytes, data_out: bytes | None, data_in: int
@@ -160,7 +191,9 @@ class Journal:
                 durable.flush(self._fh)
             durable.sync_folder(self.path.parent)
         except OSError as err:
-            raise _unsaved(self.path, err) from None
+            self.failure = self.failure or err.strerror or str(err)
+        if self.failure is not None and not self.caller_reports_failure:
+            raise _unsaved(self.path, self.failure)
 
 
 def _bad(message: str) -> RescueError:
@@ -176,19 +209,26 @@ def _cannot(path: Path, err: OSError) -> RescueError:
     return kind(f"--journal {path}: cannot open it: {err.strerror}")
 
 
-def _unsaved(path: Path, err: OSError) -> RescueError:
+def _unsaved(path: Path, why: str) -> RescueError:
     from rescue.errors import BadInput
 
     return BadInput(
-        f"journal {path}: cannot save it: {err.strerror}",
+        f"journal {path}: cannot save it: {why}",
         hint="check the medium (full, read-only, pulled out); the command itself has ended",
     )
 
 
-def check_journal_target(path: Path) -> None:
-    """Refuse a journal path rescue must not append to (see ``Journal``)."""
+def check_journal_target(name: str | os.PathLike[str]) -> None:
+    """Refuse a journal path rescue must not append to (see ``Journal``).
+
+    ``name`` as the user typed it: ``newj/`` names a folder, and ``Path`` would
+    drop the slash and make a file of it.
+    """
     from rescue import outputs
 
+    path = Path(name)
+    if os.fspath(name).endswith(os.sep):
+        raise _bad(f"--journal {os.fspath(name)}: names a folder, not a file; nothing was sent")
     outputs.check_file(path, "--journal", existing=outputs.Existing.UPDATE)
     if not os.path.lexists(path):
         return
@@ -215,12 +255,21 @@ def check_journal_target(path: Path) -> None:
         raise _bad(f"--journal {path}: exists and is not a rescue journal; left unchanged")
 
 
-def read_journal(path: str | os.PathLike[str]) -> list[dict[str, object]]:
-    """Load a journal; a damaged line is a BadInput naming the line."""
+def read_journal(
+    path: str | os.PathLike[str], torn: list[int] | None = None
+) -> list[dict[str, object]]:
+    """Load a journal's command records.
+
+    A line that is not JSON is a record a crash cut short (``Journal`` starts the
+    next run on a new line): its number goes into ``torn`` and the rest is read.
+    Without ``torn``, or when no line is a record, it is a BadInput naming the line;
+    JSON that is not a command record always is.
+    """
     from rescue.errors import BadInput
     from rescue.inputs import read_user_text
 
     entries = []
+    skipped: list[tuple[int, str]] = []
     lines = read_user_text(path, "rescue journal", READ_LIMIT).splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -228,8 +277,14 @@ def read_journal(path: str | os.PathLike[str]) -> list[dict[str, object]]:
         try:
             entry = json.loads(line)
         except json.JSONDecodeError as err:
-            raise BadInput(f"journal {path} line {number} is not JSON: {err.msg}") from None
+            skipped.append((number, err.msg))
+            continue
         if not isinstance(entry, dict) or "cdb" not in entry:
             raise BadInput(f"journal {path} line {number} is not a command record")
         entries.append(entry)
+    if skipped and (torn is None or not entries):
+        number, why = skipped[0]
+        raise BadInput(f"journal {path} line {number} is not JSON: {why}")
+    if torn is not None:
+        torn.extend(number for number, _ in skipped)
     return entries

@@ -2,12 +2,15 @@
 
 Each command must match the next recorded one (CDB, direction, lengths and
 the digest of data sent); the first difference stops the replay with a
-message naming both, so a field log becomes a regression test.
+message naming both, so a field log becomes a regression test. A line a
+crash tore (not JSON) is skipped and named on stderr,
+rather than failing the whole journal.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from rescue import errors
 from rescue.errors import BadInput, RescueError, TransportError
@@ -21,8 +24,15 @@ class ReplayMismatch(TransportError):
 
 class ReplayTransport(Transport):
     def __init__(self, path: str | os.PathLike[str], name: str | None = None, journal=None):  # noqa: ANN001
-        self.entries = read_journal(path)
+        self.torn: list[int] = []
+        self.entries = read_journal(path, self.torn)
         super().__init__(name or f"replay:{path}", journal)
+        if self.torn:
+            lines = ", ".join(str(number) for number in self.torn)
+            print(
+                f"note: journal {path}: line {lines} torn (cut short by a crash), skipped",
+                file=sys.stderr,
+            )
         self.position = 0
         self._clock = 0.0
 

@@ -1,0 +1,158 @@
+"""A flash whose journal cannot be written, or whose report a late Ctrl-C would cut (issue 11).
+
+Before the commit, a journal that stops taking lines (a full medium) stops the flash
+at a chunk boundary with the drive as it was; after the commit it never stops it:
+the wait and the verify go on and the report says where the journal ends. The full
+medium is a fake file object under the journal (no root, no tmpfs mount needed).
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rescue.cli import main
+from rescue.emulator.images import make_btc_image
+from rescue.transport.journal import Journal
+
+engine = importlib.import_module("rescue.engine.flash")  # the package's `flash` is the function
+COMMIT = '"cdb": "3b07'  # the BTC family's save-to-flash WRITE BUFFER (mode 7)
+
+
+class FullMedium:
+    """A journal file that takes lines until ``full_after`` says no more fit."""
+
+    def __init__(self, real: Any, full_after: Any) -> None:
+        self.real, self.full_after, self.lines = real, full_after, 0
+
+    def write(self, data: bytes) -> int:
+        if self.full_after(self.lines, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.lines += 1
+        return self.real.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def __enter__(self) -> FullMedium:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.close()
+
+
+def fill_the_medium(monkeypatch: pytest.MonkeyPatch, full_after: Any) -> None:
+    original = Journal.__init__
+
+    def init(self: Journal, path: Any) -> None:
+        original(self, path)
+        self._fh = FullMedium(self._fh, full_after)  # type: ignore[assignment]
+
+    monkeypatch.setattr(Journal, "__init__", init)
+
+
+def flash(tmp: Path, *extra: str) -> int:
+    image = tmp / "V0050.bin"
+    image.write_bytes(make_btc_image("0050"))
+    spec = f"emu:btc-drw1004im,rev=0043,disc=none,state={tmp / 'btc.state'}"
+    return main(["flash", spec, str(image), "--yes", "--no-backup", "--journal",
+                 str(tmp / "j.jsonl"), "--reports", str(tmp / "reports"), *extra])  # fmt: skip
+
+
+def revision(tmp: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    main(["info", f"emu:btc-drw1004im,disc=none,state={tmp / 'btc.state'}", "--json"])
+    return str(json.loads(capsys.readouterr().out)["inquiry"]["revision"]).strip()
+
+
+def the_report(tmp: Path) -> dict[str, Any]:
+    (path,) = (tmp / "reports").glob("flash-*.json")
+    return json.loads(path.read_text())
+
+
+def test_a_full_journal_before_the_commit_stops_the_flash_unsaved(
+    bench: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_the_medium(monkeypatch, lambda lines, data: lines >= 120)
+    code = flash(bench)
+    err = capsys.readouterr().err
+    assert code == 5, err
+    assert f"journal {bench / 'j.jsonl'}: cannot write it (No space left on device)" in err
+    assert "nothing was committed, the drive is as it was (revision 0043)" in err
+    kept = (bench / "j.jsonl").read_text().splitlines()
+    assert len(kept) == 120 and not any(COMMIT in line for line in kept)
+    report = the_report(bench)
+    assert report["result"] == "failed" and report["steps_sent"] < report["steps_total"]
+    monkeypatch.undo()
+    assert revision(bench, capsys) == "0043"
+
+
+def test_a_journal_full_before_the_first_write_sends_no_write(
+    bench: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_the_medium(monkeypatch, lambda lines, data: lines >= 3)
+    code = flash(bench)
+    err = capsys.readouterr().err
+    assert code == 5 and "stopped before the first write" in err, err
+    assert the_report(bench)["steps_sent"] == 0
+
+
+def test_a_journal_full_after_the_commit_never_stops_the_flash(
+    bench: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen = {"commit": False}
+
+    def after_the_commit(lines: int, data: bytes) -> bool:
+        full = seen["commit"]
+        seen["commit"] = seen["commit"] or COMMIT.encode() in data
+        return full
+
+    fill_the_medium(monkeypatch, after_the_commit)
+    code = flash(bench)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"the journal is incomplete: {bench / 'j.jsonl'}: No space left on device" in err
+    report = the_report(bench)
+    assert report["result"] == "success" and report["drive_after"]["revision"] == "0050"
+    assert report["wait_events"] and "verify" in [c["name"] for c in report["preflight"]]
+    assert report["journal_incomplete"].startswith(f"{bench / 'j.jsonl'}: No space left")
+    assert COMMIT in (bench / "j.jsonl").read_text().splitlines()[-1]
+
+
+def test_ctrl_c_while_the_report_is_saved_keeps_the_report(
+    bench: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = engine.FlashJob._save
+
+    def save(self: engine.FlashJob) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the user's Ctrl-C, just after "success"
+        original(self)
+
+    monkeypatch.setattr(engine.FlashJob, "_save", save)
+    code = flash(bench)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "rescue saves its report, then ends" in err
+    assert the_report(bench)["result"] == "success"
+
+
+def test_ctrl_c_during_the_read_test_ends_only_the_read_test(
+    bench: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def read_test(*args: object) -> dict[str, Any]:
+        os.kill(os.getpid(), signal.SIGINT)
+        raise AssertionError("the Ctrl-C did not reach the read test")
+
+    monkeypatch.setattr(engine, "read_test_after_flash", read_test)
+    code = flash(bench, "--read-test")
+    assert code == 0, capsys.readouterr().err
+    report = the_report(bench)
+    assert report["result"] == "success"
+    assert report["read_test"] == {"status": "skipped", "verdict": "read test interrupted"}
