@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rescue.emulator.base import CHECK_CONDITION, GOOD, Reply, VirtualClock
-from rescue.errors import CommandTimeout, DeviceNotFound
+from rescue.errors import BadInput, CommandTimeout, DeviceNotFound
 from rescue.transport.base import Result
 from rescue.transport.emulated import EmulatedTransport
 from rescue.transport.journal import KEEP_DATA_BYTES, Journal, read_journal
@@ -214,3 +214,68 @@ def test_each_line_is_in_the_kernel_when_record_returns(tmp_path) -> None:  # no
             os.close(fd)
         assert len(lines) == n and json.loads(lines[-1])["out_len"] == 4096
     journal.close()
+
+
+def test_a_journal_torn_by_a_crash_gets_new_records_on_a_new_line(tmp_path, capsys) -> None:  # noqa: ANN001
+    """A crash mid-line leaves no newline: the next run starts its own line, and replay
+    names the torn line instead of refusing the journal (issue 11)."""
+    path = tmp_path / "j.jsonl"
+    _record_session(path)
+    whole = path.read_bytes()
+    path.write_bytes(whole + whole.splitlines(keepends=True)[0][:30])  # a line cut at 30 bytes
+    _record_session(path)
+    torn: list[int] = []
+    entries = read_journal(path, torn)
+    assert torn == [5] and len(entries) == 8
+    with pytest.raises(BadInput, match="line 5 is not JSON"):
+        read_journal(path)  # a caller that takes no torn lines still hears of them
+    replay = ReplayTransport(path)
+    assert "line 5 torn" in capsys.readouterr().err
+    assert replay.execute(bytes([0x12, 0, 0, 0, 96, 0]), data_in=96).data == bytes(range(96))
+
+
+def test_a_journal_of_torn_lines_only_is_refused(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"cdb": "12\n')
+    with pytest.raises(BadInput, match="line 1 is not JSON"):
+        read_journal(path, [])
+
+
+def test_a_journal_named_as_a_folder_is_refused(tmp_path) -> None:  # noqa: ANN001
+    """``newj/`` names a folder: Path would drop the slash and make a file of it."""
+    with pytest.raises(BadInput, match="names a folder"):
+        Journal(f"{tmp_path / 'newj'}{os.sep}")
+    assert not (tmp_path / "newj").exists()
+
+
+class _FullMedium:
+    """The journal's file once the medium is full: every write fails."""
+
+    def __init__(self, real) -> None:  # noqa: ANN001
+        self.real = real
+
+    def write(self, data: bytes) -> int:
+        raise OSError(28, os.strerror(28))
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.real, name)
+
+    def __enter__(self):  # noqa: ANN204
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.close()
+
+
+def test_a_full_medium_never_stops_a_command_and_close_names_the_loss(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    t = EmulatedTransport(EchoDevice(), "emu:echo", journal=journal)
+    t.execute(bytes([0x12, 0, 0, 0, 96, 0]), data_in=96)
+    journal._fh = _FullMedium(journal._fh)
+    t.execute(bytes(6))
+    t.execute(bytes(6))  # the command goes on; its line is counted as lost
+    assert journal.failure == os.strerror(28) and journal.lost == 2 and journal.count == 1
+    with pytest.raises(BadInput, match=r"cannot save it: No space left on device \(2 commands"):
+        journal.close()
+    assert len(read_journal(path)) == 1

@@ -193,7 +193,7 @@ class Journal:
         except OSError as err:
             self.failure = self.failure or err.strerror or str(err)
         if self.failure is not None and not self.caller_reports_failure:
-            raise _unsaved(self.path, self.failure)
+            raise _unsaved(self.path, self.failure, self.lost)
 
 
 def _bad(message: str) -> RescueError:
@@ -209,11 +209,12 @@ def _cannot(path: Path, err: OSError) -> RescueError:
     return kind(f"--journal {path}: cannot open it: {err.strerror}")
 
 
-def _unsaved(path: Path, why: str) -> RescueError:
+def _unsaved(path: Path, why: str, lost: int) -> RescueError:
     from rescue.errors import BadInput
 
+    missing = f" ({lost} commands not in it)" if lost else ""
     return BadInput(
-        f"journal {path}: cannot save it: {why}",
+        f"journal {path}: cannot save it: {why}{missing}",
         hint="check the medium (full, read-only, pulled out); the command itself has ended",
     )
 
