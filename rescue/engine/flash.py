@@ -281,7 +281,8 @@ class FlashJob:
         if lost is None:
             return
         self.report.journal_incomplete = lost
-        print(f"warning: the journal is incomplete: {lost}", file=sys.stderr)
+        if self.guard.committed:  # before it, the flash's own error says so
+            print(f"warning: the journal is incomplete: {lost}", file=sys.stderr)
 
     def _stage(self, name: str, detail: str = "") -> None:
         self.ctx.emit(self.options.device, "stage", name, detail=detail)

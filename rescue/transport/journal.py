@@ -121,7 +121,7 @@ class Journal:
         """What the journal misses and why, once a line could not be written."""
         if self.failure is None:
             return None
-        return f"{self.path}: {self.failure}; the last {self.lost} commands are not in it"
+        return f"{self.path}: {self.failure}; the last {self.lost} command(s) are not in it"
 
     def _base(
         self, device: str, cdb: bytes, data_out: bytes | None, data_in: int
