@@ -114,13 +114,14 @@ def test_a_journal_full_after_the_commit_never_stops_the_flash(
 
     fill_the_medium(monkeypatch, after_the_commit)
     code = flash(bench)
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 0, err
     assert f"the journal is incomplete: {bench / 'j.jsonl'}: No space left on device" in err
     report = the_report(bench)
     assert report["result"] == "success" and report["drive_after"]["revision"] == "0050"
     assert report["wait_events"] and "verify" in [c["name"] for c in report["preflight"]]
     assert report["journal_incomplete"].startswith(f"{bench / 'j.jsonl'}: No space left")
+    assert f"journal: {bench / 'j.jsonl'} (incomplete)" in out.replace("\n", " ")
     assert COMMIT in (bench / "j.jsonl").read_text().splitlines()[-1]
 
 

@@ -311,6 +311,7 @@ class FlashJob:
         if not self.ctx.quiet:
             self.ctx.console.print(
                 f"report: {path} (page: {page.name})  journal: {self.report.journal}"
+                + (" (incomplete)" if self.report.journal_incomplete else "")
             )
 
     def _flash(self) -> None:
