@@ -4,6 +4,10 @@ Before the commit, a journal that stops taking lines (a full medium) stops the f
 at a chunk boundary with the drive as it was; after the commit it never stops it:
 the wait and the verify go on and the report says where the journal ends. The full
 medium is a fake file object under the journal (no root, no tmpfs mount needed).
+
+Checked by mutation, once each: dropping the per-step journal check, the journal's
+``caller_reports_failure``, the guard's ``saving`` (the guard lowered after the
+verify as before) or ``let_through`` for the read test each fails a test here.
 """
 
 from __future__ import annotations
@@ -102,14 +106,22 @@ def test_a_full_journal_before_the_commit_stops_the_flash_unsaved(
     assert revision(bench, capsys) == "0043"
 
 
+@pytest.mark.parametrize("its_own_line", [False, True], ids=["after it", "the commit's line"])
 def test_a_journal_full_after_the_commit_never_stops_the_flash(
-    bench: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    bench: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    its_own_line: bool,
 ) -> None:
+    """The commit was sent either way; when its own line is the one lost, the check
+    after that step must already count it as committed (checked: removing that
+    condition from ``_stop_if_journal_lost`` fails the second case)."""
     seen = {"commit": False}
 
     def after_the_commit(lines: int, data: bytes) -> bool:
-        full = seen["commit"]
-        seen["commit"] = seen["commit"] or COMMIT.encode() in data
+        commit = COMMIT.encode() in data
+        full = seen["commit"] or (its_own_line and commit)
+        seen["commit"] = seen["commit"] or commit
         return full
 
     fill_the_medium(monkeypatch, after_the_commit)
@@ -122,7 +134,7 @@ def test_a_journal_full_after_the_commit_never_stops_the_flash(
     assert report["wait_events"] and "verify" in [c["name"] for c in report["preflight"]]
     assert report["journal_incomplete"].startswith(f"{bench / 'j.jsonl'}: No space left")
     assert f"journal: {bench / 'j.jsonl'} (incomplete)" in out.replace("\n", " ")
-    assert COMMIT in (bench / "j.jsonl").read_text().splitlines()[-1]
+    assert (COMMIT in (bench / "j.jsonl").read_text().splitlines()[-1]) is not its_own_line
 
 
 def test_ctrl_c_while_the_report_is_saved_keeps_the_report(
