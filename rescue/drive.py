@@ -11,24 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rescue.errors import RescueError, TransportError
 from rescue.scsi import cdb as build
-from rescue.scsi.ata import AtaIdentity, parse_identify
 from rescue.scsi.capacity import Capacity, parse_read_capacity_10
 from rescue.scsi.configuration import Configuration, parse_configuration
-from rescue.scsi.events import EventStatus, parse_event_status
 from rescue.scsi.inquiry import Inquiry, parse_inquiry
-from rescue.scsi.modepage import Capabilities, parse_capabilities_response
 from rescue.scsi.sense import Sense, SenseError, decode_sense
-from rescue.scsi.vpd import (
-    DeviceIdentification,
-    parse_device_identification,
-    parse_supported_pages,
-    parse_unit_serial,
-)
 from rescue.transport.base import GOOD, Result, Transport
+
+if TYPE_CHECKING:  # parsers a scan or a poll never needs are imported where they are used
+    from rescue.scsi.ata import AtaIdentity
+    from rescue.scsi.events import EventStatus
+    from rescue.scsi.modepage import Capabilities
+    from rescue.scsi.vpd import DeviceIdentification
 
 BUSY = 0x08
 SECTOR = 2048  # user data per sector of a CD/DVD/BD data track (what READ(10) moves)
@@ -89,13 +86,19 @@ class Drive:
         return self._identity
 
     def vpd_pages(self) -> tuple[int, ...]:
+        from rescue.scsi.vpd import parse_supported_pages
+
         data = self._fetch(build.inquiry(True, 0x00), "INQUIRY VPD 00h")
         return parse_supported_pages(data).pages
 
     def unit_serial(self) -> str:
+        from rescue.scsi.vpd import parse_unit_serial
+
         return parse_unit_serial(self._fetch(build.inquiry(True, 0x80), "INQUIRY VPD 80h")).serial
 
     def device_identification(self) -> DeviceIdentification:
+        from rescue.scsi.vpd import parse_device_identification
+
         data = self._fetch(build.inquiry(True, 0x83), "INQUIRY VPD 83h")
         return parse_device_identification(data)
 
@@ -118,10 +121,14 @@ class Drive:
             return ()
 
     def capabilities(self) -> Capabilities:
+        from rescue.scsi.modepage import parse_capabilities_response
+
         c = build.mode_sense_10()
         return parse_capabilities_response(self._fetch(c, "MODE SENSE(10) page 2Ah"))
 
     def ata_identify(self) -> AtaIdentity:
+        from rescue.scsi.ata import parse_identify
+
         c = build.ata_pass_through_16()
         return parse_identify(self._fetch(c, "ATA PASS-THROUGH IDENTIFY PACKET DEVICE"))
 
@@ -151,6 +158,8 @@ class Drive:
         return sense, seen
 
     def event_status(self) -> EventStatus:
+        from rescue.scsi.events import parse_event_status
+
         c = build.get_event_status()
         return parse_event_status(self._fetch(c, "GET EVENT STATUS NOTIFICATION"))
 
