@@ -88,7 +88,7 @@ class Command:
     cmd_id: int
     cdb: bytes
     iovecs: tuple[tuple[int, int], ...]  # (offset, length) in the region
-    end: int = 0  # ring position just past the entry: the tail once it is consumed
+    end: int  # ring position just past the entry: the tail once it is consumed
 
     @property
     def data_length(self) -> int:
@@ -102,7 +102,7 @@ class TaskManagement:
     offset: int
     kind: int
     cmd_ids: tuple[int, ...]
-    end: int = 0
+    end: int
 
     @property
     def name(self) -> str:
@@ -115,7 +115,7 @@ class Unknown:
 
     offset: int
     opcode: int
-    end: int = 0
+    end: int
 
 
 Entry = Command | TaskManagement | Unknown
