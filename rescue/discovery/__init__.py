@@ -17,9 +17,9 @@ from pathlib import Path
 
 from rescue.discovery import sysfs, udev
 from rescue.discovery.model import DriveNode, Inventory, Media, SkippedDevice
-from rescue.discovery.named import NODE_NAME_RE, by_node
-from rescue.discovery.path import PathInfo, read_path
-from rescue.discovery.sysfs import Candidate, describe_type, hctl_key
+from rescue.discovery.named import NODE_NAME_RE, by_node, drive_node
+from rescue.discovery.path import PathInfo
+from rescue.discovery.sysfs import describe_type, hctl_key
 from rescue.discovery.udev import UdevContext, UdevDevice
 from rescue.errors import DeviceNotFound
 
@@ -79,34 +79,9 @@ def discover(
         ]
     return Inventory(
         source=source,
-        drives=[_drive(index, c, root) for index, c in enumerate(optical)],
+        drives=[drive_node(index, c, root) for index, c in enumerate(optical)],
         skipped=skipped,
         fallback_reason=reason,
-    )
-
-
-def _drive(index: int, found: Candidate, sysfs_root: Path) -> DriveNode:
-    """Merge the sysfs facts with udev's; sysfs wins for identity (it is the
-    kernel's copy of the drive's INQUIRY data), udev fills what sysfs lacks."""
-    scsi, props = found.scsi, found.properties or {}
-    udev_vendor, udev_model, udev_revision = udev.identity(props)
-    return DriveNode(
-        index=index,
-        hctl=scsi.hctl,
-        sr=found.sr,
-        sg=found.sg,
-        vendor=scsi.vendor or udev_vendor,
-        model=scsi.model or udev_model,
-        revision=scsi.revision or udev_revision,
-        transport=scsi.transport,
-        driver=scsi.driver,
-        host=scsi.host,
-        usb_id=scsi.usb_id,
-        usb_product=scsi.usb_product,
-        media=udev.media(props),
-        capabilities=udev.capabilities(props),
-        sysfs_path=str(scsi.path),
-        path=read_path(scsi.path, sysfs_root, scsi.host, scsi.block),
     )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from rescue.discovery import sysfs, udev
 from rescue.discovery.model import DriveNode
 from rescue.discovery.path import device_dir_of_node, read_path
-from rescue.discovery.sysfs import HCTL_RE, ScsiDevice, hctl_key, node_at, read_attr
+from rescue.discovery.sysfs import HCTL_RE, Candidate, ScsiDevice, hctl_key, node_at, read_attr
 
 NODE_NAME_RE = re.compile(r"s[rg][0-9]+")  # the kernel's sr and sg node names
 
@@ -70,12 +70,20 @@ def by_node(spec: str, sysfs_root: str = "/sys", dev_root: str = "/dev") -> Driv
         props = udev.block_properties(context, str(scsi.path / "block" / scsi.block))
         if props is None or not udev.is_cd(props):
             props, sr = None, None  # the udev walk pairs an sr node only with a tagged CD
-    udev_vendor, udev_model, udev_revision = udev.identity(props or {})
+    found = Candidate(scsi, sr, node_at(dev_root, scsi.generic), True, props)
+    return drive_node(_index(scsi.hctl, root), found, root)
+
+
+def drive_node(index: int, found: Candidate, sysfs_root: Path) -> DriveNode:
+    """Merge the sysfs facts with udev's; sysfs wins for identity (it is the
+    kernel's copy of the drive's INQUIRY data), udev fills what sysfs lacks."""
+    scsi, props = found.scsi, found.properties or {}
+    udev_vendor, udev_model, udev_revision = udev.identity(props)
     return DriveNode(
-        index=_index(scsi.hctl, root),
+        index=index,
         hctl=scsi.hctl,
-        sr=sr,
-        sg=node_at(dev_root, scsi.generic),
+        sr=found.sr,
+        sg=found.sg,
         vendor=scsi.vendor or udev_vendor,
         model=scsi.model or udev_model,
         revision=scsi.revision or udev_revision,
@@ -84,10 +92,10 @@ def by_node(spec: str, sysfs_root: str = "/sys", dev_root: str = "/dev") -> Driv
         host=scsi.host,
         usb_id=scsi.usb_id,
         usb_product=scsi.usb_product,
-        media=udev.media(props or {}),
-        capabilities=udev.capabilities(props or {}),
+        media=udev.media(props),
+        capabilities=udev.capabilities(props),
         sysfs_path=str(scsi.path),
-        path=read_path(scsi.path, root, scsi.host, scsi.block),
+        path=read_path(scsi.path, sysfs_root, scsi.host, scsi.block),
     )
 
 
