@@ -18,13 +18,13 @@ because every drive's commands cost guest CPU (bridges and workers) and the
 guest has two emulated CPUs. With one bridge for all nine drives the ratio
 was 2.2 (its threads share one GIL). A real drive's download waits on the
 bus, not on the CPU. Since the bench parent does once before forking what
-each worker did for itself (discovery, imports; README "Bench performance"),
+each worker did for itself (discovery, imports; docs/performance.md, "The repair bench"),
 a worker reaches its first WRITE BUFFER in 1.7 s instead of 6.9 s; measured
 again with the host's load average at 10-12: one flash 77.3 s, eight 128.4 s
 (1.66), the download 3.8 s alone and 49.9 s for the eight. With the image
 read and checked and its steps built once in the parent, and a parent that
 sleeps until a result: 1.14-1.23 in four turns against 1.29 and 1.46 before
-(README, "Bench performance").
+(docs/performance.md, "The repair bench").
 """
 
 from __future__ import annotations
