@@ -167,3 +167,21 @@ def test_ctrl_c_during_the_read_test_ends_only_the_read_test(
     report = the_report(bench)
     assert report["result"] == "success"
     assert report["read_test"] == {"status": "skipped", "verdict": "read test interrupted"}
+
+
+def test_ctrl_c_while_the_json_is_printed_keeps_the_printout(
+    bench: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--json's printout is the last thing a flash does: a Ctrl-C then once exited 130 with
+    no JSON on stdout although the drive was flashed and verified."""
+    ops_flash = importlib.import_module("rescue.ops.flash")
+
+    def print_after_ctrl_c(*args: Any, **kwargs: Any) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the user's Ctrl-C, as the printout starts
+        print(*args, **kwargs)
+
+    monkeypatch.setattr(ops_flash, "print", print_after_ctrl_c, raising=False)
+    code = flash(bench, "--json")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out)["result"] == "success"

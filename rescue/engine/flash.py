@@ -67,6 +67,8 @@ from rescue.ops.safety import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rescue.discovery.path import PathInfo
     from rescue.discovery.refind import DriveKey
     from rescue.drive import Drive
@@ -224,7 +226,9 @@ class FlashJob:
 
     # --- the run, start to end -----------------------------------------------------------------
 
-    def run(self) -> FlashReport:
+    def run(self, finish: Callable[[FlashReport], None] | None = None) -> FlashReport:
+        """Flash; on success FINISH (the CLI's --json print) runs while Ctrl-C still waits,
+        so a press at the very end can no longer cut off what the user asked to see."""
         try:
             self._flash()
         except KeyboardInterrupt:  # before the guard went up: nothing had been sent to flash
@@ -249,6 +253,8 @@ class FlashJob:
             self._note_journal()
             self._save()
             self._stage("done", self.report.result)
+            if finish is not None:
+                finish(self.report)
         finally:
             self.guard.__exit__(None, None, None)
         return self.report

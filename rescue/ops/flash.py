@@ -95,7 +95,9 @@ def options_from(args: argparse.Namespace, device: str | None = None) -> FlashOp
 
 
 def run(args: argparse.Namespace) -> int:
-    report = FlashJob(options_from(args), RunContext.for_cli(args)).run()
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+    FlashJob(options_from(args), RunContext.for_cli(args)).run(_print_json if args.json else None)
     return 0
+
+
+def _print_json(report: FlashReport) -> None:
+    print(json.dumps(report.to_dict(), indent=2))
