@@ -32,7 +32,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 from enum import Enum
 from pathlib import Path
 
@@ -179,6 +178,8 @@ def write_atomic(
     target = check_file(path, what, overwrite=overwrite, existing=existing)
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     old = _lstat(target)
+    import tempfile  # here, not at import: it brings shutil, random, bz2 and lzma (issue 15)
+
     try:
         fd, temp = tempfile.mkstemp(
             prefix=f".{target.name[:80]}.", suffix=".tmp", dir=target.parent
@@ -229,6 +230,8 @@ def create_new(path: str | os.PathLike[str], data: bytes | str, what: str) -> bo
 def keep_fallback(kind: str, data: bytes | str, suffix: str) -> Path | None:
     """Store ``data`` in a new file of the system's temporary folder; None if even that fails."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    import tempfile  # only a command that writes loads it (see write_atomic)
+
     try:
         fd, name = tempfile.mkstemp(prefix=f"rescue-{kind}-", suffix=suffix)
         with os.fdopen(fd, "wb") as out:

@@ -23,7 +23,6 @@ of the write error (4 or 5).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -155,9 +154,11 @@ def disc_id(drive: Drive, sectors: int) -> mf.DiscId:
     Read in as many READs as the path needs (16 sectors are 32 KiB, more than
     a small USB bridge carries); the hash is of the same bytes either way.
     """
+    from hashlib import sha256  # only with --mapfile: a plain scan does not load it
+
     count = min(FINGERPRINT_SECTORS, sectors)
     step = fit_sectors(drive.transport, count)
-    digest = hashlib.sha256()
+    digest = sha256()
     try:
         for lba in range(0, count, step):
             digest.update(drive.read10(lba, min(step, count - lba)))

@@ -8,7 +8,6 @@ status, sense and duration; or the error the carrier raised.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import stat
@@ -48,7 +47,11 @@ def _text(value: str | None) -> str:
 
 
 def digest(data: bytes | None) -> str | None:
-    return None if data is None else hashlib.sha256(data).hexdigest()
+    # imported on a journal's first record, not with the transport: a scan without
+    # --journal never loads hashlib's OpenSSL backend (issue 15)
+    from hashlib import sha256
+
+    return None if data is None else sha256(data).hexdigest()
 
 
 def _kept(data: bytes | None) -> str | None:
