@@ -218,6 +218,47 @@ def test_scan_reads_before_loading_the_renderer_the_console_or_udev(
     assert not under(at_end, "rich", "pyudev")  # no terminal: no bar, no colours
 
 
+#: As AT_FIRST_READ, but lists only what was imported from outside the emulator (what a scan
+#: of a real node loads too: a real node never imports rescue.emulator).
+NOT_THE_EMULATORS = (
+    "import json as _json, sys as _sys\n"
+    "_mine = set()\n"
+    "def _note(event, args):\n"
+    "    if event != 'import':\n"
+    "        return\n"
+    "    frame = _sys._getframe(1)\n"
+    "    while frame is not None:\n"
+    "        if frame.f_globals.get('__name__', '').startswith('rescue.emulator'):\n"
+    "            return\n"
+    "        frame = frame.f_back\n"
+    "    _mine.add(args[0])\n"
+    "_sys.addaudithook(_note)\n"
+    "from rescue.diagnostics import scan as _scan\n"
+    "_run = _scan.Scanner.run\n"
+    "def _first_read(self, *args, **kwargs):\n"
+    "    print(_json.dumps(sorted(_mine)))\n"
+    "    return _run(self, *args, **kwargs)\n"
+    "_scan.Scanner.run = _first_read\n"
+)
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_a_plain_scan_reads_before_loading_tempfile_or_hashlib(
+    extra: list[str], tmp_path: os.PathLike[str]
+) -> None:
+    """A temporary file is made only when a file is written (the report, at the end), a hash
+    only for a --journal or a --mapfile's disc id: neither loads before the first READ of a
+    plain scan (tempfile brings shutil, random, bz2 and lzma; hashlib OpenSSL)."""
+    argv = ["scan", "emu:generic-dvd", "--end", "64", "--reports", str(tmp_path), *extra]
+    out, at_end = loaded(*argv, setup=NOT_THE_EMULATORS)
+    first_line, rest = out.split("\n", 1)
+    before = set(json.loads(first_line))
+    assert "64 sectors read this run" in rest or '"sectors_read_now": 64' in rest
+    assert "rescue.ops.scan" in before  # the hook saw the command's own imports
+    assert not under(before, "tempfile", "hashlib", "_hashlib", "random")
+    assert "tempfile" in at_end  # the report was still written through a temporary
+
+
 def test_scan_of_a_node_loads_no_drive_family() -> None:
     """scan reads with MMC commands only: the CLI does not load the families (and their
     firmware layouts) to check drive tables the scan never consults."""
