@@ -254,7 +254,7 @@ def test_a_plain_scan_reads_before_loading_tempfile_or_hashlib(
     first_line, rest = out.split("\n", 1)
     before = set(json.loads(first_line))
     assert "64 sectors read this run" in rest or '"sectors_read_now": 64' in rest
-    assert "rescue.ops.scan" in before  # the hook saw the command's own imports
+    assert "rescue.ops.pathcheck" in before  # the hook saw the command's own imports
     assert not under(before, "tempfile", "hashlib", "_hashlib", "random")
     assert "tempfile" in at_end  # the report was still written through a temporary
 
