@@ -26,8 +26,10 @@ import re
 from dataclasses import dataclass
 
 from rescue.errors import SENSE_KEY_EXIT, ExitCode, ParseError, RescueError
-from rescue.scsi.advice import advise
-from rescue.scsi.asc_table import asc_name
+
+# The T10 name table (its JSON read through pkgutil) and the advice table are imported on
+# the first sense that is named, not with the command path: a scan that meets no CHECK
+# CONDITION reads without them (issue 15).
 
 FIXED = "fixed"
 DESCRIPTOR = "descriptor"
@@ -165,6 +167,8 @@ class Sense:
 
     @property
     def asc_name(self) -> str:
+        from rescue.scsi.asc_table import asc_name
+
         return asc_name(self.asc, self.ascq)
 
     @property
@@ -369,6 +373,8 @@ class SenseError(RescueError):
                 sense=None,
                 raw=raw,
             )
+        from rescue.scsi.advice import advise
+
         advice = advise(sense.key, sense.asc, sense.ascq)
         return cls(
             f"{command}: {sense.triple} {sense.key_name}, {sense.asc_name} — {advice.meaning}",
