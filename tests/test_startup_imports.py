@@ -247,16 +247,16 @@ def test_a_plain_scan_reads_before_loading_tempfile_or_hashlib(
     extra: list[str], tmp_path: os.PathLike[str]
 ) -> None:
     """A temporary file is made only when a file is written (the report, at the end), a hash
-    only for a --journal or a --mapfile's disc id, a sense named only when one comes back:
-    none of them loads before the first READ of a plain scan (tempfile brings shutil,
-    random, bz2 and lzma; hashlib OpenSSL)."""
+    only for a --journal or a --mapfile's disc id, a sense named only when one comes back,
+    a date only when a report is written: none of them loads before the first READ of a
+    plain scan (tempfile brings shutil, random, bz2 and lzma; hashlib OpenSSL)."""
     argv = ["scan", "emu:generic-dvd", "--end", "64", "--reports", str(tmp_path), *extra]
     out, at_end = loaded(*argv, setup=NOT_THE_EMULATORS)
     first_line, rest = out.split("\n", 1)
     before = set(json.loads(first_line))
     assert "64 sectors read this run" in rest or '"sectors_read_now": 64' in rest
     assert "rescue.ops.pathcheck" in before  # the hook saw the command's own imports
-    assert not under(before, "tempfile", "hashlib", "_hashlib", "random")
+    assert not under(before, "tempfile", "hashlib", "_hashlib", "random", "datetime")
     # no sense met: the T10 name table (JSON, pkgutil) and the advice are not loaded yet
     assert not under(before, "rescue.scsi.asc_table", "rescue.scsi.advice", "pkgutil")
     assert "tempfile" in at_end  # the report was still written through a temporary

@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rescue import __version__, outputs
 from rescue.errors import BadInput, RescueError
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 ENV = "RESCUE_REPORTS"
 
@@ -80,10 +82,17 @@ def _document(kind: str, device: str, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": kind,
         "device": device,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": _now().isoformat(timespec="seconds"),
         "rescue_version": __version__,
         **body,
     }
+
+
+def _now() -> datetime:
+    """UTC now; datetime is imported when a report is written, not before a scan reads."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
 
 
 def drive_tag(device: str, product: str = "") -> str:
@@ -130,7 +139,7 @@ def _safe(text: str | None) -> str:
 
 def _write(document: dict[str, Any], kind: str, directory: str | None) -> Path:
     folder = reports_dir(directory)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = _now().strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     body = document.get(kind)
     identity = body.get("identity") if isinstance(body, dict) else None
