@@ -188,17 +188,22 @@ def test_menu_draws_its_first_screen_without_the_flash_engine() -> None:
     assert not under(modules, "rescue.engine", "rescue.emulator", "rescue.transport", "rich")
 
 
-#: Stands in for the first READ of a scan: prints the modules loaded so far (a JSON line first
-#: in the command's output), then scans as before.
-AT_FIRST_READ = (
-    "import json as _json, sys as _sys\n"
-    "from rescue.diagnostics import scan as _scan\n"
-    "_run = _scan.Scanner.run\n"
-    "def _first_read(self, *args, **kwargs):\n"
-    "    print(_json.dumps(sorted(_sys.modules)))\n"
-    "    return _run(self, *args, **kwargs)\n"
-    "_scan.Scanner.run = _first_read\n"
-)
+def at_first_read(listed: str) -> str:
+    """Code that stands in for the first READ of a scan: prints the module names in LISTED
+    so far (a JSON line first in the command's output), then scans as before."""
+    return (
+        "import json as _json, sys as _sys\n"
+        "from rescue.diagnostics import scan as _scan\n"
+        "_run = _scan.Scanner.run\n"
+        "def _first_read(self, *args, **kwargs):\n"
+        f"    print(_json.dumps(sorted({listed})))\n"
+        "    return _run(self, *args, **kwargs)\n"
+        "_scan.Scanner.run = _first_read\n"
+    )
+
+
+#: Every module loaded before the first READ.
+AT_FIRST_READ = at_first_read("_sys.modules")
 
 
 @pytest.mark.parametrize("extra", [[], ["--json"]])
@@ -221,7 +226,7 @@ def test_scan_reads_before_loading_the_renderer_the_console_or_udev(
 #: As AT_FIRST_READ, but lists only what was imported from outside the emulator (what a scan
 #: of a real node loads too: a real node never imports rescue.emulator).
 NOT_THE_EMULATORS = (
-    "import json as _json, sys as _sys\n"
+    "import sys as _sys\n"
     "_mine = set()\n"
     "def _note(event, args):\n"
     "    if event != 'import':\n"
@@ -233,13 +238,7 @@ NOT_THE_EMULATORS = (
     "        frame = frame.f_back\n"
     "    _mine.add(args[0])\n"
     "_sys.addaudithook(_note)\n"
-    "from rescue.diagnostics import scan as _scan\n"
-    "_run = _scan.Scanner.run\n"
-    "def _first_read(self, *args, **kwargs):\n"
-    "    print(_json.dumps(sorted(_mine)))\n"
-    "    return _run(self, *args, **kwargs)\n"
-    "_scan.Scanner.run = _first_read\n"
-)
+) + at_first_read("_mine")
 
 
 @pytest.mark.parametrize("extra", [[], ["--json"]])
