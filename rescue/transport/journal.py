@@ -198,6 +198,10 @@ class Journal:
         if self.failure is not None and not self.caller_reports_failure:
             raise _unsaved(self.path, self.failure, self.lost)
 
+    def loss(self) -> RescueError | None:
+        """What the caller that reports a failure itself tells the user (None: all kept)."""
+        return None if self.failure is None else _unsaved(self.path, self.failure, self.lost)
+
 
 def _bad(message: str) -> RescueError:
     from rescue.errors import BadInput
