@@ -185,9 +185,9 @@ def _run(argv: list[str]) -> int:
             sys.stdout.carry_on = False
         drives = [*(args.drives or ()), *(getattr(args, "drives_here", None) or ())]
         with _drive_table(drives, check=bool(drives) or args.command in DRIVE_COMMANDS):
-            return int(args.func(args))
+            return _with_journal_losses(int(args.func(args)))
     except RescueError as err:
-        return report_error(err, getattr(args, "json", as_json))
+        return _with_journal_losses(report_error(err, getattr(args, "json", as_json)))
     except KeyboardInterrupt:  # under --json too, the one error object a script reads
         from rescue.errors import Interrupted
 
@@ -200,6 +200,21 @@ def _run(argv: list[str]) -> int:
         return int(ExitCode.OK)
     except Exception as err:  # what no check foresaw still ends as one line, not a traceback
         return report_error(unforeseen(err), getattr(args, "json", as_json))
+
+
+def _with_journal_losses(code: int) -> int:
+    """After the command's own results: a journal its medium cut short, named on stderr (never
+    inside --json's one object); a command that succeeded then ends with that error's code."""
+    if "rescue.transport.journal" not in sys.modules:
+        return code
+    from rescue.outputs import tell
+    from rescue.transport.journal import untold_losses
+
+    losses = untold_losses()
+    if not losses:
+        return code
+    told = tell(losses)
+    return code or told
 
 
 def _waits_for_keys(args: argparse.Namespace) -> bool:

@@ -360,8 +360,6 @@ def _one_discovery(device: str) -> AbstractContextManager[object]:
 def _run(args: argparse.Namespace) -> int:
     _preflight(args)
     with open_device(args.device, args.journal) as transport:
-        if transport.journal is not None:  # a full medium under it never costs the results
-            transport.journal.caller_reports_failure = True
         drive = Drive(transport)
         drive.settle()
         found = drive.identity  # asked before the scan: a drive may drop off the bus during it
@@ -385,8 +383,6 @@ def _run(args: argparse.Namespace) -> int:
     report, errors = save_report("scan", args.device, {"scan": body}, args.reports)
     if result.save_error is not None:
         errors.insert(0, result.save_error)
-    if transport.journal is not None and (lost := transport.journal.loss()) is not None:
-        errors.append(lost)
     if args.json:
         extra = {"errors": [e.to_dict() for e in errors]} if errors else {}
         print(json.dumps(body | {"report": str(report)} | extra, indent=2, sort_keys=True))

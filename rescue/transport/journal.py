@@ -77,9 +77,11 @@ class Journal:
 
     A line that cannot be written (a full or pulled medium) never stops the
     command in flight: the journal keeps the first error in ``failure``, counts
-    the lines it lost in ``lost`` and writes no more. ``close`` then raises it,
-    unless ``caller_reports_failure`` says the caller reports it itself (a flash
-    must go on to its wait and verify once the commit is sent: issue 11).
+    the lines it lost in ``lost`` and writes no more. ``close`` then leaves it
+    for the command's end to tell (``untold_losses``, read by ``rescue.cli`` once
+    the command has printed its results, so no summary is lost to it), unless
+    ``caller_reports_failure`` says the caller reports it itself (a flash must
+    go on to its wait and verify once the commit is sent: issue 11).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -196,11 +198,7 @@ class Journal:
         except OSError as err:
             self.failure = self.failure or err.strerror or str(err)
         if self.failure is not None and not self.caller_reports_failure:
-            raise _unsaved(self.path, self.failure, self.lost)
-
-    def loss(self) -> RescueError | None:
-        """What the caller that reports a failure itself tells the user (None: all kept)."""
-        return None if self.failure is None else _unsaved(self.path, self.failure, self.lost)
+            _untold.append(_unsaved(self.path, self.failure, self.lost))
 
 
 def _bad(message: str) -> RescueError:
@@ -214,6 +212,16 @@ def _cannot(path: Path, err: OSError) -> RescueError:
 
     kind = PermissionDenied if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else BadInput
     return kind(f"--journal {path}: cannot open it: {err.strerror}")
+
+
+_untold: list[RescueError] = []  # journals closed short since the last untold_losses()
+
+
+def untold_losses() -> list[RescueError]:
+    """The journals closed with lines missing that nobody has reported yet (and forget them)."""
+    losses = _untold[:]
+    _untold.clear()
+    return losses
 
 
 def _unsaved(path: Path, why: str, lost: int) -> RescueError:
