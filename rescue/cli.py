@@ -173,6 +173,7 @@ def _run(argv: list[str]) -> int:
         _odd_bytes_print_as_given()
         from rescue.usage import json_asked
 
+        _with_journal_losses(0, tell=False)  # only this command's journals are its to tell
         command, as_json = command_named(argv), json_asked(argv)
         parser = build_parser(command, as_json=as_json)
         args = parser.parse_args(argv)
@@ -202,18 +203,19 @@ def _run(argv: list[str]) -> int:
         return report_error(unforeseen(err), getattr(args, "json", as_json))
 
 
-def _with_journal_losses(code: int) -> int:
+def _with_journal_losses(code: int, tell: bool = True) -> int:
     """After the command's own results: a journal its medium cut short, named on stderr (never
-    inside --json's one object); a command that succeeded then ends with that error's code."""
+    inside --json's one object); a command that succeeded then ends with that error's code.
+    Not ``tell``: forget what an earlier command in this process left (the menu's, a test's)."""
     if "rescue.transport.journal" not in sys.modules:
         return code
-    from rescue.outputs import tell
+    from rescue import outputs
     from rescue.transport.journal import untold_losses
 
     losses = untold_losses()
-    if not losses:
+    if not losses or not tell:
         return code
-    told = tell(losses)
+    told = outputs.tell(losses)
     return code or told
 
 

@@ -12,7 +12,6 @@ verify as before) or ``let_through`` for the read test each fails a test here.
 
 from __future__ import annotations
 
-import errno
 import importlib
 import json
 import os
@@ -21,45 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from full_medium import fill_the_medium
 
 from rescue.cli import main
 from rescue.emulator.images import make_btc_image
-from rescue.transport.journal import Journal
 
 engine = importlib.import_module("rescue.engine.flash")  # the package's `flash` is the function
 COMMIT = '"cdb": "3b07'  # the BTC family's save-to-flash WRITE BUFFER (mode 7)
-
-
-class FullMedium:
-    """A journal file that takes lines until ``full_after`` says no more fit."""
-
-    def __init__(self, real: Any, full_after: Any) -> None:
-        self.real, self.full_after, self.lines = real, full_after, 0
-
-    def write(self, data: bytes) -> int:
-        if self.full_after(self.lines, data):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self.lines += 1
-        return self.real.write(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def __enter__(self) -> FullMedium:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.real.close()
-
-
-def fill_the_medium(monkeypatch: pytest.MonkeyPatch, full_after: Any) -> None:
-    original = Journal.__init__
-
-    def init(self: Journal, path: Any) -> None:
-        original(self, path)
-        self._fh = FullMedium(self._fh, full_after)  # type: ignore[assignment]
-
-    monkeypatch.setattr(Journal, "__init__", init)
 
 
 def flash(tmp: Path, *extra: str) -> int:

@@ -13,47 +13,19 @@ import os
 from pathlib import Path
 
 import pytest
+from full_medium import fill_the_medium
 
 from rescue.cli import main
 from rescue.diagnostics import mapfile as mf
 from rescue.errors import ExitCode
-from rescue.transport import journal as journal_module
 
 KEPT_LINES = 2
-
-
-class _FillsUp:
-    """A journal file on a medium with room for KEPT_LINES lines."""
-
-    def __init__(self, real) -> None:  # noqa: ANN001
-        self.real, self.lines = real, 0
-
-    def write(self, data: bytes) -> int:
-        if self.lines >= KEPT_LINES:
-            raise OSError(28, os.strerror(28))
-        self.lines += 1
-        return self.real.write(data)
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        return getattr(self.real, name)
-
-    def __enter__(self):  # noqa: ANN204
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.real.close()
 
 
 @pytest.fixture
 def small_medium(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every journal opened from here on sits on a medium with room for KEPT_LINES lines."""
-    opened = journal_module.Journal.__init__
-
-    def on_a_small_medium(self, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
-        opened(self, *args, **kwargs)
-        self._fh = _FillsUp(self._fh)
-
-    monkeypatch.setattr(journal_module.Journal, "__init__", on_a_small_medium)
+    fill_the_medium(monkeypatch, lambda lines, data: lines >= KEPT_LINES)
 
 
 @pytest.mark.usefixtures("small_medium")

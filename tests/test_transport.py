@@ -8,6 +8,7 @@ import os
 import re
 
 import pytest
+from full_medium import FullMedium
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -249,31 +250,12 @@ def test_a_journal_named_as_a_folder_is_refused(tmp_path) -> None:  # noqa: ANN0
     assert not (tmp_path / "newj").exists()
 
 
-class _FullMedium:
-    """The journal's file once the medium is full: every write fails."""
-
-    def __init__(self, real) -> None:  # noqa: ANN001
-        self.real = real
-
-    def write(self, data: bytes) -> int:
-        raise OSError(28, os.strerror(28))
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        return getattr(self.real, name)
-
-    def __enter__(self):  # noqa: ANN204
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.real.close()
-
-
 def test_a_full_medium_never_stops_a_command_and_close_names_the_loss(tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "j.jsonl"
     journal = Journal(path)
     t = EmulatedTransport(EchoDevice(), "emu:echo", journal=journal)
     t.execute(bytes([0x12, 0, 0, 0, 96, 0]), data_in=96)
-    journal._fh = _FullMedium(journal._fh)
+    journal._fh = FullMedium(journal._fh, lambda lines, data: True)  # type: ignore[assignment]
     t.execute(bytes(6))
     t.execute(bytes(6))  # the command goes on; its line is counted as lost
     assert journal.failure == os.strerror(28) and journal.lost == 2 and journal.count == 1
