@@ -137,6 +137,10 @@ def test_doctor_and_scan_on_many_drives(bench: Path, capsys: pytest.CaptureFixtu
     ("argv", "words"),
     [
         (["bench", "--doctor", "emu:generic-cd", "emu:generic-cd"], "named twice"),
+        (  # one state file spelled two ways is one drive: two workers would write it at once
+            ["bench", "--doctor", "emu:generic-cd,state=bs.state", "emu:generic-cd,state=./bs.state"],  # noqa: E501
+            "emu:generic-cd,state=bs.state and emu:generic-cd,state=./bs.state are one drive",
+        ),
         (["bench", "--doctor"], "at least one DEV"),
     ],
 )

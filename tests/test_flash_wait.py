@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +21,7 @@ class Scripted:
         self._answers: Iterator[str | None] = iter(answers)
         self.clock = 0.0
         self.polls = 0
+        self.transport = SimpleNamespace(name="/dev/sg3")  # what a refusal's hint names
 
     def test_unit_ready(self):  # noqa: ANN201
         self.polls += 1

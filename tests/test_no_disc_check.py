@@ -41,8 +41,20 @@ def test_a_unit_attention_is_consumed_and_the_question_asked_again() -> None:
 
 
 def test_a_disc_in_the_drive_is_refused() -> None:
-    with pytest.raises(Refused, match="a disc is in the drive"):
+    with pytest.raises(Refused, match="a disc is in the drive") as refused:
         check_no_disc(_drive("generic-dvd"))
+    assert "`disc=none`" in (refused.value.hint or "")  # an emulated drive has no tray to open
+
+
+def test_the_eject_suggested_names_the_node_quoted() -> None:
+    """Once `eject DEV` was printed literally; the step must work as printed."""
+    from rescue.emulator.registry import create
+    from rescue.transport.emulated import EmulatedTransport
+
+    drive = Drive(EmulatedTransport(create("generic-dvd"), name="/dev/sg 7"))
+    with pytest.raises(Refused) as refused:
+        check_no_disc(drive)
+    assert "`eject '/dev/sg 7'`" in (refused.value.hint or "")
 
 
 def test_becoming_ready_is_refused_as_busy() -> None:

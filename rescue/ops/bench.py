@@ -84,14 +84,32 @@ def seconds(text: str) -> float:
     return value
 
 
+def _drive_key(device: str) -> str:
+    """What makes two spellings one drive: a node's real path, an emulated drive's state file."""
+    if device.startswith("emu:"):
+        states = [p[6:] for p in device.split(",") if p.startswith("state=")]
+        return f"emu-state:{os.path.realpath(states[0])}" if states else device
+    return os.path.realpath(device) if device.startswith("/") else device
+
+
+def _check_each_drive_once(devices: list[str]) -> None:
+    seen: dict[str, str] = {}
+    for device in devices:
+        key = _drive_key(device)
+        if key in seen:
+            first = seen[key]
+            same = "" if first == device else f" ({first} and {device} are one drive)"
+            raise UsageError(f"a DEV is named twice{same}: each drive takes one job at a time")
+        seen[key] = device
+
+
 def run(args: argparse.Namespace) -> int:
     job = next((name for name in JOBS if getattr(args, name)), None)
     if job is None:
         return _screen(args)
     if not args.devices:
         raise UsageError(f"bench --{job}: name at least one DEV")
-    if len(set(args.devices)) != len(args.devices):
-        raise UsageError("a DEV is named twice: each drive takes one job at a time")
+    _check_each_drive_once(args.devices)
     if args.journal:
         raise UsageError("bench keeps one journal per drive beside its report; drop --journal")
     folder = reports_dir(args.reports)

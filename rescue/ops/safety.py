@@ -130,6 +130,18 @@ def exclusive_lock(key: str, directory: Path | None = None) -> Iterator[Path]:
 # --- no disc ---------------------------------------------------------------------------------
 
 
+def _take_the_disc_out(device: str) -> str:
+    """A next step that works as printed: `eject` on the node rescue opened (util-linux eject
+    takes an sr or an sg node), or, for an emulated drive, its spec without a disc."""
+    from shlex import quote
+
+    from rescue.devices import EMULATED_PREFIX
+
+    if device.startswith(EMULATED_PREFIX):
+        return "an emulated drive has no tray: add `disc=none` to its spec, then run again"
+    return f"take the disc out (`eject {quote(device)}` or the tray button), then run again"
+
+
 def check_no_disc(drive: Drive) -> str:
     """Refuse unless the drive says it is empty; return what was seen.
 
@@ -145,7 +157,7 @@ def check_no_disc(drive: Drive) -> str:
         if sense is None:
             raise Refused(
                 "a disc is in the drive: the drive must be empty while it flashes",
-                hint="eject the disc (`eject DEV`), then run the same command again",
+                hint=_take_the_disc_out(drive.transport.name),
             )
         triple = f"{sense.key:X}/{sense.asc:02X}/{sense.ascq:02X}"
         if sense.key == 0x2 and sense.asc == 0x3A:
