@@ -212,9 +212,22 @@ MODELS: dict[str, ModelInfo] = {
 }
 
 
+def _split(spec: str) -> tuple[str, list[str]]:
+    """MODEL and its KEY=VALUE pairs, as the grammar in the module docstring cuts them."""
+    name, *pairs = spec.strip().split(",")
+    return name, pairs
+
+
+def state_file(spec: str) -> str | None:
+    """The ``state=`` file SPEC names (unchecked), for telling two spellings of one drive apart."""
+    _, pairs = _split(spec)
+    values = (pair.partition("=") for pair in pairs)
+    return next((value for key, _, value in values if key == "state"), None)
+
+
 def create(spec: str, clock: Clock | None = None) -> Device:
     """A fresh device for ``spec`` (grammar in the module docstring)."""
-    name, *pairs = spec.strip().split(",")
+    name, pairs = _split(spec)
     info = MODELS.get(name)
     if info is None:
         raise ValueError(f"unknown emulated model {name!r}; models: {', '.join(MODELS)}")

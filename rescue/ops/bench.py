@@ -28,6 +28,7 @@ from pathlib import Path
 from rescue.bench.jobs import JOBS, PLAIN_WORK, flash_work, prepared
 from rescue.bench.runner import DEFAULT_TIMEOUT, DriveResult, Task, log_path, run_batch, worst
 from rescue.bench.summary import document, save
+from rescue.devices import EMULATED_PREFIX
 from rescue.diagnostics.report import reports_dir
 from rescue.engine.flash import FlashOptions
 from rescue.errors import EXIT_CODE_MEANINGS, UsageError
@@ -86,9 +87,11 @@ def seconds(text: str) -> float:
 
 def _drive_key(device: str) -> str:
     """What makes two spellings one drive: a node's real path, an emulated drive's state file."""
-    if device.startswith("emu:"):
-        states = [p[6:] for p in device.split(",") if p.startswith("state=")]
-        return f"emu-state:{os.path.realpath(states[0])}" if states else device
+    if device.startswith(EMULATED_PREFIX):
+        from rescue.emulator.registry import state_file
+
+        state = state_file(device[len(EMULATED_PREFIX) :])
+        return device if state is None else f"emu-state:{os.path.realpath(state)}"
     return os.path.realpath(device) if device.startswith("/") else device
 
 
