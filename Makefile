@@ -23,7 +23,9 @@ deps-all:   ; @$(DEPS) venv quick vm image kernel
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev]'
+	# compat: a plain path in a .pth, where the default editable finder costs every
+	# start in the venv pathlib and re (0.45 s of 0.82 s under TCG; docs/performance.md)
+	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
 	touch $@
 
 setup: deps-venv $(VENV)/.installed

@@ -9,11 +9,11 @@ the transport's clock, so in-process emulated drives never cost real time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, NoReturn
 
 from rescue.errors import RescueError, TransportError
+from rescue.record import record
 from rescue.scsi import cdb as build
 from rescue.scsi.capacity import Capacity, parse_read_capacity_10
 from rescue.scsi.configuration import Configuration, parse_configuration
@@ -33,7 +33,7 @@ UNIT_ATTENTION = 0x6
 _TEST_UNIT_READY = bytes(build.test_unit_ready())  # six zero bytes, plain (not a Cdb)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriveIdentity:
     vendor: str
     product: str

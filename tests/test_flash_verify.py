@@ -19,13 +19,13 @@ by mutation on 2026-12-03, one branch at a time, each run against this file:
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 from pathlib import Path
 
 import pytest
 from flash_cli import flash_and_journal
 
+from rescue import record
 from rescue.drive import Drive
 from rescue.emulator.images import make_btc_image, make_mt1939_image
 from rescue.families.mt1939 import Mt1939Family
@@ -57,7 +57,7 @@ def test_a_drive_on_another_revision_is_not_a_success(
 
     def inquiry(self: Drive):  # type: ignore[no-untyped-def]
         parsed = original(self)
-        return dataclasses.replace(parsed, revision="0049") if committed["yes"] else parsed
+        return record.replace(parsed, revision="0049") if committed["yes"] else parsed
 
     monkeypatch.setattr(Drive, "command", note)
     monkeypatch.setattr(Drive, "inquiry", inquiry)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rescue.bench.runner import DriveResult
@@ -14,6 +13,7 @@ from rescue.engine.context import RunContext
 from rescue.engine.flash import FlashJob, FlashOptions
 from rescue.errors import RescueError
 from rescue.firmware.image import Pinned
+from rescue.record import replace
 
 if TYPE_CHECKING:
     from rescue.discovery.model import Inventory

@@ -27,12 +27,12 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rescue.engine.context import Event, RunContext
 from rescue.errors import ExitCode
+from rescue.record import asdict, field, record
 
 INTERRUPTED = 130
 RANKING: tuple[int, ...] = (
@@ -64,7 +64,7 @@ def worst(codes: list[int]) -> int:
     return min(failed, key=lambda c: rank.get(c, -1))
 
 
-@dataclass
+@record
 class DriveResult:
     """How one drive's job ended; one line of output, one row of the summary."""
 
@@ -96,7 +96,7 @@ class DriveResult:
 Work = Callable[[RunContext, DriveResult], None]
 
 
-@dataclass
+@record
 class Task:
     device: str
     job: str

@@ -31,7 +31,6 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -40,6 +39,7 @@ from rescue.bench.runner import Batch, DriveResult, Task, log_path, worst
 from rescue.bench.summary import document, save
 from rescue.engine.flash import FlashOptions
 from rescue.errors import RescueError
+from rescue.record import field, record
 
 if TYPE_CHECKING:
     from rescue.discovery import DriveNode
@@ -56,7 +56,7 @@ PROBE_WAIT = 5.0  # a job waits this long for its drive's probe to end
 HELP = "d/s/b/f SEL: doctor/scan/backup/flash (SEL: 1 3, 2-4, all)  q: quit  q!: stop"
 
 
-@dataclass
+@record
 class Row:
     device: str
     identity: str = "?"
@@ -73,7 +73,7 @@ class Row:
     busy: bool = False
 
 
-@dataclass
+@record
 class Screen:
     devices: list[str]
     firmware_dir: Path | None

@@ -12,7 +12,6 @@ laser reaches the outer tracks. Everything is gathered as plain data first
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from shlex import quote
 from typing import Any
 
@@ -29,6 +28,7 @@ from rescue.errors import ParseError, RescueError
 from rescue.firmware.catalog import find_drive
 from rescue.firmware.plan import revision_key
 from rescue.ops.pathcheck import fit_sectors
+from rescue.record import asdict, field, record
 from rescue.scsi.sense import Sense, SenseError
 
 PROBE_SECTORS = 16
@@ -45,7 +45,7 @@ NO_DISC = "no-disc"
 PROBLEM = "problem"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Probe:
     """One read of the short test: where, and the sense when it failed."""
 
@@ -57,7 +57,7 @@ class Probe:
     c2_bytes: int = 0  # bytes the C2 pointers flagged (CDs in drives that report them)
 
 
-@dataclass
+@record
 class Diagnosis:
     device: str
     identity: dict[str, str]

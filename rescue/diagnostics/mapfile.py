@@ -21,9 +21,9 @@ mixing two discs' maps.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from rescue.errors import BadInput
+from rescue.record import field, record
 
 FINISHED = "+"
 BAD_SECTOR = "-"
@@ -35,7 +35,7 @@ BLOCK_STATUSES = frozenset(FINISHED + BAD_SECTOR + NON_TRIED + NON_TRIMMED + NON
 CURRENT_STATUSES = BLOCK_STATUSES | {"F", "G"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Block:
     pos: int
     size: int
@@ -46,7 +46,7 @@ class Block:
         return self.pos + self.size
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mapfile:
     current_pos: int
     current_status: str
@@ -97,7 +97,7 @@ def read_c2_comments(text: str, name: str = "mapfile") -> dict[int, int]:
 DISC_TAG = "rescue-disc"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiscId:
     """Which disc a mapfile maps: its size and a fingerprint of its first sectors."""
 

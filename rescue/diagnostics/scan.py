@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, TypeVar
 
@@ -36,6 +35,7 @@ from rescue.diagnostics.readmethod import (
 from rescue.drive import Drive
 from rescue.errors import ParseError, RescueError
 from rescue.ops.pathcheck import fit_sectors
+from rescue.record import field, record
 from rescue.scsi.sense import SenseError
 
 SECTOR = 2048
@@ -58,7 +58,7 @@ _PENDING_RUN = re.compile(b"[^" + re.escape(_TRIED) + b"]+")
 _TRIED_SECTOR = re.compile(b"[^" + re.escape(_NON_TRIED) + b"]")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LbaRun:
     """Consecutive sectors, reported by their first and last LBA."""
 
@@ -73,7 +73,7 @@ class LbaRun:
         return {"first": self.first, "last": self.last, "count": self.count}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SectorRange(LbaRun):
     """A bad range with its sense, or a slow one with the drive time it took."""
 
@@ -84,7 +84,7 @@ class SectorRange(LbaRun):
         return super().to_dict() | {"detail": self.detail, "seconds": self.seconds}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WeakRange(LbaRun):
     """Consecutive sectors that read, but only with C2 errors."""
 
@@ -98,7 +98,7 @@ class WeakRange(LbaRun):
         }
 
 
-@dataclass
+@record
 class Zone:
     first: int
     count: int
@@ -119,7 +119,7 @@ class Zone:
         }
 
 
-@dataclass
+@record
 class ScanResult:
     start: int
     end: int  # exclusive

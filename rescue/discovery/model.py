@@ -6,8 +6,9 @@ the tests can build and print them without touching /sys or udev.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from rescue.record import field, record
 
 if TYPE_CHECKING:
     from rescue.discovery.path import PathInfo
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 TRANSPORTS = ("ata", "usb", "scsi", "virtio", "tcm_loop", "unknown")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Media:
     """Disc state as udev's ``cdrom_id`` last saw it (discovery sends no command).
 
@@ -32,7 +33,7 @@ class Media:
         return {"present": self.present, "kinds": list(self.kinds), "state": self.state}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriveNode:
     """One optical drive (SCSI peripheral type 5) as the kernel shows it.
 
@@ -88,7 +89,7 @@ class DriveNode:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SkippedDevice:
     """A SCSI device discovery looked at and left out, with the reason why."""
 
@@ -100,7 +101,7 @@ class SkippedDevice:
         return {"name": self.name, "reason": self.reason, "path": self.path}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Inventory:
     """The result of one discovery pass.
 

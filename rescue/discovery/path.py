@@ -31,10 +31,10 @@ Everything here reads files; a missing file leaves a field None.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from rescue.discovery.sysfs import ATA_PORT_RE, HCTL_RE, read_attr
+from rescue.record import record
 
 SECTOR = 512
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -59,7 +59,7 @@ PASSES = "passes"
 REFUSED = "refused"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UsbBridge:
     """The USB device that carries the drive (its sysfs directory has idVendor/idProduct)."""
 
@@ -97,7 +97,7 @@ class UsbBridge:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QueueLimits:
     """The numbers that bound one command's data, as sysfs shows them (None: not shown)."""
 
@@ -149,7 +149,7 @@ class QueueLimits:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PathInfo:
     """How one drive is attached and what the path lets through.
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rescue.discovery.model import DriveNode, Inventory
 from rescue.errors import DeviceNotFound
+from rescue.record import record, replace
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriveKey:
     """What identifies a drive across a reset (taken before the flash)."""
 
@@ -43,7 +43,7 @@ class DriveKey:
         return dict(self.__dict__)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Refound:
     """The drive found again: its node now, whether it moved, and what matched.
 

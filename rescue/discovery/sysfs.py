@@ -23,10 +23,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from rescue.discovery.model import SkippedDevice
+from rescue.record import record
 
 MMC_PERIPHERAL_TYPE = 5  # SPC "CD/DVD device": the type MMC drives report
 
@@ -67,7 +67,7 @@ ATA_PORT_RE = re.compile(r"ata\d+")
 DECIMAL_RE = re.compile(r"[0-9]+")  # not str.isdigit(): it accepts digits int() refuses
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ScsiDevice:
     """Facts about one H:C:T:L read from its sysfs directory."""
 
@@ -206,7 +206,7 @@ def _list_dir(directory: Path) -> list[Path]:
         return []
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Candidate:
     """A readable SCSI device plus what the source knows beyond sysfs.
 

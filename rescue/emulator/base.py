@@ -10,15 +10,16 @@ the TCMU bridge uses the wall clock.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Protocol
+
+from rescue.record import record
 
 GOOD = 0x00
 CHECK_CONDITION = 0x02
 BUSY = 0x08
 
 
-@dataclass
+@record
 class Reply:
     """What a device answers to one command."""
 

@@ -21,8 +21,9 @@ error correction still gives the right user data to a plain READ.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+from rescue.record import field, record
 
 SECTOR = 2048
 PATTERN_TAG = b"RESC"
@@ -53,7 +54,7 @@ def pattern_sector(lba: int) -> bytes:
     return (lba.to_bytes(4, "big") + PATTERN_TAG) * (SECTOR // 8)
 
 
-@dataclass
+@record
 class Disc:
     """A readable disc: ``sectors`` long, CD or DVD, optionally backed by ``image``."""
 

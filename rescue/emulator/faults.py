@@ -31,10 +31,10 @@ Object API: build ``Fault`` values directly and pass them to a model's
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from enum import StrEnum
 
 from rescue.emulator.sense import Sense, parse_triple
+from rescue.record import record
 
 
 class Action(StrEnum):
@@ -46,7 +46,7 @@ class Action(StrEnum):
     SENSE = "sense"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Fault:
     """One rule. ``opcode`` None counts all commands; ``last`` None means forever."""
 

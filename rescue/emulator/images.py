@@ -23,7 +23,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from rescue.record import record
 
 FLASH_SIZE = 0x100000
 BANK_SIZE = 0x10000
@@ -39,7 +40,7 @@ IDENTITY_END = DATE_AT + 16
 PRODUCT_1004 = "DVDRW IDE1004"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FlashIdentity:
     vendor: str
     product: str
@@ -297,7 +298,7 @@ PIONEER_KERNEL_TYPE_AT, PIONEER_PART_AT = 0xD0, 0x110
 PIONEER_HEADER_END = 0x118
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PioneerPart:
     """What a Normal part says about itself: the drive it names and the hardware it needs."""
 

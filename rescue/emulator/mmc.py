@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from rescue.emulator.base import BUSY, CHECK_CONDITION, Clock, Reply
@@ -60,6 +59,7 @@ from rescue.emulator.sense import (
     Sense,
     fixed_sense,
 )
+from rescue.record import record
 
 TEST_UNIT_READY = 0x00
 REQUEST_SENSE = 0x03
@@ -97,7 +97,7 @@ LOADING_TRAY = 0x20
 Handler = Callable[[bytes, bytes | None], "bytes | Reply"]
 
 
-@dataclass
+@record
 class Identity:
     """What INQUIRY reports; fields are padded/truncated to their SPC widths on output."""
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from rescue.emulator import btc, mt1939, mt1959, pioneer, plextor, spc, tsst
 from rescue.emulator.base import Clock, Device, VirtualClock
@@ -58,6 +57,7 @@ from rescue.emulator.mmc import (
     Identity,
     MmcDrive,
 )
+from rescue.record import field, record
 
 #: The largest generated disc: 2^27 sectors (256 GiB) is more than a 128 GB BDXL holds.
 MAX_SECTORS = 1 << 27
@@ -80,7 +80,7 @@ COMMON_KEYS = (
 )
 
 
-@dataclass
+@record
 class Options:
     """The common keys, parsed; ``extra`` holds the model-specific ones as text."""
 
@@ -93,7 +93,7 @@ class Options:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ModelInfo:
     description: str
     family: str

@@ -31,11 +31,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from rescue.emulator.base import CHECK_CONDITION, Device, Reply
 from rescue.emulator.tcmu_configfs import LoopbackLun, ensure_kernel_support
 from rescue.emulator.tcmu_ring import Command, CommandRing, TaskManagement, Unknown
+from rescue.record import record
 
 # The ring says how much data a command moves, not which way. Opcodes whose
 # data goes host -> device (SPC-4, SBC-3, MMC-6); everything else with data
@@ -99,7 +99,7 @@ def full_cdb(device: Device, cdb: bytes) -> bytes:
     return cdb.ljust(want, b"\0") if want else cdb
 
 
-@dataclass
+@record
 class Stats:
     """What a drive's handler did; ``seconds`` is time spent in the model and ring."""
 
@@ -256,7 +256,7 @@ class DriveHandler(threading.Thread):
             os.close(fd)
 
 
-@dataclass
+@record
 class ExposedDrive:
     """A model the kernel now sees as a drive."""
 

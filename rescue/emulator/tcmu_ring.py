@@ -27,10 +27,10 @@ bytearray in tests); waking the kernel is the bridge's job.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Protocol
 
 from rescue.errors import TransportError
+from rescue.record import record
 
 OP_PAD, OP_CMD, OP_TMR = 0, 1, 2
 OP_MASK = 0x7
@@ -80,7 +80,7 @@ class RingError(TransportError):
     """The shared ring holds something the TCMU layout does not allow."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Command:
     """One SCSI command from the kernel, located in the ring."""
 
@@ -95,7 +95,7 @@ class Command:
         return sum(length for _, length in self.iovecs)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TaskManagement:
     """A task management notification: which commands the kernel aborted."""
 
@@ -109,7 +109,7 @@ class TaskManagement:
         return TMR_NAMES.get(self.kind, f"type {self.kind}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Unknown:
     """An entry with an opcode this code does not know (a newer kernel)."""
 

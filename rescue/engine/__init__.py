@@ -1,6 +1,6 @@
 """The engine: every job rescue does to a drive, as functions a program can call.
 
-Each takes a frozen dataclass of options and one ``RunContext`` (console,
+Each takes a frozen record of options and one ``RunContext`` (console,
 event listener, consent, journal, reports folder) and reports progress as
 ``Event`` values::
 

@@ -19,7 +19,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,12 +31,13 @@ from rescue.engine.context import RunContext
 from rescue.errors import Interrupted, RescueError, UsageError
 from rescue.families import Family, resolve_family
 from rescue.ops.safety import drive_key, exclusive_lock
+from rescue.record import record
 
 if TYPE_CHECKING:
     from rescue.drive import Drive
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BackupOptions:
     """Which drive, where the image goes, and (rarely) the protocol to read it with."""
 

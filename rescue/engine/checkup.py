@@ -14,19 +14,19 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from rescue.engine.context import RunContext
 from rescue.errors import ExitCode
+from rescue.record import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DoctorOptions:
     device: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ScanOptions:
     device: str
     start: int = 0
@@ -37,7 +37,7 @@ class ScanOptions:
     mapfile: str | None = None
 
 
-@dataclass
+@record
 class Outcome:
     """How a doctor or scan run ended: its exit code, its JSON body, its report."""
 

@@ -1,7 +1,7 @@
 """The per-run context every engine function takes: where text, events and files go.
 
 An engine function (``rescue.engine.flash``, ``backup``, ``doctor``, ``scan``)
-takes two things: a frozen dataclass of its options (what to do, to which
+takes two things: a frozen record of its options (what to do, to which
 drive) and one ``RunContext`` (how this run talks to the world: the console
 for human text, the event listener, the journal and reports folder, whether a
 person may be asked). The command line, the menu and the bench build the
@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from rich.console import Console
+
+from rescue.record import field, record
 
 #: Stages an engine reports through ``Event(kind="stage")``, in the order a flash passes them.
 STAGES = ("open", "identity", "checks", "backup", "confirm", "write", "wait", "verify", "done")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Event:
     """One thing a running job wants its face to know.
 
@@ -47,7 +48,7 @@ def _silent() -> Console:
     return Console(quiet=True)
 
 
-@dataclass
+@record
 class RunContext:
     """How one run talks to the world; the CLI, the menu and a bench worker each make one.
 

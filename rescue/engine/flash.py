@@ -35,7 +35,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from shlex import quote
 from typing import TYPE_CHECKING, Any
@@ -65,6 +64,7 @@ from rescue.ops.safety import (
     exclusive_lock,
     quiet_drive,
 )
+from rescue.record import field, record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,7 +81,7 @@ SKIPPED = "skipped"
 PROGRESS_STEPS = 100
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FlashOptions:
     """What to flash where; consent, journal and reports folder are the run's (RunContext)."""
 
@@ -123,7 +123,7 @@ def chosen_risk(match: Match) -> str:
     )
 
 
-@dataclass
+@record
 class FlashReport:
     """Everything the run learnt, written as JSON next to the journal."""
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from rescue.families import Family, Step
 from rescue.families.base import Identity
+from rescue.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriveModel:
     """A drive's INQUIRY strings: all of its identity a family's step list may depend on."""
 

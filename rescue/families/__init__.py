@@ -12,7 +12,6 @@ by ``rescue.families.unknown`` (what it reports, candidate families, next steps)
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rescue.errors import Refused, UsageError
@@ -32,6 +31,7 @@ from rescue.families.unknown import (
     evidence,
     exact_fields,
 )
+from rescue.record import record
 
 if TYPE_CHECKING:
     from rescue.drive import Drive
@@ -58,7 +58,7 @@ def family_named(name: str) -> Family:
     raise KeyError(name)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Match:
     """The family serving a drive and why: a table row, feature 0x0104, or --family."""
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rescue.errors import CommandTimeout, Refused, RescueError
+from rescue.record import field, record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,7 +42,7 @@ class Identity(Protocol):
 RECOVERY_REVISION = "BOOT"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     """One command of a flash or backup sequence, exactly as it will be sent.
 
@@ -84,7 +84,7 @@ class Step:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DrivePattern:
     """One line of families.json: glob patterns on the INQUIRY strings (see ``squeeze``).
 

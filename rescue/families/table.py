@@ -32,7 +32,6 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any, NoReturn
 
 from rescue.errors import BadInput
 from rescue.families.base import DrivePattern
+from rescue.record import fields, record
 
 DRIVES_DIR_ENV = "RESCUE_DRIVES_DIR"
 DATA_DRIVES_DIR = Path("/data/drives.d")
@@ -49,7 +49,7 @@ SHIPPED = "rescue/data/families.json"
 USER_FILE_LIMIT = 1 << 20
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Param:
     """One per-drive protocol parameter a family reads from its row."""
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from rescue.errors import Refused, RescueError
 from rescue.families.base import Family, Identity, squeeze
+from rescue.record import field, record
 
 if TYPE_CHECKING:
     from rescue.drive import Drive
@@ -55,7 +55,7 @@ def quote(text: str) -> str:
     return f"'{shown}'"
 
 
-@dataclass
+@record
 class Candidate:
     family: str
     title: str
@@ -68,7 +68,7 @@ class Candidate:
         return f"{self.family} ({'; '.join(self.reasons)})"
 
 
-@dataclass
+@record
 class Evidence:
     """What an unknown drive reports, and the families it could belong to."""
 

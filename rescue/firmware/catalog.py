@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 from rescue.errors import BadInput
 from rescue.firmware.layouts import BY_FAMILY
 from rescue.firmware.model import FirmwareImage
+from rescue.record import record
 
 MANIFEST_SUFFIX = ".sha256.json"
 
@@ -38,14 +38,14 @@ class CatalogError(BadInput):
     """The catalog file is missing, tampered with or malformed."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CatalogRevision:
     rev: str
     date: str | None
     sha256: str | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UpgradeRule:
     """Drives on a revision in ``from_revs`` must pass through ``requires`` before
     any target at or above ``to_at_least`` (natural order, see plan.revision_key)."""
@@ -56,7 +56,7 @@ class UpgradeRule:
     why: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CatalogDrive:
     """A known drive; ``name`` is what people call it, ``products`` what it reports."""
 
@@ -79,7 +79,7 @@ class CatalogDrive:
         return any(fnmatchcase(name, _squeeze(pattern)) for pattern in self.products)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Catalog:
     path: str
     sha256: str

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -27,6 +26,7 @@ from rescue.firmware import btchex
 from rescue.firmware.layouts import BY_FAMILY, LAYOUTS, detect
 from rescue.firmware.model import FirmwareImage
 from rescue.firmware.source import read_source
+from rescue.record import record
 
 
 def _layout_for(family: str) -> ModuleType:
@@ -46,7 +46,7 @@ def _decode(raw: bytes, path: Path) -> tuple[str, bytes]:
     return "bin", raw
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pinned:
     """A firmware file read once: its bytes, and its analysis when its family could be told."""
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from rescue.record import field, record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Identity:
     """What the image says it is. ``None`` means the layout keeps no such field
     (or its place is not publicly documented), never a guess.
@@ -21,7 +22,7 @@ class Identity:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Checksum:
     """The family's checksum rule applied to the image.
 
@@ -37,7 +38,7 @@ class Checksum:
     valid: bool | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Analysis:
     """What one layout found in an image: the part of FirmwareImage it owns."""
 
@@ -47,7 +48,7 @@ class Analysis:
     notes: list[str]
 
 
-@dataclass
+@record
 class FirmwareImage:
     """A firmware file as read from disk and checked against its family's layout.
 

@@ -14,10 +14,10 @@ compared in natural order: runs of digits as numbers, the rest as text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from rescue.errors import Refused, UsageError
 from rescue.firmware.catalog import CatalogDrive, CatalogError, UpgradeRule
+from rescue.record import field, record
 
 
 class UnknownRevision(Refused):
@@ -30,14 +30,14 @@ class UnknownTarget(UsageError, UnknownRevision):
     exit_code = UsageError.exit_code
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     from_rev: str
     to_rev: str
     why: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Plan:
     steps: list[Step]
     unsafe_direct: bool  # the direct jump current -> target breaks a catalog rule

@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 import shlex
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rescue.errors import EXIT_CODE_MEANINGS, ExitCode, RescueError
 from rescue.menu.drives import DriveEntry
 from rescue.menu.screen import WIDTH, MenuExit, Option, choose, numbered, say, yes_no
+from rescue.record import record
 
 if TYPE_CHECKING:
     from rescue.engine.flash import FlashOptions
@@ -112,7 +112,7 @@ def run_flash(argv: list[str], options: FlashOptions, reports: Path | None = Non
     return _ended(code)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Abilities:
     """What the menu may offer for one drive, read with INQUIRY (and GET CONFIGURATION).
 

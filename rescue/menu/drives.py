@@ -9,12 +9,12 @@ from udev/sysfs, which sends no command at all (safe beside a busy drive).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rescue.errors import RescueError
+from rescue.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriveEntry:
     device: str  # what the CLI takes as DEV
     vendor: str

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from rescue.record import record
 
 WIDTH = 80
 # Room for a screen's list: 25 rows minus a title, a blank line, the command line,
@@ -48,7 +49,7 @@ def ask(prompt: str) -> str:
         raise MenuExit("Ctrl-C") from None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Option:
     key: str  # a digit string for numbered entries, one letter for commands
     text: str

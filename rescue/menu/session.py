@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from rescue import __version__
 from rescue.menu import actions
 from rescue.menu.drives import DriveEntry, list_drives
 from rescue.menu.screen import MenuExit, Option, ask, choose, numbered, pause, say
+from rescue.record import record
 
 DATA_FIRMWARE = Path("/data/firmware")
 KMSG = Path("/dev/kmsg")
@@ -29,7 +29,7 @@ QUIT = Option("q", "quit to shell")
 BACK = actions.BACK
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Folders:
     firmware: Path | None  # images offered for flashing
     reports: Path  # where backups go

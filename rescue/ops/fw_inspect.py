@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +19,7 @@ from rescue.firmware import FirmwareImage, load_firmware
 from rescue.firmware.catalog import CatalogError, load_catalog, match_image
 from rescue.firmware.layouts import BY_FAMILY
 from rescue.inputs import file_name
+from rescue.record import replace
 
 
 def _hex16(value: int | None) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -34,6 +33,7 @@ from rescue.discovery.path import (
     path_of_node,
 )
 from rescue.errors import Refused
+from rescue.record import record
 
 SECTOR = 2048  # reads are sized in optical sectors
 
@@ -147,7 +147,7 @@ def needed_transfer(steps: Iterable[Any]) -> int:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PathVerdict:
     ok: bool
     needed: int
@@ -212,7 +212,7 @@ def check_path(transport: Any, steps: Iterable[Any], family: str | None = None) 
 # --- whose refusal is it -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Origin:
     """Who most likely answered: ``bridge``, ``drive`` or ``bridge or drive``, and why."""
 

@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass
 from shlex import quote
 from typing import Any
 
 from rescue.devices import open_device
 from rescue.errors import ExitCode, RescueError
 from rescue.ops.pathcheck import BRIDGE, EITHER, Origin, bridge_or_drive
+from rescue.record import asdict, record
 from rescue.scsi import cdb as build
 from rescue.scsi.advice import advise
 from rescue.scsi.sense import SenseError
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(func=run)
 
 
-@dataclass
+@record
 class ProbeResult:
     device: str
     vendor: str

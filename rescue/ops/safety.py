@@ -25,11 +25,11 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rescue.errors import BadInput, PermissionDenied, Refused
+from rescue.record import field, record
 from rescue.scsi.advice import advise
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ UDEV_RUNTIME_DIR = Path("/run/udev/rules.d")
 OVERRIDE_MARKER = "# written by rescue flash: cdrom_id kept off"
 
 
-@dataclass
+@record
 class Check:
     """One line of the pre-flight report."""
 
@@ -57,7 +57,7 @@ class Check:
         return {"name": self.name, "outcome": self.outcome, "detail": self.detail}
 
 
-@dataclass
+@record
 class Preflight:
     checks: list[Check] = field(default_factory=list)
 
@@ -200,7 +200,7 @@ def block_name(node: str, sys_root: Path = Path("/sys")) -> str | None:
     return names[0] if names else None
 
 
-@dataclass
+@record
 class QuietDrive:
     """Turns off media polling and udev's tray lock for one drive; ``restore`` undoes it."""
 

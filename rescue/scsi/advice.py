@@ -12,10 +12,11 @@ triple gets advice.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from rescue.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Advice:
     meaning: str
     next_step: str

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import json
 import pkgutil
-from dataclasses import dataclass
 from functools import cache
+
+from rescue.record import record
 
 VENDOR_FIRST = 0x80
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Pattern:
     asc: int
     first: int
@@ -34,7 +35,7 @@ class _Pattern:
     template: str  # "NN" stands for the qualifier
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Table:
     names: dict[tuple[int, int], str]
     patterns: tuple[_Pattern, ...]

@@ -9,9 +9,8 @@ of bytes is swapped before decoding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rescue.errors import ParseError
+from rescue.record import record
 from rescue.scsi.fields import Record, ascii_field, require
 
 IDENTIFY_LENGTH = 512
@@ -37,7 +36,7 @@ def ata_string(data: bytes, first_word: int, last_word: int) -> str:
     return ascii_field(bytes(raw))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AtaIdentity(Record):
     packet: bool  # word 0 bits 15-14 = 10b: an ATAPI (packet) device
     packet_device_type: int | None

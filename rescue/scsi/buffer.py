@@ -7,14 +7,13 @@ capacity how large the buffer is. Both bound the WRITE BUFFER plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from rescue.record import record
 from rescue.scsi.fields import Record, be, require
 
 NO_BOUNDARY = 0xFF  # SPC-4: offsets other than zero are not supported
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BufferDescriptor(Record):
     offset_boundary: int  # the raw field: offsets must be multiples of 2**field
     capacity: int  # bytes

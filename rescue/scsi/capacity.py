@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from rescue.record import record
 from rescue.scsi.fields import Record, be, require
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Capacity(Record):
     last_lba: int
     block_length: int

@@ -11,9 +11,8 @@ report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rescue.errors import ParseError
+from rescue.record import record
 from rescue.scsi.fields import Record, ascii_field, be, extent, require
 
 # MMC-6 table "Profile List" (plus the MMC-5 HD DVD profiles)
@@ -141,14 +140,14 @@ def feature_name(code: int) -> str:
     return FEATURES.get(code, f"unknown feature {code:04X}h")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Profile(Record):
     number: int
     name: str
     current: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FirmwareDate(Record):
     """Feature 010Ch: the firmware's creation time as the drive states it."""
 
@@ -161,7 +160,7 @@ class FirmwareDate(Record):
     second: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Feature(Record):
     code: int
     name: str
@@ -175,7 +174,7 @@ class Feature(Record):
     serial: str | None = None  # 0108h only
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Configuration(Record):
     data_length: int
     current_profile: int

@@ -7,9 +7,8 @@ conditions of the flashing policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rescue.errors import ParseError
+from rescue.record import record
 from rescue.scsi.fields import Record, be, require
 
 # MMC-6 table "Notification Class field"
@@ -36,7 +35,7 @@ MEDIA_EVENTS: dict[int, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class MediaEvent(Record):
     code: int
     name: str
@@ -46,7 +45,7 @@ class MediaEvent(Record):
     end_slot: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class EventStatus(Record):
     no_event_available: bool
     event_class: int

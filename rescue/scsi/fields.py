@@ -8,10 +8,10 @@ package: a short or inconsistent response becomes a one-line
 
 from __future__ import annotations
 
-import dataclasses
 from enum import Enum
 from typing import Any
 
+from rescue import record
 from rescue.errors import ParseError
 
 
@@ -61,7 +61,7 @@ def _jsonable(value: Any) -> Any:
 
 
 class Record:
-    """Base of the parsed-response dataclasses: gives them ``to_dict()``.
+    """Base of the parsed-response records: gives them ``to_dict()``.
 
     Bytes become hex strings and enums their names, so the result can go
     straight to ``json.dumps`` for the CLI's ``--json`` output.
@@ -72,5 +72,5 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         return {
             field.name: _jsonable(getattr(self, field.name))
-            for field in dataclasses.fields(self)  # type: ignore[arg-type]
+            for field in record.fields(self)  # type: ignore[arg-type]
         }

@@ -8,9 +8,8 @@ Bytes 36-55 are kept raw: drives put their firmware date or serial there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rescue.errors import ParseError
+from rescue.record import record
 from rescue.scsi.fields import Record, ascii_field, require
 
 # SPC-4 table "Peripheral device type"
@@ -60,7 +59,7 @@ CD_DVD = 0x05
 STANDARD_LENGTH = 36  # bytes up to and including the product revision level
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Inquiry(Record):
     qualifier: int
     qualifier_name: str

@@ -10,9 +10,8 @@ no Blu-ray bits: BD support shows only as GET CONFIGURATION features 0040h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rescue.errors import ParseError
+from rescue.record import record
 from rescue.scsi.fields import Record, be, extent, require
 
 HEADER_LENGTH = 8  # mode parameter header for the 10-byte CDB (SPC-4 7.5.5)
@@ -28,7 +27,7 @@ LOADING_MECHANISMS: dict[int, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ModePage(Record):
     code: int
     subpage: int | None  # None for a page in the 0-page format (SPF=0)
@@ -36,7 +35,7 @@ class ModePage(Record):
     data: bytes  # the page parameters after the page header
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ModeSense(Record):
     medium_type: int
     device_specific: int
@@ -92,7 +91,7 @@ def parse_mode_sense_10(data: bytes) -> ModeSense:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Capabilities(Record):
     """Page 2Ah decoded; speeds are in kB/s (1 kB = 1000 bytes), buffer in KiB."""
 

@@ -11,10 +11,10 @@ Field sizes are from ECMA-130 (CD-ROM sector layouts) and MMC-6 table
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 
 from rescue.errors import ParseError
+from rescue.record import record
 from rescue.scsi.fields import Record
 
 RAW_SECTOR = 2352
@@ -124,7 +124,7 @@ def block_size(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CdBlock(Record):
     """One block of a READ CD answer, cut into its parts."""
 

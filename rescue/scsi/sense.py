@@ -23,9 +23,9 @@ error.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from rescue.errors import SENSE_KEY_EXIT, ExitCode, ParseError, RescueError
+from rescue.record import record
 
 # The T10 name table (its JSON read through pkgutil) and the advice table are imported on
 # the first sense that is named, not with the command path: a scan that meets no CHECK
@@ -62,7 +62,7 @@ DESCRIPTOR_MIN = 8  # the header
 # --- sense-key specific field (SPC-4 4.5.2.4): its meaning depends on the key ---
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FieldPointer:
     """ILLEGAL REQUEST: which byte (and bit) of the CDB or parameter data was wrong."""
 
@@ -76,7 +76,7 @@ class FieldPointer:
         return f"invalid field in the {where} at byte {self.byte}{bit}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Progress:
     """NO SENSE / NOT READY: how far a long operation (format, flash) has got."""
 
@@ -86,7 +86,7 @@ class Progress:
         return f"operation {self.fraction:.1%} done"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RetryCount:
     """RECOVERED / MEDIUM / HARDWARE ERROR: retries the drive spent (vendor scale)."""
 
@@ -96,7 +96,7 @@ class RetryCount:
         return f"{self.count} retries"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SegmentPointer:
     """COPY ABORTED: which byte of a copy segment descriptor (or parameter list) failed."""
 
@@ -110,7 +110,7 @@ class SegmentPointer:
         return f"copy failed at byte {self.byte}{bit} of the {where}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QueueOverflow:
     """UNIT ATTENTION: more unit attentions were pending than the drive could keep."""
 
@@ -141,7 +141,7 @@ def _sense_key_specific(key: int, b0: int, b1: int, b2: int) -> SenseKeySpecific
     return None  # reserved for the other keys
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sense:
     format: str
     response_code: int | None

@@ -7,9 +7,8 @@ are normalised to LBA here and the MSF kept for display.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rescue.errors import ParseError
+from rescue.record import record
 from rescue.scsi.fields import Record, be, require
 
 LEAD_OUT = 0xAA
@@ -22,7 +21,7 @@ def msf_to_lba(minute: int, second: int, frame: int) -> int:
     return (minute * 60 + second) * FRAMES_PER_SECOND + frame - PREGAP_FRAMES
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TocEntry(Record):
     track: int
     adr: int
@@ -36,7 +35,7 @@ class TocEntry(Record):
         return bool(self.control & 0x04)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Toc(Record):
     first: int  # first track (format 0) or first complete session (format 1)
     last: int

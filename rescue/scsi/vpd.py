@@ -7,9 +7,8 @@ identical drives on one bench apart in reports and journals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rescue.errors import ParseError
+from rescue.record import record
 from rescue.scsi.fields import Record, ascii_field, be, extent, require
 
 SUPPORTED_PAGES = 0x00
@@ -53,7 +52,7 @@ def _page_body(data: bytes, page: int, what: str) -> tuple[bytes, bool]:
     return bytes(data[4:end]), truncated
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SupportedPages(Record):
     pages: tuple[int, ...]
 
@@ -63,7 +62,7 @@ def parse_supported_pages(data: bytes) -> SupportedPages:
     return SupportedPages(tuple(_page_body(data, SUPPORTED_PAGES, "VPD 00h")[0]))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class UnitSerial(Record):
     serial: str
 
@@ -73,7 +72,7 @@ def parse_unit_serial(data: bytes) -> UnitSerial:
     return UnitSerial(ascii_field(_page_body(data, UNIT_SERIAL, "VPD 80h")[0]))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Designator(Record):
     protocol: int
     code_set: int
@@ -87,7 +86,7 @@ class Designator(Record):
     text: str | None  # the value decoded when the code set says it is text
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DeviceIdentification(Record):
     designators: tuple[Designator, ...]
     truncated: bool  # the allocation length cut off descriptors the drive had

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 
 from rescue.emulator.base import CHECK_CONDITION, Reply, WallClock
 from rescue.emulator.tcmu import ExposedDrive, TcmuBridge
+from rescue.record import asdict
 
 VENDOR = "RESCUETM"
 REVISION = "0.42"

@@ -11,13 +11,13 @@ and the terminal.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rescue.diagnostics.render.fields import Fields
 from rescue.errors import BadInput, ParseError, RescueError
 from rescue.inputs import read_user_file
+from rescue.record import record
 from rescue.scsi.advice import advise
 from rescue.scsi.sense import parse_triple
 
@@ -28,7 +28,7 @@ WEAK_HEADERS = ("LBA", "sectors", "C2 error pointers")
 PROBE_HEADERS = ("LBA", "read test")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Identity:
     vendor: str
     product: str
@@ -45,7 +45,7 @@ class Identity:
         return f"{self.vendor} {self.product}".strip()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SenseWords:
     """A sense triple in words: the T10 name, what it means here, what to do."""
 
@@ -67,7 +67,7 @@ def sense_words(detail: str | None) -> SenseWords:
     return SenseWords(sense.triple, sense.asc_name, advice.meaning, advice.next_step)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Span:
     """A range of sectors on the disc: bad (with its sense) or slow (with its time)."""
 
@@ -97,7 +97,7 @@ class Span:
         return f"{self.first:,}" if self.first == self.last else f"{self.first:,}..{self.last:,}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ZoneSpeed:
     first: int
     count: int
@@ -107,7 +107,7 @@ class ZoneSpeed:
 READ, UNREAD, SLOW, WEAK, BAD = "read", "unread", "slow", "weak", "bad"  # error-map cell states
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ScanView:
     start: int
     last: int  # the last LBA of the scanned range (inclusive, as the report says)
@@ -221,7 +221,7 @@ class ScanView:
         return text, self.complete and not self.bad and not self.weak
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProbeView:
     lba: int
     count: int
@@ -230,7 +230,7 @@ class ProbeView:
     c2_bytes: int  # 0 also for reports written before doctor read C2 pointers
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReadTest:
     """A verdict with its short read test: doctor's core, also run after a flash."""
 
@@ -271,7 +271,7 @@ class ReadTest:
         return self.verdict, self.status != "problem"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DoctorView:
     catalog_id: str | None
     newest_revision: str | None
@@ -312,14 +312,14 @@ class DoctorView:
         return self.test.outcome()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Check:
     name: str
     outcome: str
     detail: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FlashView:
     firmware: str
     family: str | None
@@ -397,7 +397,7 @@ class FlashView:
 Body = ScanView | DoctorView | FlashView
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Report:
     """What every renderer needs: the header facts, the kind's own view, the raw document."""
 

@@ -15,10 +15,9 @@ date are not read from the image by pxfw; their place is unknown here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rescue.firmware.fields import be16, read_text_fields, sum16
 from rescue.firmware.model import Analysis, Checksum, Identity
+from rescue.record import record
 
 FAMILY = "plextor"
 TITLE = "Plextor (model named in the image header)"
@@ -26,7 +25,7 @@ VENDOR = b"PLEXTOR "
 IDENTITY_FIELDS = {"vendor": (0, 8), "product": (8, 16)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PlextorModel:
     prefix: str  # product text the image starts with (pxfw compares this many bytes)
     sum_at: int
