@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rescue.diagnostics.render.fields import clean
+from rescue.diagnostics.render.fields import clean, escape
 
 
 def by_category(text: str) -> str:
@@ -25,3 +26,8 @@ def test_every_control_and_surrogate_code_point() -> None:
 @given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF)))
 def test_same_as_the_unicode_categories(text: str) -> None:
     assert clean(text) == by_category(text)
+
+
+@given(st.text())
+def test_escape_replaces_what_the_standard_library_replaces(text: str) -> None:
+    assert escape(text) == html.escape(text, quote=True)

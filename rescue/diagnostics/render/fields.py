@@ -5,7 +5,7 @@ edited by hand, so each field is checked for its type where it is read, and a
 wrong one raises ``BadInput`` naming its path (``report.scan.bad[2].first``).
 Text is cleaned of control characters (a vendor string could carry terminal
 escape sequences) and lone surrogates (JSON allows them, UTF-8 does not).
-Escaping for HTML is the HTML renderer's job.
+``escape`` is what the HTML and SVG renderers put every such value through.
 """
 
 from __future__ import annotations
@@ -22,6 +22,22 @@ LIMIT = 1 << 64  # LBAs and counts above this are not from a disc; float() of th
 #: Unicode's Cc (C0 and C1 controls, DEL) and Cs (surrogates) categories, tab spared:
 #: a fixed set, so the frozen tool need not ship the 1.1 MB unicodedata module for it.
 _UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def escape(text: str) -> str:
+    """Text for HTML or SVG, quotes included: the five characters ``html.escape`` replaces.
+
+    Written out here because the ``html`` package loads its 2,000-entry entity
+    table and compiles a pattern on import, a cost every scan's report paid
+    for five replacements (docs/performance.md, "Start-up of a scan").
+    """
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
 
 
 def clean(text: str) -> str:

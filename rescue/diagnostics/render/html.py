@@ -3,15 +3,15 @@
 The page carries its own CSS and the chart as inline SVG; it loads nothing, and
 its Content-Security-Policy forbids scripts and remote loads, so even a hostile
 string that slipped past escaping could not run or call home. Every value from
-the document goes through ``html.escape`` (drive-supplied vendor and product
+the document goes through ``fields.escape`` (drive-supplied vendor and product
 strings are untrusted), in one place: the ``_e`` helper below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from html import escape
 
+from rescue.diagnostics.render.fields import escape
 from rescue.diagnostics.render.model import (
     BAD,
     BAD_HEADERS,
@@ -56,7 +56,7 @@ _CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 def _e(value: object) -> str:
     """The one way a value enters the page: as escaped text."""
-    return escape(str(value), quote=True)
+    return escape(str(value))
 
 
 def _dl(rows: Rows) -> str:

@@ -13,8 +13,8 @@ for SPEED_COLOUR to prove the curve was painted.
 from __future__ import annotations
 
 import math
-from html import escape
 
+from rescue.diagnostics.render.fields import escape
 from rescue.diagnostics.render.model import BAD, READ, SLOW, UNREAD, WEAK, ScanView
 
 SPEED_COLOUR = "#3a7bd5"
