@@ -70,9 +70,9 @@ DRIVES_HELP = (
 
 
 def common_options() -> argparse.ArgumentParser:
-    import argparse
+    from rescue.usage import Parser
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     common.add_argument(
         "--journal", metavar="FILE", help="record every command sent as JSON lines in FILE"
@@ -106,11 +106,9 @@ def command_named(argv: Sequence[str]) -> str | None:
 def build_parser(command: str | None = None, *, as_json: bool = False) -> argparse.ArgumentParser:
     """The parser of every command, or only of ``command`` (its module alone is imported);
     ``as_json``: usage errors are raised for the JSON error object (``rescue.usage``)."""
-    import argparse
+    from rescue.usage import JsonUsageParser, Parser
 
-    from rescue.usage import JsonUsageParser
-
-    parser = (JsonUsageParser if as_json else argparse.ArgumentParser)(
+    parser = (JsonUsageParser if as_json else Parser)(
         prog="rescue",
         description="Identify, diagnose, back up and flash optical drives.",
         epilog="Devices: /dev/srN, /dev/sgN, an index from `rescue list`, "

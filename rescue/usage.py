@@ -1,4 +1,11 @@
-"""argparse for `--json` command lines: a usage error is a JSON error object too.
+"""argparse as every `rescue` command line uses it: help at argparse's own width, and, under
+``--json``, a usage error that is a JSON error object too.
+
+argparse's help formatter takes its width from ``shutil.get_terminal_size``, and the parser
+builds a formatter for every ``add_argument`` (to check the metavar against ``nargs``): merely
+building the parser imported shutil, and with it zlib, bz2, lzma and fnmatch, before any
+command ran (under the TCG guest 5-20 ms a module; issue 15). ``Parser`` hands the formatter
+the same width, found the way shutil finds it, so the help reads exactly as before.
 
 A script that runs `rescue plan DEV --json` (and forgot `--to`) reads stdout as
 JSON; argparse alone leaves stdout empty and prints prose on stderr. Under
@@ -10,14 +17,42 @@ the one JSON object every command's error is.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
 from rescue.errors import UsageError
 
+#: What argparse's formatter keeps free at the right of the terminal's columns.
+RIGHT_MARGIN = 2
+#: The columns shutil falls back to when neither $COLUMNS nor the terminal says.
+FALLBACK_COLUMNS = 80
 
-class JsonUsageParser(argparse.ArgumentParser):
+
+def terminal_columns() -> int:
+    """The columns ``shutil.get_terminal_size()`` reports (Python docs, shutil): a positive
+    integer in $COLUMNS, else the size of the terminal on ``sys.__stdout__``, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or FALLBACK_COLUMNS
+    except (AttributeError, ValueError, OSError):  # no stdout, a closed one, not a terminal
+        return FALLBACK_COLUMNS
+
+
+class Parser(argparse.ArgumentParser):
     """Subparsers are of their parent's class (argparse), so every command gets this too."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        return self.formatter_class(prog=self.prog, width=terminal_columns() - RIGHT_MARGIN)
+
+
+class JsonUsageParser(Parser):
+    """The parser under ``--json``: a usage error is raised for the JSON error object."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)

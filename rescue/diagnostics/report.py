@@ -14,7 +14,6 @@ the folder itself is ever created, never its missing parents (``rescue.outputs``
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -61,6 +60,8 @@ def write_html_beside(json_path: Path, document: dict[str, Any]) -> Path:
     The renderer is imported here, at the end of a command: a scan or a doctor
     run does not pay for it before its first READ.
     """
+    import json
+
     from rescue.diagnostics.render.html import render_html
     from rescue.diagnostics.render.model import read_report
 
@@ -140,7 +141,7 @@ def _safe(text: str | None) -> str:
 def _write(document: dict[str, Any], kind: str, directory: str | None) -> Path:
     folder = reports_dir(directory)
     stamp = _now().strftime("%Y%m%dT%H%M%SZ")
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    text = _json_text(document)
     body = document.get(kind)
     identity = body.get("identity") if isinstance(body, dict) else None
     product = identity.get("product", "") if isinstance(identity, dict) else ""
@@ -168,7 +169,14 @@ def save_report(
     try:
         return _write(document, kind, directory), []
     except RescueError as err:
-        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-        kept = outputs.keep_fallback(kind, text, ".json")
+        kept = outputs.keep_fallback(kind, _json_text(document), ".json")
         where = f"the report is kept in {kept}" if kept else "the report could not be kept"
         return kept or Path("(not saved)"), [type(err)(f"{err.message}; {where}", hint=err.hint)]
+
+
+def _json_text(document: dict[str, Any]) -> str:
+    """The report file's text; json is imported when a report is written, not before a scan
+    reads (issue 15)."""
+    import json
+
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

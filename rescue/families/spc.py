@@ -20,7 +20,6 @@ an SPC image carries no identity, so flashing one always needs
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +44,8 @@ class SpcFamily(Family):
 
     def load_image(self, path: str | Path) -> FirmwareImage:
         """Any non-empty file: SPC knows no image format, so nothing inside is checked."""
+        from hashlib import sha256  # here: the families load for every drive command (issue 15)
+
         from rescue.firmware.model import Checksum, FirmwareImage
         from rescue.firmware.model import Identity as ImageIdentity
         from rescue.firmware.source import read_source
@@ -59,7 +60,7 @@ class SpcFamily(Family):
             data=data,
             identity=ImageIdentity(),
             checksum=Checksum(None),
-            sha256=hashlib.sha256(data).hexdigest(),
+            sha256=sha256(data).hexdigest(),
             notes=["SPC microcode has no public format: nothing inside the file is checked"],
         )
 

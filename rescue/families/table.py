@@ -33,7 +33,6 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -76,8 +75,14 @@ def row_keys() -> tuple[str, ...]:
 @cache
 def shipped_table() -> dict[str, dict[str, Any]]:
     """The shipped drive table as stored, keyed by family name."""
-    text = resources.files("rescue").joinpath("data", "families.json").read_text("utf-8")
-    table: dict[str, dict[str, Any]] = json.loads(text)["families"]
+    # pkgutil, not importlib.resources: the same file, without tempfile, shutil and random
+    # before `info`'s first command (issue 15)
+    import pkgutil
+
+    data = pkgutil.get_data("rescue", "data/families.json")
+    if data is None:  # a loader that cannot read files: the package is broken
+        raise FileNotFoundError("rescue/data/families.json")
+    table: dict[str, dict[str, Any]] = json.loads(data.decode("utf-8"))["families"]
     return table
 
 

@@ -16,7 +16,6 @@ one read also means every drive gets the very bytes the batch question named.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -99,6 +98,8 @@ def load_firmware(path: str | Path, family: str | None = None) -> FirmwareImage:
 
 
 def _analysed(raw: bytes, path: Path, family: str | None) -> FirmwareImage:
+    from hashlib import sha256  # when an image is read: `info` loads this module too (issue 15)
+
     layout = _layout_for(family) if family else None
     fmt, data = _decode(raw, path)
     problems: list[str] = []
@@ -121,7 +122,7 @@ def _analysed(raw: bytes, path: Path, family: str | None) -> FirmwareImage:
         data=data,
         identity=analysis.identity,
         checksum=analysis.checksum,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256(data).hexdigest(),
         problems=problems + analysis.problems,
         notes=analysis.notes,
     )

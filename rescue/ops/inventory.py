@@ -9,7 +9,6 @@ ending the report, because a half-dead drive is exactly what people bring.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -52,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _print_json(value: Any) -> None:
+    import json  # only under --json: a listing or info in words does not load it
+
     print(json.dumps(value, indent=2, sort_keys=True))
 
 

@@ -8,7 +8,6 @@ status, sense and duration; or the error the carrier raised.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 import time
@@ -147,7 +146,9 @@ class Journal:
     ) -> None:
         """A command's line (``_RECORD``); its data kept whole up to ``KEEP_DATA_BYTES``."""
         quoted = self._devices.get(device)
-        if quoted is None:
+        if quoted is None:  # json: a journal's first record, not a plain scan's start (issue 15)
+            import json
+
             quoted = self._devices[device] = json.dumps(device)
         data = result.data if data_in else None
         line = _RECORD % (
@@ -179,6 +180,8 @@ class Journal:
         error: RescueError,
         duration: float,
     ) -> None:
+        import json
+
         entry = self._base(device, cdb, data_out, data_in)
         entry.update(error=type(error).__name__, message=error.message, duration=duration)
         self._write(json.dumps(entry, sort_keys=True) + "\n")
@@ -262,6 +265,8 @@ def check_journal_target(name: str | os.PathLike[str]) -> None:
         os.close(fd)
     if not head.strip():
         return  # empty: as good as new
+    import json
+
     first = head.split(b"\n", 1)[0]
     try:
         entry = json.loads(first.decode("utf-8"))
@@ -281,6 +286,8 @@ def read_journal(
     Without ``torn``, or when no line is a record, it is a BadInput naming the line;
     JSON that is not a command record always is.
     """
+    import json
+
     from rescue.errors import BadInput
     from rescue.inputs import read_user_text
 
