@@ -226,8 +226,52 @@ def test_reads_fit_what_the_path_carries(capsys, tmp_path: Path) -> None:  # noq
 
 
 def test_reads_keep_the_asked_size_when_the_path_carries_it(capsys, tmp_path: Path) -> None:  # noqa: ANN001
-    code, body = _scan(capsys, tmp_path, "emu:generic-dvd,sectors=1024,maxxfer=65536")
+    spec = "emu:generic-dvd,sectors=1024,maxxfer=65536"
+    code, body = _scan(capsys, tmp_path, spec, "--block", "32")
     assert code == 0 and body["sectors_per_read"] == 32 and body["sectors_per_read_why"] is None
+
+
+@pytest.mark.parametrize(
+    "maxxfer, per_read, why",
+    [
+        (65536, 32, "what the path carries, 65536 bytes"),
+        (245760, 120, "what the path carries, 245760 bytes"),  # not a power of two: 120 sectors
+        (4 << 20, scan_engine.AUTO_MOST, f"up to {scan_engine.AUTO_MOST} a READ"),
+        (None, scan_engine.DEFAULT_BLOCK, None),  # the path does not say: the old default
+    ],
+)
+def test_without_block_a_scan_reads_what_the_path_carries(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, maxxfer: int | None, per_read: int,
+    why: str | None,
+) -> None:
+    """No --block: the READs are as large as the path's limit allows, capped at AUTO_MOST,
+    and the summary says where the size came from."""
+    journal = tmp_path / "j.jsonl"
+    spec = "emu:generic-dvd,sectors=2048" + (f",maxxfer={maxxfer}" if maxxfer else "")
+    code, body = _scan(capsys, tmp_path, spec, "--journal", str(journal))
+    assert code == 0 and body["sectors_read_now"] == 2048 and body["sectors_per_read"] == per_read
+    assert max(count for _, count in _read_lbas(journal)) == per_read
+    if why is None:
+        assert body["sectors_per_read_why"] is None
+    else:
+        assert why in body["sectors_per_read_why"]
+
+
+def test_a_failed_large_block_is_reread_in_small_runs_then_sectors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """One bad sector in a 512-sector block: the block, its 16 runs of 32, then the failed
+    run's 32 sectors: 49 READs, not 513; every other sector read, the bad one mapped."""
+    journal = tmp_path / "j.jsonl"
+    spec = f"emu:generic-dvd,sectors=512,bad=300,maxxfer={4 << 20}"
+    code, body = _scan(capsys, tmp_path, spec, "--journal", str(journal), "--retries", "0")
+    assert code == ExitCode.MEDIUM_ERROR
+    assert [(r["first"], r["last"]) for r in body["bad"]] == [(300, 300)]
+    reads = _read_lbas(journal)
+    assert reads[0] == (0, 512)
+    runs, singles = [(lba, 32) for lba in range(0, 512, 32)], [(lba, 1) for lba in range(288, 320)]
+    assert reads[1:] == runs[:10] + singles + runs[10:]  # the run at 288 fails: its sectors next
+    assert body["sectors_read_now"] == 512
 
 
 def test_piped_output_is_plain_and_leaves_rich_unloaded(tmp_path: Path) -> None:

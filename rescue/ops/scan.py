@@ -23,6 +23,7 @@ of the write error (4 or 5).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -37,6 +38,7 @@ from rescue.diagnostics import mapfile as mf
 from rescue.diagnostics.readmethod import ReadMethod, choose, sector_bytes
 from rescue.diagnostics.report import reports_dir, save_report
 from rescue.diagnostics.scan import (
+    AUTO_MOST,
     CTRL_C,
     DEFAULT_BLOCK,
     DEFAULT_RETRIES,
@@ -76,9 +78,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument(
         "--block",
         type=int,
-        default=DEFAULT_BLOCK,
         metavar="N",
-        help=f"sectors per READ (default {DEFAULT_BLOCK})",
+        help=f"sectors per READ (default: what the path carries, at most {AUTO_MOST}; "
+        f"{DEFAULT_BLOCK} where the path does not say)",
     )
     parser.add_argument(
         "--retries",
@@ -116,7 +118,7 @@ def _check_args(args: argparse.Namespace, sectors: int) -> tuple[int, int]:
             f"(at most {MAX_DISC_SECTORS})",
             hint="eject and reinsert the disc; a drive that keeps saying so is faulty",
         )
-    if args.block < 1 or args.block > 0xFFFF:
+    if args.block is not None and not 1 <= args.block <= 0xFFFF:
         raise UsageError(f"--block {args.block}: want 1..65535 sectors")
     if args.retries < 0:
         raise UsageError(f"--retries {args.retries}: want 0 or more")
@@ -208,8 +210,9 @@ def _save_mapfile(path: str, result: ScanResult, device: str) -> None:
     outputs.write_atomic(path, text, "--mapfile", existing=outputs.Existing.UPDATE)
 
 
-def read_size_why(transport: Transport, asked: int, scanner: Scanner) -> str | None:
-    """Why the Scanner reads fewer sectors per READ than ``--block`` asked (None: it does not).
+def read_size_why(transport: Transport, asked: int | None, scanner: Scanner) -> str | None:
+    """Why the Scanner reads the sectors per READ it does, when the path decided: ``--block``
+    cut to the path's limit, or no ``--block`` and a limit the path states (None: neither).
 
     A READ larger than the queue allows fails in the kernel (EINVAL) before
     the drive sees it; behind usb-storage that is 120 KiB, and a bridge or a
@@ -219,6 +222,11 @@ def read_size_why(transport: Transport, asked: int, scanner: Scanner) -> str | N
         return None
     limit, source = transfer_limit(transport)
     per = sector_bytes(scanner.method)
+    if asked is None:
+        if limit is None:
+            return None
+        most = "" if scanner.block < AUTO_MOST else f", up to {AUTO_MOST} a READ"
+        return f"what the path carries, {limit} bytes ({source}), at {per} bytes a sector{most}"
     return (
         f"--block {asked} asked for more than the path carries, {limit} bytes ({source}), "
         f"at {per} bytes a sector"
@@ -383,8 +391,6 @@ def _run(args: argparse.Namespace) -> int:
     if result.save_error is not None:
         errors.insert(0, result.save_error)
     if args.json:
-        import json  # at the end, with the results: not before the first READ (issue 15)
-
         extra = {"errors": [e.to_dict() for e in errors]} if errors else {}
         print(json.dumps(body | {"report": str(report)} | extra, indent=2, sort_keys=True))
     else:
