@@ -39,9 +39,11 @@ EXCLUDES = (
     # app ships no libssl and needs no libcrypto of its own.
     "ssl", "_ssl", "_hashlib",
     "http", "urllib.request", "email", "xmlrpc", "ftplib", "netrc", "mimetypes", "quopri",
-    # XML (pyexpat is 0.2 MB) and archives: the tool writes JSON, HTML and raw images
-    # (zipfile stays: PyInstaller's inspect hook imports it at every start).
-    "xml", "pyexpat", "plistlib", "tarfile", "gzip",
+    # XML (pyexpat is 0.2 MB) and archives: the tool writes JSON, HTML and raw images.
+    # shutil (tempfile's, argparse's) tries bz2 and lzma for its archive formats and
+    # carries on without them; zipfile came only with PyInstaller's inspect hook.
+    "xml", "pyexpat", "plistlib", "tarfile", "gzip", "zipfile",
+    "bz2", "_bz2", "lzma", "_lzma", "_compression",
     # ASCII and UTF-8 only (the one use of character categories is a fixed set in
     # rescue/diagnostics/render/fields.py): no unicodedata, no CJK codecs (2 MB).
     "unicodedata", "_multibytecodec", "_codecs_jp", "_codecs_kr", "_codecs_cn",
@@ -51,6 +53,33 @@ EXCLUDES = (
     "_pydecimal", "statistics", "_statistics", "configparser", "csv", "_csv",
     "tracemalloc", "py_compile",
 )  # fmt: skip
+
+# PyInstaller's run-time hooks (its rthooks.dat names them) run before rescue's own
+# code at every start, one for each listed module the build collects; these three
+# are left out of the start (build/rescue.spec), each for what it imported at every
+# start for a case rescue does not have (docs/image.md measures them).
+RUNTIME_HOOKS_LEFT_OUT = (
+    # Diverts the children that "spawn" and "forkserver" start by running the
+    # executable again; rescue forks only (tests/test_iso_freeze.py holds it), and
+    # importing multiprocessing draws an authkey with a blocking getrandom(), which
+    # in the booted image waits for the kernel's random pool.
+    "pyi_rth_multiprocessing",
+    # Makes inspect.getsourcefile find modules inside the PYZ archive or
+    # base_library.zip; rescue asks for no source file, and with noarchive there is
+    # no archive. It imported inspect (ast, dis, tokenize) and zipfile (shutil,
+    # pathlib, urllib.parse, ipaddress).
+    "pyi_rth_inspect",
+    # Makes pkgutil.iter_modules list the modules inside the PYZ archive; rescue lists
+    # none (its one pkgutil call, get_data, asks the module's own loader). It
+    # imported pkgutil and with it typing, re and importlib.util.
+    "pyi_rth_pkgutil",
+)
+
+
+def startup_scripts(scripts: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """SCRIPTS (PyInstaller's Analysis.scripts: its bootstrap, the run-time hooks, then
+    rescue's entry point) without RUNTIME_HOOKS_LEFT_OUT."""
+    return [entry for entry in scripts if entry[0] not in RUNTIME_HOOKS_LEFT_OUT]
 
 
 class FreezeError(Exception):

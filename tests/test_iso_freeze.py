@@ -11,14 +11,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "build"))
 
-from freeze import EXCLUDES  # noqa: E402
+import PyInstaller  # noqa: E402
+from freeze import EXCLUDES, RUNTIME_HOOKS_LEFT_OUT, startup_scripts  # noqa: E402
 
-# Excluded for the image, yet loaded on the host: hashlib tries _hashlib first and
-# falls back to its built-in SHA-2 when it is missing, as in the image.
-TOLERATED = {"_hashlib"}
+# PyInstaller's own run-time hooks: module name -> the hook files it runs for it.
+PYI_HOOKS = Path(PyInstaller.__file__).parent / "hooks"
+PYI_RTHOOKS: dict[str, list[str]] = ast.literal_eval((PYI_HOOKS / "rthooks.dat").read_text())
 
 
 def excluded(name: str) -> bool:
@@ -54,34 +57,88 @@ def test_no_rescue_module_imports_an_excluded_module() -> None:
     assert offenders == []
 
 
-def test_importing_every_rescue_module_loads_no_excluded_module() -> None:
-    """Import-time dependencies of rescue, rich, pyudev and py_sg, transitively."""
-    code = (
-        "import importlib, pkgutil, sys, rescue\n"
-        "for m in pkgutil.walk_packages(rescue.__path__, 'rescue.'):\n"
-        "    importlib.import_module(m.name)\n"
-        "import pyudev, py_sg\n"
-        "print('\\n'.join(sorted(sys.modules)))\n"
-    )
+# Every rescue module, then pyudev and py_sg, imported with the excluded modules
+# missing, as in the frozen app: an import that needs one fails the run, one that
+# carries on without it (hashlib without _hashlib, shutil without bz2 and lzma) does.
+LEAVE_OUT = f"""
+import importlib, pkgutil, sys
+EXCLUDED = {EXCLUDES!r}
+assert not [name for name in sys.modules if name in EXCLUDED]
+class Missing:  # not importlib.abc's: its resources bring tempfile, shutil and bz2
+    def find_spec(self, name, path=None, target=None):
+        if any(name == ex or name.startswith(ex + ".") for ex in EXCLUDED):
+            raise ModuleNotFoundError(f"No module named {{name!r}} (left out)", name=name)
+sys.meta_path.insert(0, Missing())
+"""
+IMPORT_ALL = """
+import rescue
+for m in pkgutil.walk_packages(rescue.__path__, "rescue."):
+    importlib.import_module(m.name)
+import pyudev, py_sg
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_excluded_modules_block_an_import_as_in_the_frozen_app() -> None:
+    """The stand-in for the frozen app's missing modules does refuse them."""
+    code = LEAVE_OUT + "import bz2"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1
+    assert "No module named 'bz2' (left out)" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def loaded() -> list[str]:
+    """The modules loaded by importing everything with the excluded modules missing."""
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    loaded = done.stdout.split()
+        [sys.executable, "-c", LEAVE_OUT + IMPORT_ALL],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
+def test_importing_every_rescue_module_needs_no_excluded_module(loaded: list[str]) -> None:
+    """Import-time dependencies of rescue, rich, pyudev and py_sg, transitively."""
     assert len(loaded) > 100
-    assert [n for n in loaded if excluded(n) and n not in TOLERATED] == []
+    assert "rescue.cli" in loaded and "rich.console" in loaded
+    assert [n for n in loaded if excluded(n)] == []
 
 
-HOOKS = ROOT / "build" / "hooks"
+def test_the_left_out_run_time_hooks_are_pyinstallers_own() -> None:
+    """Each name still names one of PyInstaller's hooks: a renamed hook would come back
+    into every start unseen."""
+    hooks = {name.removesuffix(".py") for names in PYI_RTHOOKS.values() for name in names}
+    assert set(RUNTIME_HOOKS_LEFT_OUT) <= hooks
 
 
-def test_the_multiprocessing_run_time_hook_imports_nothing() -> None:
-    """PyInstaller's own imports multiprocessing at every start, which waits for the
-    kernel's random pool (a blocking getrandom for the authkey); ours replaces it."""
-    table = ast.literal_eval((HOOKS / "rthooks.dat").read_text())
-    hooks = [HOOKS / "rthooks" / name for name in table["multiprocessing"]]
-    assert hooks and all(hook.is_file() for hook in hooks)
-    for hook in hooks:
-        assert imported_names(hook.read_text()) == set()
+def test_startup_scripts_leaves_out_those_hooks_only() -> None:
+    scripts = [
+        ("pyiboot01_bootstrap", "/pyi/loader/pyiboot01_bootstrap.py", "PYSOURCE"),
+        ("pyi_rth_pkgutil", "/pyi/hooks/rthooks/pyi_rth_pkgutil.py", "PYSOURCE"),
+        ("pyi_rth_inspect", "/pyi/hooks/rthooks/pyi_rth_inspect.py", "PYSOURCE"),
+        ("pyi_rth_multiprocessing", "/pyi/hooks/rthooks/pyi_rth_multiprocessing.py", "PYSOURCE"),
+        ("pyi_rth_setuptools", "/pyi/hooks/rthooks/pyi_rth_setuptools.py", "PYSOURCE"),
+        ("cli", str(ROOT / "rescue" / "cli.py"), "PYSOURCE"),
+    ]
+    assert [name for name, _, _ in startup_scripts(scripts)] == [
+        "pyiboot01_bootstrap", "pyi_rth_setuptools", "cli",
+    ]  # fmt: skip
+
+
+def test_the_run_time_hooks_a_start_still_runs_import_no_excluded_module(
+    loaded: list[str],
+) -> None:
+    """PyInstaller adds a module's hooks when the build collects that module; a hook that
+    imports a left-out module would stop the frozen app at every start."""
+    kept = [
+        PYI_HOOKS / "rthooks" / name
+        for module, names in PYI_RTHOOKS.items() if module in loaded
+        for name in names if name.removesuffix(".py") not in RUNTIME_HOOKS_LEFT_OUT
+    ]  # fmt: skip
+    for hook in kept:
+        names = imported_names(hook.read_text())
+        assert [n for n in names if excluded(n)] == [], hook.name
 
 
 def test_rescue_starts_processes_with_fork_only() -> None:
