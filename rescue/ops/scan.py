@@ -23,7 +23,6 @@ of the write error (4 or 5).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -391,6 +390,8 @@ def _run(args: argparse.Namespace) -> int:
     if result.save_error is not None:
         errors.insert(0, result.save_error)
     if args.json:
+        import json  # at the end, with the results: not before the first READ (issue 15)
+
         extra = {"errors": [e.to_dict() for e in errors]} if errors else {}
         print(json.dumps(body | {"report": str(report)} | extra, indent=2, sort_keys=True))
     else:
