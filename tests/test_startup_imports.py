@@ -11,30 +11,37 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from rescue import cli
+from rescue import cli, usage
 
 #: What no light command loads: the flash engine, the diagnostics, the families'
 #: protocols, the device layer and the kernel-backed emulation.
 HEAVY = ("rescue.engine", "rescue.diagnostics", "rescue.families", "rescue.emulator.tcmu",
          "rescue.transport", "rescue.devices", "rescue.drive", "rescue.menu", "rescue.bench")
 
+#: What argparse's help formatter used to import while the parser was built (it asked shutil for
+#: the terminal's width): shutil and the compressors shutil imports.
+NOT_BY_THE_PARSER = ("shutil", "bz2", "lzma", "zlib")
+
 
 def loaded(*argv: str, setup: str = "") -> tuple[str, set[str]]:
     """What ``rescue ARGV`` prints, and every module it imported, from a new interpreter
     (after SETUP, code that stands in for the machine, e.g. a drive in sysfs)."""
-    code = (
-        "import contextlib, io, json, sys\n"
+    code = (  # json only after the command: a test can tell whether the command loaded it
+        "import contextlib, io, sys\n"
         f"{setup}"
         "from rescue.cli import main\n"
         "out = io.StringIO()\n"
         "with contextlib.redirect_stdout(out):\n"
         f"    code = main({list(argv)!r})\n"
-        "print(json.dumps([code, out.getvalue(), sorted(sys.modules)]))\n"
+        "modules = sorted(sys.modules)\n"
+        "import json\n"
+        "print(json.dumps([code, out.getvalue(), modules]))\n"
     )
     # no terminal anywhere and no size or colour from the environment: the layout is rich's 80
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
@@ -59,7 +66,7 @@ def under(modules: set[str], *packages: str) -> set[str]:
 def test_version_loads_no_command_and_no_renderer() -> None:
     out, modules = loaded("--version")
     assert out.startswith("rescue ")
-    assert not under(modules, "rich", "rescue.ops", "argparse", *HEAVY)  # (json: this harness)
+    assert not under(modules, "rich", "rescue.ops", "argparse", "json", *HEAVY)
 
 
 def test_python_m_rescue_is_the_rescue_command() -> None:
@@ -109,6 +116,8 @@ def test_list_reads_sysfs_only(argv: list[str]) -> None:
     _, modules = loaded(*argv)
     assert not under(modules, "rich", "rescue.emulator", *HEAVY)
     assert under(modules, "rescue.ops") == {"rescue.ops", "rescue.ops.inventory"}
+    assert not under(modules, *NOT_BY_THE_PARSER)  # argparse's formatter, without shutil
+    assert ("json" in modules) == ("--json" in argv)  # words need no JSON encoder
 
 
 #: A drive in the machine, for a fresh interpreter: discovery answers with one inventory.
@@ -125,6 +134,7 @@ def test_list_draws_its_table_without_rich() -> None:
     """The table is plain text (rescue.plaintable): no console renderer, no engine."""
     out, modules = loaded("list", setup=ONE_DRIVE)
     assert "DVDRAM GH24NSD1" in out and "/dev/sg0" in out
+    assert not under(modules, "json", *NOT_BY_THE_PARSER)
     fields = "rescue.diagnostics.render.fields"  # the reports' cleaner of drive strings
     cleaner = {fields.rsplit(".", n)[0] for n in range(3)}  # and its two packages
     assert not under(modules, "rich", "rescue.emulator", *HEAVY) - cleaner
@@ -181,6 +191,64 @@ def test_unknown_command_still_lists_every_choice(capsys: pytest.CaptureFixture[
     assert all(repr(name) in err for name in cli.COMMAND_MODULES)
 
 
+# --- argparse's formatter without shutil ------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["scan", "list", "explain", "report", "probe", "menu"])
+def test_building_a_parser_and_its_help_imports_no_shutil(command: str) -> None:
+    """argparse makes a formatter for every add_argument; with the width given, none of them
+    imports shutil. (The modules of fw, backup, flash, plan, doctor and bench import it, or
+    tempfile, for the files they write: not the parser's doing.)"""
+    code = (
+        "import sys\n"
+        "from rescue.cli import build_parser\n"
+        f"parser = build_parser({command!r})\n"
+        f"build_parser({command!r}, as_json=True).format_usage()\n"
+        "sub = next(a for a in parser._actions if a.dest == 'command')\n"
+        f"sub.choices[{command!r}].format_help()\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    modules = set(done.stdout.split())
+    assert "argparse" in modules
+    assert not under(modules, *NOT_BY_THE_PARSER)
+
+
+#: The terminal's columns (None: no terminal, "gone": no sys.__stdout__) under each $COLUMNS.
+SIZES = [(None, 57), (None, 0), (None, None), (None, "gone"), ("40", 57), ("0", 57),
+         ("junk", 57), ("-3", None), (" 133 ", None), ("120", "gone")]
+
+
+@pytest.mark.parametrize(("columns", "terminal"), SIZES)
+def test_help_is_laid_out_at_shutils_width(
+    columns: str | None, terminal: int | str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``usage.terminal_columns`` answers as ``shutil.get_terminal_size`` does, so every help
+    text is the one argparse's own formatter (which asks shutil) lays out."""
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.delenv("LINES", raising=False)
+    if terminal == "gone":
+        monkeypatch.setattr(sys, "__stdout__", None)
+    else:
+
+        def size(fd: int) -> os.terminal_size:
+            if terminal is None:
+                raise OSError("not a terminal")
+            return os.terminal_size((terminal, 20))
+
+        monkeypatch.setattr(os, "get_terminal_size", size)
+    assert usage.terminal_columns() == shutil.get_terminal_size().columns
+    parsers = [cli.build_parser(), *_choices(cli.build_parser()).values()]
+    ours = [p.format_help() for p in parsers]
+    monkeypatch.setattr(usage.Parser, "_get_formatter", argparse.ArgumentParser._get_formatter)
+    assert [p.format_help() for p in parsers] == ours
+
+
 def test_menu_draws_its_first_screen_without_the_flash_engine() -> None:
     """The image's tty1 session: the drive list needs discovery, not the engine (issue 17, 4)."""
     out, modules = loaded("menu")
@@ -188,22 +256,34 @@ def test_menu_draws_its_first_screen_without_the_flash_engine() -> None:
     assert not under(modules, "rescue.engine", "rescue.emulator", "rescue.transport", "rich")
 
 
-def at_first_read(listed: str) -> str:
-    """Code that stands in for the first READ of a scan: prints the module names in LISTED
-    so far (a JSON line first in the command's output), then scans as before."""
+def at_first(method: str, listed: str) -> str:
+    """Code that stands in for the first call of METHOD ("module:Class.name"; a scan's first
+    READ, a command's first CDB): prints the module names in LISTED so far, on one line first
+    in the command's output (``first_line``), then calls it as before. It imports no json."""
+    module, _, name = method.partition(":")
     return (
-        "import json as _json, sys as _sys\n"
-        "from rescue.diagnostics import scan as _scan\n"
-        "_run = _scan.Scanner.run\n"
-        "def _first_read(self, *args, **kwargs):\n"
-        f"    print(_json.dumps(sorted({listed})))\n"
-        "    return _run(self, *args, **kwargs)\n"
-        "_scan.Scanner.run = _first_read\n"
+        "import sys as _sys\n"
+        f"import {module} as _where\n"
+        f"_real = _where.{name}\n"
+        "def _first(self, *args, **kwargs):\n"
+        f"    print(' '.join(sorted({listed})))\n"
+        f"    _where.{name} = _real\n"
+        "    return _real(self, *args, **kwargs)\n"
+        f"_where.{name} = _first\n"
     )
 
 
+def first_line(out: str) -> tuple[set[str], str]:
+    """The modules ``at_first`` printed, and the command's own output after them."""
+    names, rest = out.split("\n", 1)
+    return set(names.split()), rest
+
+
+FIRST_READ = "rescue.diagnostics.scan:Scanner.run"
+FIRST_CDB = "rescue.transport.base:Transport.execute"
+
 #: Every module loaded before the first READ.
-AT_FIRST_READ = at_first_read("_sys.modules")
+AT_FIRST_READ = at_first(FIRST_READ, "_sys.modules")
 
 
 @pytest.mark.parametrize("extra", [[], ["--json"]])
@@ -214,8 +294,7 @@ def test_scan_reads_before_loading_the_renderer_the_console_or_udev(
     model, and pyudev; the report at the end still renders."""
     argv = ["scan", "emu:generic-dvd", "--end", "64", "--reports", str(tmp_path), *extra]
     out, at_end = loaded(*argv, setup=AT_FIRST_READ)
-    first_line, rest = out.split("\n", 1)
-    before = set(json.loads(first_line))
+    before, rest = first_line(out)
     assert "64 sectors read this run" in rest or '"sectors_read_now": 64' in rest
     late = ("rich", "rescue.diagnostics.render", "pyudev")
     assert not under(before, *late, "rescue.engine", "rescue.bench", "rescue.menu")
@@ -223,8 +302,8 @@ def test_scan_reads_before_loading_the_renderer_the_console_or_udev(
     assert not under(at_end, "rich", "pyudev")  # no terminal: no bar, no colours
 
 
-#: As AT_FIRST_READ, but lists only what was imported from outside the emulator (what a scan
-#: of a real node loads too: a real node never imports rescue.emulator).
+#: Code that gathers in ``_mine`` what is imported from outside the emulator (what a command
+#: on a real node loads too: a real node never imports rescue.emulator).
 NOT_THE_EMULATORS = (
     "import sys as _sys\n"
     "_mine = set()\n"
@@ -238,7 +317,7 @@ NOT_THE_EMULATORS = (
     "        frame = frame.f_back\n"
     "    _mine.add(args[0])\n"
     "_sys.addaudithook(_note)\n"
-) + at_first_read("_mine")
+)
 
 
 @pytest.mark.parametrize("extra", [[], ["--json"]])
@@ -247,18 +326,33 @@ def test_a_plain_scan_reads_before_loading_tempfile_or_hashlib(
 ) -> None:
     """A temporary file is made only when a file is written (the report, at the end), a hash
     only for a --journal or a --mapfile's disc id, a sense named only when one comes back,
-    a date only when a report is written: none of them loads before the first READ of a
-    plain scan (tempfile brings shutil, random, bz2 and lzma; hashlib OpenSSL)."""
+    a date only when a report is written, JSON only for the report, a --json answer or a
+    journal line, and the parser asks no shutil for the terminal's width: none of them loads
+    before the first READ of a plain scan (tempfile brings shutil, random, bz2 and lzma;
+    hashlib OpenSSL)."""
     argv = ["scan", "emu:generic-dvd", "--end", "64", "--reports", str(tmp_path), *extra]
-    out, at_end = loaded(*argv, setup=NOT_THE_EMULATORS)
-    first_line, rest = out.split("\n", 1)
-    before = set(json.loads(first_line))
+    out, at_end = loaded(*argv, setup=NOT_THE_EMULATORS + at_first(FIRST_READ, "_mine"))
+    before, rest = first_line(out)
     assert "64 sectors read this run" in rest or '"sectors_read_now": 64' in rest
     assert "rescue.ops.pathcheck" in before  # the hook saw the command's own imports
     assert not under(before, "tempfile", "hashlib", "_hashlib", "random", "datetime")
+    assert not under(before, "json", "_json", *NOT_BY_THE_PARSER)
     # no sense met: the T10 name table (JSON, pkgutil) and the advice are not loaded yet
     assert not under(before, "rescue.scsi.asc_table", "rescue.scsi.advice", "pkgutil")
-    assert "tempfile" in at_end  # the report was still written through a temporary
+    # the report was still written, as JSON, through a temporary
+    assert {"tempfile", "json"} <= at_end
+
+
+def test_info_sends_its_first_command_before_loading_tempfile_or_hashlib() -> None:
+    """`info` checks the user's drive tables before it sends anything, which loads every
+    family: the shipped table is read through pkgutil (importlib.resources brings tempfile,
+    shutil and random) and a firmware image's hash is imported where an image is read."""
+    setup = NOT_THE_EMULATORS + at_first(FIRST_CDB, "_mine")
+    before, rest = first_line(loaded("info", "emu:generic-dvd", setup=setup)[0])
+    assert "RESCUE EMU DVD-ROM revision 1.00" in rest
+    assert "rescue.families.table" in before  # the drive tables were checked first
+    assert not under(before, "importlib.resources", "tempfile", "random", *NOT_BY_THE_PARSER)
+    assert not under(before, "hashlib", "_hashlib")
 
 
 def test_scan_of_a_node_loads_no_drive_family() -> None:
