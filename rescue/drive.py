@@ -19,7 +19,7 @@ from rescue.scsi.capacity import Capacity, parse_read_capacity_10
 from rescue.scsi.configuration import Configuration, parse_configuration
 from rescue.scsi.inquiry import Inquiry, parse_inquiry
 from rescue.scsi.sense import Sense, SenseError, decode_sense
-from rescue.transport.base import GOOD, Result, Transport
+from rescue.transport.base import GOOD, READY_POLL, READY_TIMEOUT, Result, Transport
 
 if TYPE_CHECKING:  # parsers a scan or a poll never needs are imported where they are used
     from rescue.scsi.ata import AtaIdentity
@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # parsers a scan or a poll never needs are imported where the
 BUSY = 0x08
 SECTOR = 2048  # user data per sector of a CD/DVD/BD data track (what READ(10) moves)
 UNIT_ATTENTION = 0x6
-_TEST_UNIT_READY = bytes(build.test_unit_ready())  # six zero bytes, plain (not a Cdb)
 
 
 @record(frozen=True)
@@ -135,10 +134,25 @@ class Drive:
     # --- readiness and medium ------------------------------------------------------------
 
     def test_unit_ready(self) -> Sense | None:
-        """None when ready; otherwise the sense the drive gave (never raises on it)."""
-        result = self.transport.execute(_TEST_UNIT_READY, None, 0, 10.0)
-        if result.status == GOOD:
-            return None
+        """None when ready; otherwise the sense the drive gave (never raises on it).
+
+        The transport's prepared probe, when it has one, makes a GOOD poll this frame and
+        py-sg's C call alone; an answer that is not GOOD is taken apart only then, and a
+        journaled or emulated poll goes through ``execute`` (docs/architecture.md, "The
+        command path").
+        """
+        transport = self.transport
+        probe = transport.ready_probe
+        if probe is None:
+            result = transport.execute(READY_POLL, None, 0, READY_TIMEOUT)
+            if result.status == GOOD:
+                return None
+        else:
+            try:
+                probe()
+                return None
+            except Exception as err:  # the transport knows what its carrier raises
+                result = transport.probe_answer(err)
         if result.sense:
             return decode_sense(result.sense)
         raise TransportError(f"TEST UNIT READY: status {result.status:02X}h without sense data")

@@ -8,12 +8,16 @@ answer, fails here instead of only costing time in `make bench`.
 
 from __future__ import annotations
 
+import errno
+
 import pytest
 
 from rescue.drive import Drive
+from rescue.errors import CommandTimeout, DeviceNotFound, PermissionDenied, TransportError
 from rescue.scsi import cdb as build
 from rescue.scsi import sense as sense_mod
 from rescue.transport import sgio
+from rescue.transport.base import READY_POLL, READY_TIMEOUT
 from rescue.transport.journal import Journal, read_journal
 from rescue.transport.sgio import SgioTransport
 
@@ -110,28 +114,121 @@ def test_the_timeout_is_converted_only_when_it_changes(sent, monkeypatch) -> Non
 
     monkeypatch.setattr(sgio, "int", counted_int, raising=False)  # shadows the builtin there
     with SgioTransport("/dev/null") as t:
+        conversions.clear()  # the prepared poll's, once at the open
         for timeout in (10.0, 10.0, 10.0, 2.5, 2.5, 0.0001, 10.0):
             t.execute(build.test_unit_ready(), timeout=timeout)
     assert [call[3] for call in sent] == [10000, 10000, 10000, 2500, 2500, 1, 10000]
     assert len(conversions) == 4  # one per change, none per command
 
 
-def test_a_poll_without_journal_runs_two_python_functions(sent) -> None:  # noqa: ANN001
-    """Drive's and the transport's: each Python frame is a visible share of a TUR under TCG."""
+def _frames_of(call) -> list[str]:  # noqa: ANN001
+    """The Python functions a call runs, py-sg's stand-ins (this file's) left out."""
     import sys
 
     called: list[str] = []
 
     def profile(frame, event, arg) -> None:  # noqa: ANN001
-        if event == "call" and frame.f_code.co_filename != __file__:  # not py-sg's stand-in
+        if event == "call" and frame.f_code.co_filename != __file__:
             called.append(frame.f_code.co_qualname)
 
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return called
+
+
+def test_a_good_poll_without_journal_runs_one_python_function(sent, monkeypatch) -> None:  # noqa: ANN001
+    """Drive's alone, then py-sg: each Python frame is a visible share of a TUR under TCG."""
+    import rescue.drive
+
+    monkeypatch.setattr(rescue.drive, "decode_sense", None)  # a call would raise TypeError
     with SgioTransport("/dev/null") as t:
         drive = Drive(t)
-        sys.setprofile(profile)
-        try:
+        assert _frames_of(drive.test_unit_ready) == ["Drive.test_unit_ready"]
+        assert drive.test_unit_ready() is None
+    assert sent == [("write", READY_POLL, b"", 10000)] * 2
+    assert READY_POLL == bytes(build.test_unit_ready()) and READY_TIMEOUT == 10.0
+
+
+def _answering(exc: BaseException):  # noqa: ANN202
+    def write(fd, cdb, data, timeout_ms):  # noqa: ANN001, ANN202
+        raise exc
+
+    return write
+
+
+@pytest.mark.parametrize("journaled", [False, True])
+def test_a_poll_that_is_not_good_gives_its_decoded_sense(monkeypatch, tmp_path, journaled) -> None:  # noqa: ANN001
+    no_disc = bytes([0x70, 0, 2, 0, 0, 0, 0, 10] + [0] * 4 + [0x3A, 0x01] + [0] * 4)
+    monkeypatch.setattr(sgio, "_sg_write", _answering(sgio.SCSIError(1, 0, 8, no_disc, b"")))
+    journal = Journal(tmp_path / "j.jsonl") if journaled else None
+    with SgioTransport("/dev/null", journal) as t:
+        sense = Drive(t).test_unit_ready()
+    assert sense is not None and (sense.key, sense.asc, sense.ascq) == (2, 0x3A, 0x01)
+    if journaled:
+        (entry,) = read_journal(tmp_path / "j.jsonl")
+        assert entry["cdb"] == "000000000000" and entry["status"] == 2
+        assert entry["sense"] == no_disc.hex()
+
+
+def test_a_journaled_poll_is_recorded_and_timed(sent, monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    monkeypatch.setattr(sgio, "time", _Clock(allowed=True))
+    journal = Journal(tmp_path / "j.jsonl")
+    with SgioTransport("/dev/null", journal) as t:
+        assert t.ready_probe is None
+        assert Drive(t).test_unit_ready() is None
+    (entry,) = read_journal(tmp_path / "j.jsonl")
+    assert entry["cdb"] == "000000000000" and entry["status"] == 0 and entry["duration"] == 0.5
+    assert sent == [("write", READY_POLL, b"", 10000)]
+
+
+@pytest.mark.parametrize(
+    "answer, error, text",
+    [
+        (sgio.SCSIError(4, 0, 0, b"", b""), TransportError, "status 08h without sense data"),
+        (sgio.SCSIError(0, sgio.DID_TIME_OUT, 0, b"", b""), CommandTimeout, "timed out after 10 s"),
+        (sgio.SCSIError(0, sgio.DID_NO_CONNECT, 0, b"", b""), DeviceNotFound, "no longer answers"),
+        (OSError(errno.EACCES, "x"), PermissionDenied, "refused command 00h"),
+        (OSError(errno.ENODEV, "x"), DeviceNotFound, "vanished during command 00h"),
+        (ZeroDivisionError("a bug"), ZeroDivisionError, "a bug"),  # not the carrier's: as it came
+    ],
+)
+def test_a_poll_fails_as_the_general_path_would(monkeypatch, answer, error, text) -> None:  # noqa: ANN001
+    monkeypatch.setattr(sgio, "_sg_write", _answering(answer))
+    with SgioTransport("/dev/null") as t:
+        drive = Drive(t)
+        with pytest.raises(error, match=text):
             drive.test_unit_ready()
-        finally:
-            sys.setprofile(None)
-    assert called == ["Drive.test_unit_ready", "SgioTransport.execute"]
-    assert len(sent) == 1
+        if isinstance(answer, sgio.SCSIError) and answer.args[1]:
+            with pytest.raises(error, match=text):  # the same words through execute
+                t.execute(READY_POLL, None, 0, READY_TIMEOUT)
+
+
+def test_a_closed_transport_keeps_no_probe(monkeypatch) -> None:  # noqa: ANN001
+    """A closed descriptor's number may come back for another file: no poll goes to it."""
+    import os
+
+    descriptors: list[int] = []
+
+    def write(fd, cdb, data, timeout_ms):  # noqa: ANN001, ANN202
+        descriptors.append(fd)
+
+    monkeypatch.setattr(sgio, "_sg_write", write)
+    t = SgioTransport("/dev/null")
+    drive, old = Drive(t), t._fd
+    t.close()
+    other = os.open("/dev/null", os.O_RDONLY)  # takes the lowest free number: the old one
+    try:
+        assert t.ready_probe is None
+        drive.test_unit_ready()
+    finally:
+        os.close(other)
+    assert other == old and descriptors == [-1]  # execute's, which py-sg refuses (EBADF)
+
+
+def test_the_real_binding_on_a_node_that_is_not_scsi_fails_in_one_line() -> None:
+    """py-sg itself (not a stand-in) behind the probe: /dev/null answers SG_IO with ENOTTY."""
+    with SgioTransport("/dev/null") as t, pytest.raises(TransportError, match="failed for 00h"):
+        Drive(t).test_unit_ready()

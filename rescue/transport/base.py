@@ -13,7 +13,10 @@ then: only the journal reads it), and a ``Result`` that is a plain tuple to
 build (a frozen dataclass costs three times as much per command;
 docs/architecture.md, "The command path"). ``SgioTransport`` overrides
 ``execute`` to send an unjournaled command in one frame; a journaled one
-still comes through here.
+still comes through here. A readiness poll, the command sent most often
+while a drive is waited for, may skip even that frame: a backend that can
+send it from C parts alone offers ``ready_probe`` (docs/architecture.md,
+"The command path").
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ if TYPE_CHECKING:
 
 GOOD = 0x00
 CHECK_CONDITION = 0x02
+#: TEST UNIT READY as every readiness poll sends it (SPC-4 6.47: six zero bytes, no data;
+#: the same bytes as ``rescue.scsi.cdb.test_unit_ready``), and how long a poll may take.
+READY_POLL = bytes(6)
+READY_TIMEOUT = 10.0
 
 
 class Direction(StrEnum):
@@ -60,6 +67,12 @@ class Transport(ABC):
 
     #: True when write-class commands really reach hardware (used by policy).
     real_hardware = False
+    #: READY_POLL, prepared: a callable without a Python frame of its own that sends it
+    #: unjournaled and returns when the drive answers GOOD; what it raises goes to
+    #: ``probe_answer``. None where a backend has none, has a journal or is closed: a poll
+    #: then goes through ``execute``. ``Drive.test_unit_ready`` reads it for every poll
+    #: (never keeps it: a closed descriptor's number may come back for another file).
+    ready_probe: Callable[[], object] | None = None
 
     def __init__(self, name: str, journal: Journal | None = None) -> None:
         self.name = name
@@ -95,6 +108,15 @@ class Transport(ABC):
     def _execute(
         self, cdb: bytes, data_out: bytes | None, data_in: int, timeout: float
     ) -> Result: ...
+
+    def probe_answer(self, err: Exception) -> Result:
+        """What ``ready_probe``'s exception means: the drive's answer, when it is one.
+
+        A backend with a probe returns a SCSI outcome (CHECK CONDITION, BUSY) as the
+        ``Result`` ``execute`` would have given and raises a failure of the carrier as the
+        ``RescueError`` it would have raised; anything else is raised as it came.
+        """
+        raise err
 
     def sleep(self, seconds: float) -> None:
         """Wait in the device's time (virtual for in-process models)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 from py_sg import SCSIError
@@ -32,7 +33,7 @@ from rescue.errors import (
     Refused,
     TransportError,
 )
-from rescue.transport.base import GOOD, Result, Transport
+from rescue.transport.base import GOOD, READY_POLL, READY_TIMEOUT, Result, Transport
 
 #: Builds a Result from all seven fields in C, without the Python-level ``__new__`` a
 #: NamedTuple adds: one call less for every GOOD command (docs/architecture.md,
@@ -54,6 +55,11 @@ _DENIED = {errno.EACCES, errno.EPERM}
 PERMISSION_HINT = "run as root (write-class commands need CAP_SYS_RAWIO and a read-write /dev/sgN)"
 CAP_SYS_RAWIO = 17  # bit number in the capability sets (linux/capability.h)
 PROC_STATUS = Path("/proc/self/status")
+
+
+def _milliseconds(timeout: float) -> int:
+    """A timeout in py-sg's unit: at least 1 ms, since py-sg takes it unsigned and unchecked."""
+    return max(1, int(timeout * 1000))
 
 
 def holds_raw_io(status: Path | None = None) -> bool:
@@ -86,6 +92,11 @@ class SgioTransport(Transport):
         self.read_only = False
         self._timeout, self._timeout_ms = 0.0, 1  # the last timeout asked, in py-sg's unit
         self._fd = self._open(path, exclusive)
+        if journal is None:  # a journaled poll goes through execute, which records it
+            # py-sg's write with every argument bound: C calling C, no frame, nothing to parse
+            self.ready_probe = partial(
+                _sg_write, self._fd, READY_POLL, b"", _milliseconds(READY_TIMEOUT)
+            )
 
     def _open(self, path: str, exclusive: bool) -> int:
         """Read-write when allowed; ``exclusive`` (for flashing) also shuts others out.
@@ -145,7 +156,7 @@ class SgioTransport(Transport):
         """``Transport.execute`` and the SG_IO in one Python frame, the common case's only one.
 
         Without a journal a command is checked (as ``Transport.execute`` checks it) and sent
-        from here, so a poll costs one frame between ``Drive`` and py-sg, not two. With a
+        from here, so a READ costs one frame between ``Drive`` and py-sg, not two. With a
         journal it takes the general path, which times and records it and comes back
         through ``_execute`` with ``recorded`` set (docs/architecture.md, "The command path";
         ``recorded`` is for that call alone, and positional because Python 3.11 calls a
@@ -171,7 +182,7 @@ class SgioTransport(Transport):
         if cdb.__class__ is not bytes and not isinstance(cdb, bytes):
             cdb = bytes(cdb)
         if timeout != self._timeout:  # converted when it changes, not for every command
-            self._timeout_ms = max(1, int(timeout * 1000))  # py-sg takes it unsigned, unchecked
+            self._timeout_ms = _milliseconds(timeout)
             self._timeout = timeout
         try:
             if data_in:
@@ -191,6 +202,14 @@ class SgioTransport(Transport):
     def _execute(self, cdb: bytes, data_out: bytes | None, data_in: int, timeout: float) -> Result:
         """The carrier under ``Transport.execute``'s journal: the same SG_IO, timed."""
         return self.execute(cdb, data_out, data_in, timeout, True)
+
+    def probe_answer(self, err: Exception) -> Result:
+        """py-sg's SCSIError from ``ready_probe`` as its Result, an OSError as execute maps it."""
+        if isinstance(err, SCSIError):
+            return self._not_good(err, READY_POLL, 0, READY_TIMEOUT, 0.0)
+        if isinstance(err, OSError):
+            raise self._os_error(err, READY_POLL, None, 0) from None
+        raise err
 
     def _not_good(
         self, err: SCSIError, cdb: bytes, data_in: int, timeout: float, started: float
@@ -261,6 +280,7 @@ class SgioTransport(Transport):
         return value if value > 0 else None
 
     def close(self) -> None:
+        self.ready_probe = None  # before the descriptor's number is free for another file
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
