@@ -2,7 +2,8 @@
 
 Each boot runs a script on the serial console through rescue.run: the drive
 list as JSON, `rescue probe` on every drive (a real zero-length WRITE BUFFER,
-which QEMU's ATAPI and SCSI CD-ROMs refuse with 5/20/00), and the state the image
+which QEMU's ATAPI and SCSI CD-ROMs refuse with 5/20/00), a short scan of the
+SCSI CD, and the state the image
 promises for every optical drive (no media polling, no tray lock). The USB
 image writes its report to the RESCUEDATA partition, which the host then
 reads back with mtools, as a repair bench would.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from bootvm import (
 )
 
 from iso import bootcfg, build, image
+from rescue import __version__
 
 pytestmark = pytest.mark.vm
 
@@ -42,6 +45,11 @@ GUEST_SCRIPT = "; ".join(
         f"echo {MARK}PROBE",
         # A real zero-length WRITE BUFFER to each drive, explained by the booted tool.
         "for dev in /dev/sr*; do rescue probe $dev; echo RC $?; done",
+        # A short scan of the SCSI CD's disc: reads through the frozen tool, and its report
+        # written through tempfile (whose shutil carries on without bz2 and lzma).
+        f"echo {MARK}SCAN",
+        f"rescue scan /dev/$(grep -l {SCSI_VENDOR} /sys/block/sr*/device/vendor | cut -d/ -f4)"
+        " --end 32 --reports /tmp/reports; echo RC $?",
         # The guided mode of tty1, its keys through a FIFO held open (no quotes pass both
         # boot loaders): what it has printed when its "tool ready" reaches the kernel
         # log, then, after 'x' and 'q', all of it.
@@ -86,6 +94,13 @@ def check_probes(text: str) -> None:
         assert answer[1].startswith("9"), f"exit code of the probe:\n{text}"
 
 
+def check_scan(text: str) -> None:
+    """32 sectors of the SCSI CD's blank disc read, the report written, exit code 0."""
+    assert "Scan of LBAs 0..31 complete; 32 sectors read this run." in text, text
+    assert "every sector read" in text, text
+    assert re.search(r"report: /tmp/reports/scan-\S+\.json\nRC 0\n", text), text
+
+
 def check_first_screen(text: str) -> None:
     """The drive list with both drives and, since there are two, the bench over them."""
     assert "Optical drives: pick one" in text, text
@@ -108,6 +123,7 @@ def check_menu(run: GuestRun) -> None:
 def check_common(run: GuestRun) -> None:
     check_drive_list(run.json_section("LIST"))
     check_probes(run.section("PROBE"))
+    check_scan(run.section("SCAN"))
     check_menu(run)
     polls = run.section("POLL").split()
     assert polls and all(value == "0" for value in polls), polls
@@ -117,6 +133,33 @@ def test_iso_is_under_the_size_target(boot_files: build.BootFiles, tmp_path: Pat
     iso = build.make_iso(boot_files, tmp_path / "rescue.iso", tmp_path, [])
     size = iso.stat().st_size
     assert size < image.SIZE_TARGET, f"ISO is {size / 1e6:.2f} MB, target {image.SIZE_TARGET}"
+
+
+# What PyInstaller's left-out run-time hooks imported at every start
+# (build/freeze.py RUNTIME_HOOKS_LEFT_OUT), as the frozen tree names them.
+NOT_AT_START = ("inspect.pyc", "pkgutil.pyc", "multiprocessing")
+
+
+def test_the_frozen_tool_starts_without_what_the_left_out_hooks_imported(
+    boot_files: build.BootFiles, tmp_path: Path
+) -> None:
+    """The image's own frozen tool, run on the build host from a copy without those
+    modules: a hook still in the start, or a command that needs one, stops it there."""
+    app = tmp_path / "rescue"
+    shutil.copytree(boot_files.initrd.parent / "rootfs" / "usr" / "lib" / "rescue", app)
+    for name in NOT_AT_START:
+        gone = app / "_internal" / name
+        shutil.rmtree(gone) if gone.is_dir() else gone.unlink()
+
+    def run(*args: str) -> str:
+        done = subprocess.run([app / "rescue", *args], capture_output=True, text=True)
+        assert done.returncode == 0, f"rescue {' '.join(args)}: {done.stderr[-2000:]}"
+        return done.stdout
+
+    assert run("--version").strip() == f"rescue {__version__}"
+    assert "drives" in json.loads(run("list", "--json"))
+    scan = run("scan", "emu:generic-dvd", "--end", "32", "--reports", str(tmp_path / "reports"))
+    assert "every sector read" in scan, scan
 
 
 def test_iso_boots_under_bios(boot_files: build.BootFiles, tmp_path: Path) -> None:
