@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 from fnmatch import fnmatchcase
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +92,16 @@ def _squeeze(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+#: The shipped data folder, the file importlib.resources would name for the package, read
+#: without its readers (they import zipfile, which the frozen app leaves out, and a bench
+#: worker would import them after its fork: issue 15).
+SHIPPED = Path(__file__).parent.parent / "data"
+
+
 def _read(path: Path | None, name: str) -> tuple[str, bytes]:
     try:
         if path is None:
-            source = resources.files("rescue") / "data" / name
+            source = SHIPPED / name
             return str(source), source.read_bytes()
         return str(path), path.read_bytes()
     except OSError as err:
