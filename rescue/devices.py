@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from rescue.errors import DeviceNotFound, UsageError
 from rescue.transport.base import Transport
-from rescue.transport.journal import Journal
 
 EMULATED_PREFIX = "emu:"
 REPLAY_PREFIX = "replay:"
@@ -19,7 +18,11 @@ REPLAY_PREFIX = "replay:"
 
 def open_device(spec: str, journal_path: str | None = None, exclusive: bool = False) -> Transport:
     """Open DEV; ``exclusive`` (flash, backup) opens a real node read-write with O_EXCL."""
-    journal = Journal(journal_path) if journal_path else None
+    journal = None
+    if journal_path:  # the journal's module only with --journal (issue 15: start-up)
+        from rescue.transport.journal import Journal
+
+        journal = Journal(journal_path)
     if spec.startswith(EMULATED_PREFIX):
         from rescue.emulator.registry import create
         from rescue.transport.emulated import EmulatedTransport

@@ -337,6 +337,7 @@ def test_a_plain_scan_reads_before_loading_tempfile_or_hashlib(
     assert "rescue.ops.pathcheck" in before  # the hook saw the command's own imports
     assert not under(before, "tempfile", "hashlib", "_hashlib", "random", "datetime")
     assert not under(before, "json", "_json", *NOT_BY_THE_PARSER)
+    assert "rescue.transport.journal" not in at_end  # no --journal: not even its module
     # no sense met: the T10 name table (JSON, pkgutil) and the advice are not loaded yet
     assert not under(before, "rescue.scsi.asc_table", "rescue.scsi.advice", "pkgutil")
     # the report was still written, as JSON, through a temporary
@@ -352,7 +353,7 @@ def test_info_sends_its_first_command_before_loading_tempfile_or_hashlib() -> No
     assert "RESCUE EMU DVD-ROM revision 1.00" in rest
     assert "rescue.families.table" in before  # the drive tables were checked first
     assert not under(before, "importlib.resources", "tempfile", "random", *NOT_BY_THE_PARSER)
-    assert not under(before, "hashlib", "_hashlib")
+    assert not under(before, "hashlib", "_hashlib", "rescue.transport.journal")
 
 
 def test_scan_of_a_node_loads_no_drive_family() -> None:
