@@ -141,18 +141,17 @@ class Drive:
         journaled or emulated poll goes through ``execute`` (docs/architecture.md, "The
         command path").
         """
-        transport = self.transport
-        probe = transport.ready_probe
-        if probe is None:
-            result = transport.execute(READY_POLL, None, 0, READY_TIMEOUT)
-            if result.status == GOOD:
-                return None
-        else:
+        probe = self.transport.ready_probe
+        if probe is not None:
             try:
                 probe()
                 return None
             except Exception as err:  # the transport knows what its carrier raises
-                result = transport.probe_answer(err)
+                result = self.transport.probe_answer(err)
+        else:
+            result = self.transport.execute(READY_POLL, None, 0, READY_TIMEOUT)
+            if result.status == GOOD:
+                return None
         if result.sense:
             return decode_sense(result.sense)
         raise TransportError(f"TEST UNIT READY: status {result.status:02X}h without sense data")
