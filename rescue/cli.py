@@ -12,7 +12,6 @@ one line on stderr and the exit code of its category (see ``rescue.errors``).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -120,7 +119,9 @@ def build_parser(command: str | None = None, *, as_json: bool = False) -> argpar
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = common_options()
     for name in COMMANDS if command is None else [COMMAND_MODULES[command]]:
-        importlib.import_module(name).register(sub, common)
+        # the module itself (a fromlist makes __import__ return it, not the package): the
+        # importlib package would be one module more before the command starts (issue 15)
+        __import__(name, fromlist=("register",)).register(sub, common)
     return parser
 
 
