@@ -35,7 +35,6 @@ import stat
 from enum import Enum
 from pathlib import Path
 
-from rescue import durable
 from rescue.errors import BadInput, PermissionDenied, RescueError
 from rescue.inputs import is_pseudo, kind_of
 
@@ -180,6 +179,8 @@ def write_atomic(
     old = _lstat(target)
     import tempfile  # here, not at import: it brings shutil, random, bz2 and lzma (issue 15)
 
+    from rescue import durable  # as tempfile: a command loads it when it writes
+
     try:
         fd, temp = tempfile.mkstemp(
             prefix=f".{target.name[:80]}.", suffix=".tmp", dir=target.parent
@@ -231,6 +232,8 @@ def keep_fallback(kind: str, data: bytes | str, suffix: str) -> Path | None:
     """Store ``data`` in a new file of the system's temporary folder; None if even that fails."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     import tempfile  # only a command that writes loads it (see write_atomic)
+
+    from rescue import durable
 
     try:
         fd, name = tempfile.mkstemp(prefix=f"rescue-{kind}-", suffix=suffix)

@@ -339,6 +339,7 @@ def test_a_plain_scan_reads_before_loading_tempfile_or_hashlib(
     assert not under(before, "json", "_json", *NOT_BY_THE_PARSER)
     assert "rescue.transport.journal" not in at_end  # no --journal: not even its module
     assert not under(before, "importlib")  # the command's module comes without the package
+    assert "rescue.durable" not in before  # fsync and rename: for the files written at the end
     # no sense met: the T10 name table (JSON, pkgutil) and the advice are not loaded yet
     assert not under(before, "rescue.scsi.asc_table", "rescue.scsi.advice", "pkgutil")
     # the report was still written, as JSON, through a temporary
