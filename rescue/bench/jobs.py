@@ -24,6 +24,7 @@ JOBS = ("flash", "backup", "doctor", "scan")
 #: What a worker would otherwise import after the fork, by the kind of DEV it opens: done
 #: once in the parent, not once per drive (seconds under QEMU's TCG, all workers at once).
 WORKER_MODULES = {
+    "any": ("rescue.transport.journal",),  # every worker journals its drive's commands
     "emu": ("rescue.emulator.registry", "rescue.transport.emulated"),
     "replay": ("rescue.transport.replay",),
     "node": ("rescue.transport.sgio", "py_sg", "rescue.discovery.refind"),
@@ -55,7 +56,7 @@ def prepared(
     from rescue.firmware.image import pinned as pinned_image
 
     kinds = {_kind(d) for d in devices}
-    for kind in sorted(kinds):
+    for kind in ("any", *sorted(kinds)):
         for name in WORKER_MODULES[kind]:
             with contextlib.suppress(ImportError):  # the worker reports it, per drive
                 importlib.import_module(name)
