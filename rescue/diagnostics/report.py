@@ -5,7 +5,10 @@ The JSON is for tools and for `rescue report`; the HTML page (same stem,
 speed curve and error map drawn in (``rescue.diagnostics.render``).
 
 The folder is ``--reports DIR``, else ``$RESCUE_REPORTS`` (the boot image points
-it at the USB stick's data partition), else ``./reports``. Names carry the kind,
+it at the USB stick's data partition), else ``./reports``; where ``./reports``
+cannot be written (a read-only or foreign working folder) and neither was
+named, the per-user state folder (``fallback_reports_dir``), and a note says
+so: a read-only scan is not refused for want of a folder nobody chose. Names carry the kind,
 the drive (model and serial, ``drive_tag``) and a UTC time stamp, so two drives'
 reports are told apart and several runs never overwrite each other; the folder
 is checked before a command starts its work (``reports_dir``) and only
@@ -14,8 +17,10 @@ the folder itself is ever created, never its missing parents (``rescue.outputs``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 ENV = "RESCUE_REPORTS"
+DEFAULT = "reports"  # in the working folder
+_NOTED: set[str] = set()
 
 
 def reports_dir(option: str | None) -> Path:
@@ -35,7 +42,41 @@ def reports_dir(option: str | None) -> Path:
     exists: only the folder itself is created, never a chain of missing parents
     (``rescue.outputs``). Every command that takes ``--reports`` resolves it here.
     """
-    folder = outputs.check_folder(_chosen(option), "reports folder", may_create=True)
+    chosen = option or os.environ.get(ENV)
+    if chosen:
+        return _ready(Path(chosen))
+    try:
+        return _ready(Path(DEFAULT))
+    except BadInput as refused:
+        try:
+            folder = _ready(fallback_reports_dir(), parents=True)
+        except BadInput:
+            raise refused from None
+        note = f"note: {refused.message}; reports go to {folder}"
+        if note not in _NOTED:  # once a command, though the folder is checked again at the end
+            _NOTED.add(note)
+            print(f"{note} (--reports DIR or ${ENV} names another)", file=sys.stderr)
+        return folder
+
+
+def fallback_reports_dir() -> Path:
+    """Where reports go when ``./reports`` cannot be written and no folder was named.
+
+    The XDG base directory specification's state folder (``$XDG_STATE_HOME``,
+    default ``~/.local/state``), under ``rescue/reports``: it is the user's
+    own, it outlives the command, and it is the same wherever the command ran.
+    """
+    state = os.environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(state):  # the specification: a relative path is to be ignored
+        state = os.path.expanduser("~/.local/state")
+    return Path(state, "rescue", "reports")
+
+
+def _ready(folder: Path, *, parents: bool = False) -> Path:
+    if parents:  # only rescue's own fallback folder gets its missing parents made
+        with contextlib.suppress(OSError):
+            folder.parent.mkdir(parents=True, exist_ok=True)
+    folder = outputs.check_folder(folder, "reports folder", may_create=True)
     try:
         folder.mkdir(exist_ok=True)
     except OSError as err:
@@ -44,10 +85,6 @@ def reports_dir(option: str | None) -> Path:
             hint="pass --reports DIR with a writable folder",
         ) from None
     return outputs.check_folder(folder, "reports folder")
-
-
-def _chosen(option: str | None) -> Path:
-    return Path(option or os.environ.get(ENV) or "reports")
 
 
 def write_html_beside(json_path: Path, document: dict[str, Any]) -> Path:
