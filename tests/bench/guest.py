@@ -115,6 +115,14 @@ def _scsi_debug_details(t: dict, mib: float) -> None:
 
 def show_scan(r: dict) -> None:
     _scan_vs_dd(r, "scsi_debug", _scsi_debug_details)
+    t = r.get("as_typed")
+    if t:
+        print(
+            f"`rescue scan NODE` as typed (no --block: the path's size), start-up included: "
+            f"{t['user']:.2f} s; `sg_dd` with its default 128 blocks a command {t['sg_dd']:.2f} s "
+            f"({_ratio(t['user'], t['sg_dd'])}), `dd` of the block node {t['dd']:.2f} s "
+            f"({_ratio(t['user'], t['dd'])})"
+        )
 
 
 def show_checkpoint(r: dict) -> None:
