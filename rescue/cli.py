@@ -14,11 +14,11 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rescue import __version__
 from rescue.errors import ExitCode, RescueError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:  # imported where used: `rescue --version` answers without a parser
     import argparse
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from typing import TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class ReaderMayLeave:

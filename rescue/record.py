@@ -21,18 +21,18 @@ fields, and a hash for frozen records. ``fields``, ``asdict`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
-    from typing import dataclass_transform
+    from collections.abc import Callable
+    from typing import Any, TypeVar, dataclass_transform
+
+    T = TypeVar("T")
 else:
 
     def dataclass_transform(**_: object) -> Callable[[Any], Any]:
         return lambda decorator: decorator
 
 
-T = TypeVar("T")
 _MISSING: Any = object()
 _FIELDS = "__record_fields__"
 

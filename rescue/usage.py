@@ -19,9 +19,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import NoReturn
 
 from rescue.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 #: What argparse's formatter keeps free at the right of the terminal's columns.
 RIGHT_MARGIN = 2

@@ -22,13 +22,14 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from rescue import __version__, outputs
 from rescue.errors import BadInput, RescueError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import Any
 
 ENV = "RESCUE_REPORTS"
 DEFAULT = "reports"  # in the working folder

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from itertools import groupby
-from typing import Any, TypeVar
 
 from rescue.diagnostics import mapfile as mf
 from rescue.diagnostics.readmethod import (
@@ -37,6 +36,12 @@ from rescue.errors import ParseError, RescueError
 from rescue.ops.pathcheck import fit_sectors, transfer_limit
 from rescue.record import field, record
 from rescue.scsi.sense import SenseError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 SECTOR = 2048
 DEFAULT_BLOCK = 32  # sectors per READ where the path's limit is unknown, and a failed block's runs
@@ -195,7 +200,6 @@ class ScanResult:
         }
 
 
-T = TypeVar("T")
 Progress = Callable[[int], None]  # called with the number of sectors just dealt with
 
 

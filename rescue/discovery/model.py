@@ -6,10 +6,9 @@ the tests can build and print them without touching /sys or udev.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rescue.record import field, record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.discovery.path import PathInfo
 

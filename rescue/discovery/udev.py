@@ -24,11 +24,16 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
 
 from rescue.discovery.model import Media, SkippedDevice
 from rescue.discovery.sysfs import Candidate, read_device
 from rescue.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # a Protocol is for the type checker; at run time a plain base will do
 
 UDEV_DATABASE = "/run/udev/data"
 DEFAULT_SYSFS = "/sys"

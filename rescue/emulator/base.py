@@ -10,9 +10,14 @@ the TCMU bridge uses the wall clock.
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
 from rescue.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # a Protocol is for the type checker; at run time a plain base will do
 
 GOOD = 0x00
 CHECK_CONDITION = 0x02

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from rescue.emulator.disc import Disc, MediaKind
 from rescue.emulator.flashable import (
@@ -78,6 +77,7 @@ from rescue.emulator.sense import (
     CheckCondition,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
     from rescue.emulator.mmc import Handler

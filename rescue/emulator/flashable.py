@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from rescue.emulator import state as state_file
 from rescue.emulator.base import Reply
@@ -33,6 +32,7 @@ from rescue.emulator.sense import (
     Sense,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.emulator.base import Clock
     from rescue.emulator.disc import Disc

@@ -31,8 +31,6 @@ when created and after every burn; marked as rescue's by ``rescue.emulator.state
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rescue.emulator.flashable import (
     READ_BUFFER,
     VendorDownloadDrive,
@@ -57,6 +55,7 @@ from rescue.emulator.sense import (
     CheckCondition,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
     from rescue.emulator.registry import ModelInfo, Options

@@ -33,8 +33,6 @@ Registry keys: ``state=PATH``, ``image=PATH`` as in ``rescue.emulator.mt1939``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rescue.emulator.flashable import (
     READ_BUFFER,
     FlashHoldingDrive,
@@ -58,6 +56,7 @@ from rescue.emulator.sense import (
     CheckCondition,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
     from rescue.emulator.mmc import Handler

@@ -39,8 +39,6 @@ Registry keys: ``state=PATH`` (the 1 MiB Normal part), ``image=PATH``,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rescue.emulator.flashable import (
     READ_BUFFER,
     FlashHoldingDrive,
@@ -63,6 +61,7 @@ from rescue.emulator.sense import (
     CheckCondition,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
     from rescue.emulator.mmc import Handler

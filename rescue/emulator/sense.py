@@ -10,15 +10,17 @@ sense table in docs/protocols.md.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 FIXED_SENSE_LEN = 18
 
 
-class Sense(NamedTuple):
-    key: int
-    asc: int
-    ascq: int
+# collections' namedtuple, not typing's NamedTuple: the emulator loads no typing at run time
+# (docs/architecture.md, "Start-up")
+class Sense(namedtuple("Sense", ("key", "asc", "ascq"))):
+    """A sense key with its ASC and ASCQ, three ints."""
+
+    __slots__ = ()
 
     def __str__(self) -> str:
         return f"{self.key:X}/{self.asc:02X}/{self.ascq:02X}"

@@ -23,8 +23,6 @@ Registry keys: ``state=PATH``, ``image=PATH`` as in ``rescue.emulator.mt1939``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rescue.emulator.flashable import (
     VendorDownloadDrive,
     common_args,
@@ -34,6 +32,7 @@ from rescue.emulator.flashable import (
 from rescue.emulator.images import TSST_SIZE, make_tsst_image, read_tsst_identity
 from rescue.emulator.mmc import PROFILE_CD_ROM, PROFILE_DVD_ROM
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.emulator.base import Device
     from rescue.emulator.registry import ModelInfo, Options

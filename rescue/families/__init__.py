@@ -12,7 +12,6 @@ by ``rescue.families.unknown`` (what it reports, candidate families, next steps)
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from rescue.errors import Refused, UsageError
 from rescue.families.base import DrivePattern, Family, Identity, Step
@@ -33,6 +32,7 @@ from rescue.families.unknown import (
 )
 from rescue.record import record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.drive import Drive
 

@@ -17,16 +17,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rescue.errors import CommandTimeout, Refused, RescueError
 from rescue.record import field, record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, ClassVar, Protocol
 
     from rescue.drive import Drive
     from rescue.firmware import FirmwareImage
+else:
+    Protocol = object  # a Protocol is for the type checker; at run time a plain base will do
 
 
 class Identity(Protocol):

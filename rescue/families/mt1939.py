@@ -23,7 +23,6 @@ exists for this family; tests/test_flash_mt1939.py holds it to the trace.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from rescue.errors import TransportError
 from rescue.families.base import Family, Identity, Step
@@ -31,6 +30,7 @@ from rescue.families.tsst import vendor_flash_steps
 from rescue.ops.pathcheck import fit
 from rescue.scsi.cdb import read_buffer_memory
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.drive import Drive
 

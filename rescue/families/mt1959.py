@@ -38,13 +38,12 @@ The timeouts below are this project's choice: redumper uses its default.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rescue.errors import Refused
 from rescue.families.base import Family, Identity, Step, write_buffer_chunks
 from rescue.firmware.layouts.mt1959 import BOOT_AREA, CONFIG_AT, CONFIG_SIZE, ID_SIZE
 from rescue.scsi.cdb import WriteBufferMode, read_buffer, write_buffer
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.drive import Drive
 

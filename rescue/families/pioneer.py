@@ -43,12 +43,12 @@ refused, DVRFlash sends it once more with the universal key; rescue stops
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from rescue.errors import Refused
 from rescue.families.base import Family, Identity, Step
 from rescue.scsi.cdb import WriteBufferMode, inquiry, read_buffer, write_buffer
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.drive import Drive
 

@@ -33,13 +33,12 @@ No read command for the flash is public: no backup. Waits are our choice.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rescue.errors import Refused
 from rescue.families.base import Family, Identity, Step, squeeze, write_buffer_chunks
 from rescue.firmware.layouts.plextor import model_of
 from rescue.scsi.cdb import WriteBufferMode, test_unit_ready
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.drive import Drive
 

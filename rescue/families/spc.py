@@ -21,11 +21,11 @@ an SPC image carries no identity, so flashing one always needs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rescue.families.base import Family, Identity, Step, write_buffer_chunks
 from rescue.scsi.cdb import WriteBufferMode, write_buffer
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.firmware import FirmwareImage
 

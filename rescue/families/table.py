@@ -34,11 +34,14 @@ import os
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, NoReturn
 
 from rescue.errors import BadInput
 from rescue.families.base import DrivePattern
 from rescue.record import fields, record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 DRIVES_DIR_ENV = "RESCUE_DRIVES_DIR"
 DATA_DRIVES_DIR = Path("/data/drives.d")

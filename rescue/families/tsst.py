@@ -33,11 +33,10 @@ waits below are this project's choice (redumper does not wait at all).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rescue.errors import Refused
 from rescue.families.base import Family, Identity, Step, squeeze
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.drive import Drive
 

@@ -23,13 +23,15 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any
 
 from rescue.errors import Refused, RescueError
 from rescue.families.base import Family, Identity, squeeze
 from rescue.record import field, record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
+    from typing import Any
+
     from rescue.drive import Drive
 
 MICROCODE_UPGRADE_FEATURE = 0x0104

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from rescue.errors import DeviceNotFound, ExitCode, RescueError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
+    from typing import Any
+
     from rich.console import Console
 
 # `rescue list` starts fast: the renderer, the device layer and the families are

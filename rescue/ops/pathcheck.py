@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from typing import Any
 from weakref import WeakKeyDictionary
 
 from rescue.discovery import known_path
@@ -34,6 +33,10 @@ from rescue.discovery.path import (
 )
 from rescue.errors import Refused
 from rescue.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 SECTOR = 2048  # reads are sized in optical sectors
 

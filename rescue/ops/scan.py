@@ -29,7 +29,6 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, TextIO
 
 from rescue import outputs
 from rescue.devices import EMULATED_PREFIX, REPLAY_PREFIX, open_device
@@ -60,7 +59,10 @@ from rescue.ops.pathcheck import fit_sectors, transfer_limit
 from rescue.scsi.sense import SenseError
 from rescue.transport.base import Transport
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from rich.progress import Progress
 
 INTERRUPTED = int(ExitCode.INTERRUPTED)

@@ -9,10 +9,13 @@ package: a short or inconsistent response becomes a one-line
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
 
 from rescue import record
 from rescue.errors import ParseError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def require(data: bytes, length: int, what: str) -> None:
