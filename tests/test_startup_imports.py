@@ -118,6 +118,7 @@ def test_list_reads_sysfs_only(argv: list[str]) -> None:
     assert under(modules, "rescue.ops") == {"rescue.ops", "rescue.ops.inventory"}
     assert not under(modules, *NOT_BY_THE_PARSER)  # argparse's formatter, without shutil
     assert ("json" in modules) == ("--json" in argv)  # words need no JSON encoder
+    assert not under(modules, "typing", "_typing")  # annotations only (docs/architecture.md)
 
 
 #: A drive in the machine, for a fresh interpreter: discovery answers with one inventory.
@@ -134,7 +135,7 @@ def test_list_draws_its_table_without_rich() -> None:
     """The table is plain text (rescue.plaintable): no console renderer, no engine."""
     out, modules = loaded("list", setup=ONE_DRIVE)
     assert "DVDRAM GH24NSD1" in out and "/dev/sg0" in out
-    assert not under(modules, "json", *NOT_BY_THE_PARSER)
+    assert not under(modules, "json", "typing", *NOT_BY_THE_PARSER)
     fields = "rescue.diagnostics.render.fields"  # the reports' cleaner of drive strings
     cleaner = {fields.rsplit(".", n)[0] for n in range(3)}  # and its two packages
     assert not under(modules, "rich", "rescue.emulator", *HEAVY) - cleaner
@@ -371,3 +372,77 @@ def test_scan_of_a_node_loads_no_drive_family() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.split() == ["3", "False", "False"], done.stdout + done.stderr
+
+
+#: Code that gathers in ``_by`` every module whose import statement names ``typing`` (each
+#: one, not only the first: an audit hook sees a module's first import only).
+WHO_IMPORTS_TYPING = (
+    "import builtins as _builtins\n"
+    "_by = set()\n"
+    "_import = _builtins.__import__\n"
+    "def _noting(name, globals=None, locals=None, fromlist=(), level=0):\n"
+    "    if name == 'typing' and not level:\n"
+    "        _by.add((globals or {}).get('__name__', '?'))\n"
+    "    return _import(name, globals, locals, fromlist, level)\n"
+    "_builtins.__import__ = _noting\n"
+)
+
+#: What still imports typing before a scan's first READ and info's first CDB: the command
+#: path's Result is a typing.NamedTuple and Drive's annotations import NoReturn. Every other
+#: module on the path declares its annotations' names under its own ``TYPE_CHECKING = False``
+#: (docs/architecture.md, "Start-up"); when these two do too, the set is empty.
+STILL_TYPING = {"rescue.transport.base", "rescue.drive"}
+
+#: A real node for a fresh interpreter: /dev/null opened through sgio (and discovery's lookup
+#: of the node), with py-sg's two calls answered by an emulated DVD drive made on the first
+#: command, so the command takes a real drive's path up to the SG_IO call.
+REAL_NODE = (
+    "import py_sg as _sg\n"
+    "_drive = []\n"
+    "def _answer(cdb, data_out, size, ms):\n"
+    "    if not _drive:\n"
+    "        from rescue.emulator.registry import create\n"
+    "        from rescue.transport.emulated import EmulatedTransport\n"
+    "        _drive.append(EmulatedTransport(create('generic-dvd'), name='stand-in'))\n"
+    "    result = _drive[0]._execute(bytes(cdb), data_out, size, ms / 1000)\n"
+    "    if result.status:  # py-sg's way: the masked status, host, driver, sense, data\n"
+    "        raise _sg.SCSIError(result.status >> 1, 0, 0, result.sense, result.data)\n"
+    "    return result.data\n"
+    "def _read(fd, cdb, size, ms=20000, *rest):\n"
+    "    return _answer(cdb, None, size, ms)\n"
+    "def _write(fd, cdb, data, ms=20000, *rest):\n"
+    "    _answer(cdb, data, 0, ms)\n"
+    "_sg.read, _sg.write = _read, _write\n"
+)
+
+
+@pytest.mark.parametrize("node", ["emu:generic-dvd", "/dev/null"])
+def test_a_plain_scan_reads_before_anything_but_the_command_path_imports_typing(
+    node: str, tmp_path: os.PathLike[str]
+) -> None:
+    """Annotations are strings (``from __future__ import annotations``) and their names come
+    from typing only under TYPE_CHECKING: no other module on a plain scan's path, the
+    emulator's included, imports typing before the first READ."""
+    setup = WHO_IMPORTS_TYPING + (REAL_NODE if node == "/dev/null" else "")
+    argv = ["scan", node, "--end", "64", "--reports", str(tmp_path)]
+    out, _ = loaded(*argv, setup=setup + at_first(FIRST_READ, "_by"))
+    importers, rest = first_line(out)
+    assert "64 sectors read this run" in rest
+    assert importers <= STILL_TYPING, importers - STILL_TYPING
+
+
+def test_the_real_node_stand_in_takes_sgio_and_discoverys_lookup() -> None:
+    """The stand-in above is a real node's path: sgio, not the emulated transport."""
+    setup = REAL_NODE + at_first(FIRST_READ, "_sys.modules")
+    before, rest = first_line(loaded("scan", "/dev/null", "--end", "8", setup=setup)[0])
+    assert {"rescue.transport.sgio", "rescue.discovery.named"} <= before
+    assert "8 sectors read this run" in rest
+
+
+def test_info_sends_its_first_command_before_anything_else_imports_typing() -> None:
+    """`info` loads every family to check the drive tables first: none of them, nor the
+    tables' reader, imports typing."""
+    setup = WHO_IMPORTS_TYPING + at_first(FIRST_CDB, "_by")
+    importers, rest = first_line(loaded("info", "emu:generic-dvd", setup=setup)[0])
+    assert "RESCUE EMU DVD-ROM revision 1.00" in rest
+    assert importers <= STILL_TYPING, importers - STILL_TYPING

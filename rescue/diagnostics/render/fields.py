@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
 
 from rescue.errors import BadInput
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 LIMIT = 1 << 64  # LBAs and counts above this are not from a disc; float() of them could overflow
 
