@@ -66,7 +66,7 @@ def under(modules: set[str], *packages: str) -> set[str]:
 def test_version_loads_no_command_and_no_renderer() -> None:
     out, modules = loaded("--version")
     assert out.startswith("rescue ")
-    assert not under(modules, "rich", "rescue.ops", "argparse", "json", *HEAVY)
+    assert not under(modules, "rich", "rescue.ops", "argparse", "json", "typing", *HEAVY)
 
 
 def test_python_m_rescue_is_the_rescue_command() -> None:
