@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from rescue import __version__
 from rescue.errors import ExitCode, RescueError
+from rescue.terminal import draws
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:  # imported where used: `rescue --version` answers without a parser
@@ -130,6 +131,10 @@ def report_error(err: RescueError, as_json: bool) -> int:
         import json
 
         print(json.dumps(err.to_dict(), indent=2))
+    elif not draws(sys.stderr):  # the same words rich would write there, without loading it
+        print(f"error: {err.message}", file=sys.stderr)
+        if err.hint:
+            print(f"next: {err.hint}", file=sys.stderr)
     else:
         from rich.console import Console
         from rich.markup import escape

@@ -48,3 +48,19 @@ def columns() -> int:
         except (OSError, ValueError):
             continue
     return 80
+
+
+def draws(stream: object) -> bool:
+    """Whether STREAM shows rich's colours and bars: a terminal, or FORCE_COLOR as rich reads it.
+
+    Anywhere else rich writes the plain text a ``print`` would, so commands
+    write it themselves there and leave rich, a large share of a command's
+    start-up under an emulated CPU, unloaded (docs/performance.md).
+    """
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False

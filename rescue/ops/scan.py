@@ -57,11 +57,11 @@ from rescue.errors import (
 from rescue.inputs import read_user_text
 from rescue.ops.pathcheck import fit_sectors, transfer_limit
 from rescue.scsi.sense import SenseError
+from rescue.terminal import draws
 from rescue.transport.base import Transport
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
-    from typing import TextIO
 
     from rich.progress import Progress
 
@@ -240,7 +240,7 @@ def _scan(args: argparse.Namespace, scanner: Scanner, result: ScanResult) -> Non
     The periodic save bounds what a power cut or a kill loses on a long scan;
     the final one (also when the drive drops off the bus) keeps the rest.
     """
-    bar = None if args.json or not _terminal(sys.stderr) else _progress_bar()
+    bar = None if args.json or not draws(sys.stderr) else _progress_bar()
     task = bar.add_task("scan", total=(result.end - result.start) * SECTOR) if bar else None
     last_save = time.monotonic()
 
@@ -262,19 +262,6 @@ def _scan(args: argparse.Namespace, scanner: Scanner, result: ScanResult) -> Non
         if args.mapfile:
             _final_save(args, result)
 
-
-def _terminal(stream: TextIO) -> bool:
-    """Whether STREAM shows rich's bar and colours (a terminal, or FORCE_COLOR as rich reads it).
-
-    Anywhere else the bar (transient) would show nothing and the colours are
-    dropped, so rich, a large share of the command's start-up, is not loaded.
-    """
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    try:
-        return stream.isatty()
-    except ValueError:  # a closed stream
-        return False
 
 
 def _progress_bar() -> Progress:
@@ -304,7 +291,7 @@ def _printer() -> Say:
     text stays whole) and the path is never read as markup. Elsewhere print,
     with the tags taken out of the line (never out of the path).
     """
-    if _terminal(sys.stdout):
+    if draws(sys.stdout):
         from rich.console import Console
         from rich.text import Text
 
