@@ -255,6 +255,7 @@ def test_menu_draws_its_first_screen_without_the_flash_engine() -> None:
     out, modules = loaded("menu")
     assert "rescue" in out
     assert not under(modules, "rescue.engine", "rescue.emulator", "rescue.transport", "rich")
+    assert "typing" not in modules  # tty1's first screen: annotations cost nothing at run time
 
 
 def at_first(method: str, listed: str) -> str:

@@ -15,13 +15,13 @@ import re
 import shlex
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rescue.errors import EXIT_CODE_MEANINGS, ExitCode, RescueError
 from rescue.menu.drives import DriveEntry
 from rescue.menu.screen import WIDTH, MenuExit, Option, choose, numbered, say, yes_no
 from rescue.record import record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.engine.flash import FlashOptions
     from rescue.families.base import Family
