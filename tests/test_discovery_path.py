@@ -169,10 +169,10 @@ def test_a_node_leads_to_its_path(tmp_path: Path) -> None:
     (t.root / "class" / "scsi_generic").mkdir(parents=True, exist_ok=True)
     t._link(t.root / "class" / "scsi_generic" / "sg2" / "device", devs["bot"])
     t._link(t.root / "class" / "block" / "sr1" / "device", devs["bot"])
-    assert device_dir_of_node("/dev/sg2", t.root) == devs["bot"].resolve()
-    assert device_dir_of_node("sr1", t.root) == devs["bot"].resolve()
-    assert path_of_node("/dev/sg2", t.root).attachment == "usb-bot"
-    assert path_of_node("/dev/sg9", t.root) is None
+    assert device_dir_of_node("/dev/sg2", str(t.root)) == str(devs["bot"].resolve())
+    assert device_dir_of_node("sr1", str(t.root)) == str(devs["bot"].resolve())
+    assert path_of_node("/dev/sg2", str(t.root)).attachment == "usb-bot"
+    assert path_of_node("/dev/sg9", str(t.root)) is None
 
 
 def test_a_missing_or_garbled_limit_is_none_not_a_crash(tmp_path: Path) -> None:

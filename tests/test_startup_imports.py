@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import pytest
+from test_discovery import SysfsTree, tree  # noqa: F401  (tree: a fixture)
 
 from rescue import cli, usage
 
@@ -27,6 +28,9 @@ HEAVY = ("rescue.engine", "rescue.diagnostics", "rescue.families", "rescue.emula
 #: What argparse's help formatter used to import while the parser was built (it asked shutil for
 #: the terminal's width): shutil and the compressors shutil imports.
 NOT_BY_THE_PARSER = ("shutil", "bz2", "lzma", "zlib")
+
+#: pathlib and what it imports: discovery's sysfs walk joins strings with os.path instead.
+PATHLIB = ("pathlib", "urllib", "ipaddress", "ntpath", "fnmatch")
 
 
 def loaded(*argv: str, setup: str = "") -> tuple[str, set[str]]:
@@ -119,6 +123,7 @@ def test_list_reads_sysfs_only(argv: list[str]) -> None:
     assert not under(modules, *NOT_BY_THE_PARSER)  # argparse's formatter, without shutil
     assert ("json" in modules) == ("--json" in argv)  # words need no JSON encoder
     assert not under(modules, "typing", "_typing")  # annotations only (docs/architecture.md)
+    assert not under(modules, *PATHLIB)
 
 
 #: A drive in the machine, for a fresh interpreter: discovery answers with one inventory.
@@ -139,6 +144,21 @@ def test_list_draws_its_table_without_rich() -> None:
     fields = "rescue.diagnostics.render.fields"  # the reports' cleaner of drive strings
     cleaner = {fields.rsplit(".", n)[0] for n in range(3)}  # and its two packages
     assert not under(modules, "rich", "rescue.emulator", *HEAVY) - cleaner
+
+
+def test_list_walks_a_machines_drives_without_pathlib(tree: SysfsTree) -> None:  # noqa: F811
+    """Five SCSI devices in sysfs (SATA, USB, TCMU, virtio): every drive's identity and path
+    (the USB bridge found by walking up its directories) read without pathlib or typing."""
+    setup = (
+        "import functools, rescue.discovery as d\n"
+        f"d.discover = functools.partial(d.discover, sysfs_root={str(tree.root)!r},\n"
+        "                               dev_root='/dev', use_udev=False)\n"
+    )
+    out, modules = loaded("list", "--json", setup=setup)
+    drives = {drive["model"]: drive for drive in json.loads(out)["drives"]}
+    assert set(drives) == {"DVDRAM GH24NSD1", "SDRW-08D2S-U", "EMU-BTC", "QEMU CD-ROM"}
+    assert drives["SDRW-08D2S-U"]["path"]["bridge"]["product"] == "JMS578 bridge"
+    assert not under(modules, "typing", *PATHLIB)
 
 
 # --- which parser a command line gets ------------------------------------------------------

@@ -13,7 +13,6 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 from rescue.discovery import sysfs, udev
 from rescue.discovery.model import DriveNode, Inventory, Media, SkippedDevice
@@ -59,27 +58,26 @@ def discover(
     device, a broken link); with ``include_all`` it also lists every
     non-optical SCSI device with its peripheral type.
     """
-    root = Path(sysfs_root)
     reason = None
     if udev_context is None:
         udev_context, reason = udev.open_context(use_udev, sysfs_root)
     if udev_context is not None:
-        candidates, skipped = udev.scan(udev_context, root)
+        candidates, skipped = udev.scan(udev_context, sysfs_root)
         source = "udev"
     else:
-        candidates, skipped = sysfs.scan(root, dev_root)
+        candidates, skipped = sysfs.scan(sysfs_root, dev_root)
         source = "sysfs"
     candidates.sort(key=lambda c: hctl_key(c.scsi.hctl))
     optical = [c for c in candidates if c.optical]
     if include_all:
         skipped += [
-            SkippedDevice(c.scsi.hctl, describe_type(c.scsi.peripheral_type), str(c.scsi.path))
+            SkippedDevice(c.scsi.hctl, describe_type(c.scsi.peripheral_type), c.scsi.path)
             for c in candidates
             if not c.optical
         ]
     return Inventory(
         source=source,
-        drives=[drive_node(index, c, root) for index, c in enumerate(optical)],
+        drives=[drive_node(index, c, sysfs_root) for index, c in enumerate(optical)],
         skipped=skipped,
         fallback_reason=reason,
     )

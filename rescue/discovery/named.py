@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from rescue.discovery import sysfs, udev
 from rescue.discovery.model import DriveNode
@@ -54,11 +53,10 @@ def by_node(spec: str, sysfs_root: str = "/sys", dev_root: str = "/dev") -> Driv
     name = node_name(spec, dev_root)
     if name is None:
         return None
-    root = Path(sysfs_root)
-    device_dir = device_dir_of_node(name, root)
+    device_dir = device_dir_of_node(name, sysfs_root)
     if device_dir is None:
         return None
-    scsi = sysfs.read_device(device_dir, root)
+    scsi = sysfs.read_device(device_dir, sysfs_root)
     if not isinstance(scsi, ScsiDevice) or not scsi.is_optical:
         return None
     if name not in (scsi.block, scsi.generic):  # the class link led elsewhere: let the walk say
@@ -67,14 +65,14 @@ def by_node(spec: str, sysfs_root: str = "/sys", dev_root: str = "/dev") -> Driv
     props: Mapping[str, str] | None = None
     sr = node_at(dev_root, scsi.block)
     if context is not None and scsi.block is not None:
-        props = udev.block_properties(context, str(scsi.path / "block" / scsi.block))
+        props = udev.block_properties(context, os.path.join(scsi.path, "block", scsi.block))
         if props is None or not udev.is_cd(props):
             props, sr = None, None  # the udev walk pairs an sr node only with a tagged CD
     found = Candidate(scsi, sr, node_at(dev_root, scsi.generic), True, props)
-    return drive_node(_index(scsi.hctl, root), found, root)
+    return drive_node(_index(scsi.hctl, sysfs_root), found, sysfs_root)
 
 
-def drive_node(index: int, found: Candidate, sysfs_root: Path) -> DriveNode:
+def drive_node(index: int, found: Candidate, sysfs_root: str) -> DriveNode:
     """Merge the sysfs facts with udev's; sysfs wins for identity (it is the
     kernel's copy of the drive's INQUIRY data), udev fills what sysfs lacks."""
     scsi, props = found.scsi, found.properties or {}
@@ -94,17 +92,17 @@ def drive_node(index: int, found: Candidate, sysfs_root: Path) -> DriveNode:
         usb_product=scsi.usb_product,
         media=udev.media(props),
         capabilities=udev.capabilities(props),
-        sysfs_path=str(scsi.path),
+        sysfs_path=scsi.path,
         path=read_path(scsi.path, sysfs_root, scsi.host, scsi.block),
     )
 
 
-def _index(hctl: str, root: Path) -> int:
+def _index(hctl: str, root: str) -> int:
     """How many optical drives come before HCTL in H:C:T:L order (``rescue list``'s index)."""
     key = hctl_key(hctl)
     count = 0
     for link in sysfs.device_dirs(root):
-        label = link.parent.name if link.name == "device" else link.name
+        label = sysfs.device_label(link)
         if HCTL_RE.fullmatch(label) and hctl_key(label) < key:
             count += read_attr(link, "type") == str(sysfs.MMC_PERIPHERAL_TYPE)
     return count

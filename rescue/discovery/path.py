@@ -31,9 +31,8 @@ Everything here reads files; a missing file leaves a field None.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from rescue.discovery.sysfs import ATA_PORT_RE, HCTL_RE, read_attr
+from rescue.discovery.sysfs import ATA_PORT_RE, HCTL_RE, read_attr, usb_device_dir
 from rescue.record import record
 
 SECTOR = 512
@@ -198,13 +197,14 @@ class PathInfo:
 
 
 def read_path(
-    device_dir: Path, sysfs_root: Path, host: str | None = None, block: str | None = None
+    device_dir: str, sysfs_root: str, host: str | None = None, block: str | None = None
 ) -> PathInfo:
     """The path of the SCSI device at ``device_dir`` (an H:C:T:L directory, resolved)."""
-    hctl = device_dir.name
+    hctl = os.path.basename(device_dir)
     if host is None and HCTL_RE.fullmatch(hctl):
         host = read_attr(
-            sysfs_root / "class" / "scsi_host" / f"host{hctl.split(':')[0]}", "proc_name"
+            os.path.join(sysfs_root, "class", "scsi_host", f"host{hctl.split(':')[0]}"),
+            "proc_name",
         )
     usb_dir = usb_device_dir(device_dir, sysfs_root)
     bridge = _bridge(usb_dir, device_dir) if usb_dir is not None else None
@@ -223,8 +223,8 @@ def read_path(
     )
 
 
-def _attachment(device_dir: Path, host: str | None, bridge: UsbBridge | None) -> str:
-    if any(ATA_PORT_RE.fullmatch(part) for part in device_dir.parts):
+def _attachment(device_dir: str, host: str | None, bridge: UsbBridge | None) -> str:
+    if any(ATA_PORT_RE.fullmatch(part) for part in device_dir.split(os.sep)):
         return "ata"
     if host == "uas" or (bridge is not None and bridge.driver == "uas"):
         return "uas"
@@ -262,19 +262,20 @@ def _passes(attachment: str, bridge: UsbBridge | None) -> tuple[str, str, str, s
     return (UNKNOWN, "not probed", UNKNOWN, "not probed")
 
 
-def read_limits(device_dir: Path, sysfs_root: Path, block: str | None = None) -> QueueLimits:
+def read_limits(device_dir: str, sysfs_root: str, block: str | None = None) -> QueueLimits:
     """Queue limits from ``block/<name>/queue`` (sr bound), the device's own ``max_sectors``
     (usb-storage) and the sg driver's reserved size."""
     queue = None
-    names = [block] if block else _children(device_dir / "block")
+    names = [block] if block else _children(os.path.join(device_dir, "block"))
     for name in names:
-        candidate = device_dir / "block" / name / "queue"
+        candidate = os.path.join(device_dir, "block", name, "queue")
         if os.path.isdir(candidate):
             queue = candidate
             break
-    reserved = _int(read_attr(sysfs_root / "module" / "sg" / "parameters", "def_reserved_size"))
-    if reserved is None and sysfs_root == Path("/sys"):
-        reserved = _int(_read_file(Path("/proc/scsi/sg/def_reserved_size")))
+    parameters = os.path.join(sysfs_root, "module", "sg", "parameters")
+    reserved = _int(read_attr(parameters, "def_reserved_size"))
+    if reserved is None and os.path.normpath(sysfs_root) == "/sys":
+        reserved = _int(_read_file("/proc/scsi/sg/def_reserved_size"))
     return QueueLimits(
         max_hw_sectors_kb=_int(read_attr(queue, "max_hw_sectors_kb")) if queue else None,
         max_sectors_kb=_int(read_attr(queue, "max_sectors_kb")) if queue else None,
@@ -285,18 +286,7 @@ def read_limits(device_dir: Path, sysfs_root: Path, block: str | None = None) ->
     )
 
 
-def usb_device_dir(path: Path, sysfs_root: Path) -> Path | None:
-    """The nearest ancestor that is a USB device (it has idVendor and idProduct)."""
-    root = sysfs_root.resolve()
-    for parent in path.parents:
-        if parent == root or root not in parent.parents:
-            return None
-        if os.path.isfile(parent / "idVendor") and os.path.isfile(parent / "idProduct"):
-            return parent
-    return None
-
-
-def _bridge(usb_dir: Path, device_dir: Path) -> UsbBridge:
+def _bridge(usb_dir: str, device_dir: str) -> UsbBridge:
     return UsbBridge(
         vendor_id=read_attr(usb_dir, "idVendor"),
         product_id=read_attr(usb_dir, "idProduct"),
@@ -305,38 +295,41 @@ def _bridge(usb_dir: Path, device_dir: Path) -> UsbBridge:
         serial=read_attr(usb_dir, "serial"),
         speed=read_attr(usb_dir, "speed"),
         driver=_interface_driver(usb_dir, device_dir),
-        sysfs_path=str(usb_dir),
+        sysfs_path=usb_dir,
     )
 
 
-def _interface_driver(usb_dir: Path, device_dir: Path) -> str | None:
+def _interface_driver(usb_dir: str, device_dir: str) -> str | None:
     """The driver of the USB interface between the USB device and the SCSI host."""
-    for parent in device_dir.parents:
-        if parent == usb_dir:
-            break
-        if parent.parent == usb_dir:  # the interface directory, e.g. 1-1:1.0
+    parent = os.path.dirname(device_dir)
+    while parent != usb_dir:
+        above = os.path.dirname(parent)
+        if above == usb_dir:  # the interface directory, e.g. 1-1:1.0
             try:
-                return os.path.basename(os.readlink(parent / "driver"))
+                return os.path.basename(os.readlink(os.path.join(parent, "driver")))
             except OSError:
                 return None
+        if above == parent:  # the top: USB_DIR is not above the device
+            return None
+        parent = above
     return None
 
 
-def device_dir_of_node(node: str, sysfs_root: Path = Path("/sys")) -> Path | None:
+def device_dir_of_node(node: str, sysfs_root: str = "/sys") -> str | None:
     """The SCSI device directory behind ``/dev/sgN`` or ``/dev/srN`` (links followed)."""
     name = os.path.basename(os.path.realpath(node)) if node.startswith("/") else node
     for klass in ("scsi_generic", "block"):
-        link = sysfs_root / "class" / klass / name / "device"
+        link = os.path.join(sysfs_root, "class", klass, name, "device")
         try:
-            resolved = link.resolve(strict=True)
+            resolved = os.path.realpath(link, strict=True)
         except (OSError, RuntimeError):
             continue
-        if HCTL_RE.fullmatch(resolved.name):
+        if HCTL_RE.fullmatch(os.path.basename(resolved)):
             return resolved
     return None
 
 
-def path_of_node(node: str, sysfs_root: Path = Path("/sys")) -> PathInfo | None:
+def path_of_node(node: str, sysfs_root: str = "/sys") -> PathInfo | None:
     """The path of the drive at ``node``; None when sysfs does not know the node."""
     device_dir = device_dir_of_node(node, sysfs_root)
     if device_dir is None:
@@ -344,16 +337,17 @@ def path_of_node(node: str, sysfs_root: Path = Path("/sys")) -> PathInfo | None:
     return read_path(device_dir, sysfs_root)
 
 
-def _children(directory: Path) -> list[str]:
+def _children(directory: str) -> list[str]:
     try:
-        return sorted(entry.name for entry in directory.iterdir())
+        return sorted(os.listdir(directory))
     except OSError:
         return []
 
 
-def _read_file(path: Path) -> str | None:
+def _read_file(path: str) -> str | None:
     try:
-        return path.read_text().strip() or None
+        with open(path) as fh:
+            return fh.read().strip() or None
     except OSError:
         return None
 

@@ -15,7 +15,9 @@ name is ``/sys/class/scsi_host/hostH/proc_name``; libata ports appear as an
 
 Every read may fail (a device unplugged mid-walk, a broken link, a
 permission): failures become a ``SkippedDevice`` or a None field, never an
-exception.
+exception. Paths are strings joined with ``os.path``: pathlib would bring
+urllib.parse, ipaddress, ntpath and fnmatch into `rescue list`
+(docs/performance.md, "Start-up of a scan").
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from rescue.discovery.model import SkippedDevice
 from rescue.record import record
@@ -72,7 +73,7 @@ class ScsiDevice:
     """Facts about one H:C:T:L read from its sysfs directory."""
 
     hctl: str
-    path: Path
+    path: str  # the H:C:T:L directory, links resolved
     peripheral_type: int
     vendor: str | None
     model: str | None
@@ -100,35 +101,44 @@ def describe_type(peripheral_type: int) -> str:
     return f"peripheral type {peripheral_type} ({name}), not an optical drive"
 
 
-def device_dirs(sysfs_root: Path) -> list[Path]:
+def device_dirs(sysfs_root: str) -> list[str]:
     """Every SCSI device directory the kernel lists, unresolved (links may be broken).
 
     ``class/scsi_device`` holds one entry per device; where it is missing
     (older or trimmed trees) ``bus/scsi/devices`` is used, which also lists
     hosts and targets, hence the H:C:T:L name filter.
     """
-    by_class = sysfs_root / "class" / "scsi_device"
+    by_class = os.path.join(sysfs_root, "class", "scsi_device")
     if os.path.isdir(by_class):
-        return [entry / "device" for entry in _list_dir(by_class)]
-    by_bus = sysfs_root / "bus" / "scsi" / "devices"
-    return [entry for entry in _list_dir(by_bus) if HCTL_RE.fullmatch(entry.name)]
+        return [os.path.join(entry, "device") for entry in _list_dir(by_class)]
+    by_bus = os.path.join(sysfs_root, "bus", "scsi", "devices")
+    return [entry for entry in _list_dir(by_bus) if HCTL_RE.fullmatch(os.path.basename(entry))]
 
 
-def read_device(link: Path, sysfs_root: Path) -> ScsiDevice | SkippedDevice:
+def device_label(link: str) -> str:
+    """The H:C:T:L a ``device_dirs`` entry names: its own name, or its folder's for a
+    ``class/scsi_device/H:C:T:L/device`` link."""
+    folder, name = os.path.split(link)
+    return os.path.basename(folder) if name == "device" else name
+
+
+def read_device(link: str, sysfs_root: str) -> ScsiDevice | SkippedDevice:
     """Read one SCSI device directory (``link`` may be a symlink to it)."""
-    label = link.parent.name if link.name == "device" else link.name
+    label = device_label(link)
     try:
-        path = link.resolve(strict=True)
+        path = os.path.realpath(link, strict=True)
     except (OSError, RuntimeError):
         return SkippedDevice(label, "broken link in sysfs (device gone?)", str(link))
-    if not HCTL_RE.fullmatch(path.name):
-        return SkippedDevice(label, f"{path.name} is not an H:C:T:L device directory", str(path))
-    hctl = path.name
+    hctl = os.path.basename(path)
+    if not HCTL_RE.fullmatch(hctl):
+        return SkippedDevice(label, f"{hctl} is not an H:C:T:L device directory", path)
     type_text = read_attr(path, "type")
     if type_text is None or not DECIMAL_RE.fullmatch(type_text):
-        return SkippedDevice(hctl, "peripheral type unreadable in sysfs", str(path))
-    host = read_attr(sysfs_root / "class" / "scsi_host" / f"host{hctl.split(':')[0]}", "proc_name")
-    usb_dir = _usb_device_dir(path, sysfs_root)
+        return SkippedDevice(hctl, "peripheral type unreadable in sysfs", path)
+    host = read_attr(
+        os.path.join(sysfs_root, "class", "scsi_host", f"host{hctl.split(':')[0]}"), "proc_name"
+    )
+    usb_dir = usb_device_dir(path, sysfs_root)
     usb_id = usb_product = None
     if usb_dir is not None:
         vid, pid = read_attr(usb_dir, "idVendor"), read_attr(usb_dir, "idProduct")
@@ -141,9 +151,9 @@ def read_device(link: Path, sysfs_root: Path) -> ScsiDevice | SkippedDevice:
         vendor=read_attr(path, "vendor"),
         model=read_attr(path, "model"),
         revision=read_attr(path, "rev"),
-        block=_first_child(path / "block"),
-        generic=_first_child(path / "scsi_generic"),
-        driver=_link_name(path / "driver"),
+        block=_first_child(os.path.join(path, "block")),
+        generic=_first_child(os.path.join(path, "scsi_generic")),
+        driver=_link_name(os.path.join(path, "driver")),
         host=host,
         transport=_transport(path, host, usb_dir is not None),
         usb_id=usb_id,
@@ -151,7 +161,7 @@ def read_device(link: Path, sysfs_root: Path) -> ScsiDevice | SkippedDevice:
     )
 
 
-def read_attr(directory: Path, name: str) -> str | None:
+def read_attr(directory: str, name: str) -> str | None:
     """A sysfs attribute without its padding, or None when absent/unreadable/empty.
 
     INQUIRY strings are space-padded ASCII; undecodable bytes are replaced
@@ -159,14 +169,15 @@ def read_attr(directory: Path, name: str) -> str | None:
     the kind a rescue tool must still list.
     """
     try:
-        text = (directory / name).read_text(encoding="utf-8", errors="replace").strip()
+        with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as fh:
+            text = fh.read().strip()
     except OSError:
         return None
     return text or None
 
 
-def _transport(path: Path, host: str | None, under_usb: bool) -> str:
-    if any(ATA_PORT_RE.fullmatch(part) for part in path.parts):
+def _transport(path: str, host: str | None, under_usb: bool) -> str:
+    if any(ATA_PORT_RE.fullmatch(part) for part in path.split(os.sep)):
         return "ata"
     if under_usb:
         return "usb"
@@ -175,33 +186,37 @@ def _transport(path: Path, host: str | None, under_usb: bool) -> str:
     return HOST_TRANSPORTS.get(host, "scsi")
 
 
-def _usb_device_dir(path: Path, sysfs_root: Path) -> Path | None:
-    """The nearest ancestor that is a USB device (it has idVendor and idProduct)."""
-    root = sysfs_root.resolve()
-    for parent in path.parents:
-        if parent == root or root not in parent.parents:
-            return None
-        # os.path.isfile, unlike Path.is_file, also swallows EACCES.
-        if os.path.isfile(parent / "idVendor") and os.path.isfile(parent / "idProduct"):
+def usb_device_dir(path: str, sysfs_root: str) -> str | None:
+    """The nearest ancestor of PATH (resolved) below the sysfs root that is a USB device (it
+    has idVendor and idProduct)."""
+    root = os.path.realpath(sysfs_root)
+    below = os.path.join(root, "")  # the root with one trailing separator
+    parent = os.path.dirname(path)
+    while parent != root and parent.startswith(below):
+        # os.path.isfile, unlike pathlib's is_file, also swallows EACCES.
+        if os.path.isfile(os.path.join(parent, "idVendor")) and os.path.isfile(
+            os.path.join(parent, "idProduct")
+        ):
             return parent
+        parent = os.path.dirname(parent)
     return None
 
 
-def _first_child(directory: Path) -> str | None:
+def _first_child(directory: str) -> str | None:
     entries = _list_dir(directory)
-    return entries[0].name if entries else None
+    return os.path.basename(entries[0]) if entries else None
 
 
-def _link_name(link: Path) -> str | None:
+def _link_name(link: str) -> str | None:
     try:
         return os.path.basename(os.readlink(link))
     except OSError:
         return None
 
 
-def _list_dir(directory: Path) -> list[Path]:
+def _list_dir(directory: str) -> list[str]:
     try:
-        return sorted(directory.iterdir())
+        return sorted(os.path.join(directory, name) for name in os.listdir(directory))
     except OSError:
         return []
 
@@ -222,7 +237,7 @@ class Candidate:
     properties: Mapping[str, str] | None = None
 
 
-def scan(sysfs_root: Path, dev_root: str) -> tuple[list[Candidate], list[SkippedDevice]]:
+def scan(sysfs_root: str, dev_root: str) -> tuple[list[Candidate], list[SkippedDevice]]:
     """Every SCSI device under ``sysfs_root``; node paths are built under ``dev_root``.
 
     Node names are the kernel names (``srN``, ``sgN``): devtmpfs creates the

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 from rescue.discovery.model import Media, SkippedDevice
 from rescue.discovery.sysfs import Candidate, read_device
@@ -92,7 +91,7 @@ def _unavailable_reason() -> str | None:
     return None
 
 
-def scan(context: UdevContext, sysfs_root: Path) -> tuple[list[Candidate], list[SkippedDevice]]:
+def scan(context: UdevContext, sysfs_root: str) -> tuple[list[Candidate], list[SkippedDevice]]:
     """Every SCSI device udev knows, as candidates; problems as skipped devices."""
     problems: list[SkippedDevice] = []
     cd_blocks: dict[str, UdevDevice] = {}
@@ -117,7 +116,7 @@ def scan(context: UdevContext, sysfs_root: Path) -> tuple[list[Candidate], list[
     for dev in context.list_devices(subsystem="scsi"):
         if dev.device_type != "scsi_device":
             continue
-        scsi = read_device(Path(dev.sys_path), sysfs_root)
+        scsi = read_device(dev.sys_path, sysfs_root)
         if isinstance(scsi, SkippedDevice):
             problems.append(scsi)
             continue
