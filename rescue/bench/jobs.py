@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
 from rescue.bench.runner import DriveResult
 from rescue.engine.checkup import DoctorOptions, Outcome, ScanOptions, doctor, scan
@@ -15,6 +14,7 @@ from rescue.errors import RescueError
 from rescue.firmware.image import Pinned
 from rescue.record import replace
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.discovery.model import Inventory
     from rescue.firmware.model import FirmwareImage

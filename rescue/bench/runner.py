@@ -28,11 +28,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from rescue.engine.context import Event, RunContext
 from rescue.errors import ExitCode
 from rescue.record import asdict, field, record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 INTERRUPTED = 130
 RANKING: tuple[int, ...] = (

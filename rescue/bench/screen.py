@@ -32,7 +32,6 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
 from rescue.bench.jobs import PLAIN_WORK, disc_work, flash_work, prepared
 from rescue.bench.runner import Batch, DriveResult, Task, log_path, worst
@@ -41,7 +40,10 @@ from rescue.engine.flash import FlashOptions
 from rescue.errors import RescueError
 from rescue.record import field, record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from rescue.discovery import DriveNode
     from rescue.discovery.refind import DriveKey
 

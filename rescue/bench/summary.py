@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from rescue import __version__, outputs
 from rescue.bench.runner import DriveResult
 from rescue.diagnostics.render.html import _CSP, _STYLE, _dl, _e, _table
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def document(

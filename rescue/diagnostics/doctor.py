@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from shlex import quote
-from typing import Any
 
 from rescue.diagnostics.readmethod import (
     ReadMethod,
@@ -30,6 +29,10 @@ from rescue.firmware.plan import revision_key
 from rescue.ops.pathcheck import fit_sectors
 from rescue.record import asdict, field, record
 from rescue.scsi.sense import Sense, SenseError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 PROBE_SECTORS = 16
 SHORT_SCAN_SECTORS = 2048  # 4 MiB from the start: seconds on any drive

@@ -27,10 +27,15 @@ bytearray in tests); waking the kernel is the bridge's job.
 from __future__ import annotations
 
 import struct
-from typing import Protocol
 
 from rescue.errors import TransportError
 from rescue.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # a Protocol is for the type checker; at run time a plain base will do
 
 OP_PAD, OP_CMD, OP_TMR = 0, 1, 2
 OP_MASK = 0x7

@@ -52,12 +52,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from rescue.emulator.base import CHECK_CONDITION, WallClock
 from rescue.emulator.sense import INVALID_FIELD_IN_CDB, INVALID_OPCODE, fixed_sense
 from rescue.emulator.usb_bridge import GADGET_REFUSES
 from rescue.emulator.usb_gadget import CONFIGFS, LANG, NODE_WAIT_SECONDS, _scsi_devices, free_udc
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 CBW_SIGNATURE = 0x43425355  # "USBC"
 CSW_SIGNATURE = 0x53425355  # "USBS"

@@ -21,12 +21,14 @@ so ``rescue.ops.pathcheck`` treats both alike.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rescue.discovery.path import PathInfo, QueueLimits, UsbBridge
 from rescue.emulator.base import CHECK_CONDITION, Device, Reply
 from rescue.emulator.sense import INVALID_OPCODE, fixed_sense
 from rescue.errors import TransportError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 USB_STORAGE_MAX_TRANSFER = 240 * 512  # usb-storage's default max_sectors
 WRITE_BUFFER, READ_BUFFER, ATA_PASS_THROUGH_12, ATA_PASS_THROUGH_16 = 0x3B, 0x3C, 0xA1, 0x85

@@ -14,11 +14,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from typing import Any
 
 from rescue.engine.context import RunContext
 from rescue.errors import ExitCode
 from rescue.record import field, record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record(frozen=True)

@@ -37,7 +37,6 @@ import sys
 import time
 from pathlib import Path
 from shlex import quote
-from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -66,8 +65,10 @@ from rescue.ops.safety import (
 )
 from rescue.record import field, record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from rescue.discovery.path import PathInfo
     from rescue.discovery.refind import DriveKey

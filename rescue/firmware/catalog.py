@@ -23,12 +23,15 @@ import hashlib
 import json
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
 
 from rescue.errors import BadInput
 from rescue.firmware.layouts import BY_FAMILY
 from rescue.firmware.model import FirmwareImage
 from rescue.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 MANIFEST_SUFFIX = ".sha256.json"
 

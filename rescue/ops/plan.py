@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NoReturn
 
 from rescue.devices import open_device
 from rescue.errors import Refused
@@ -20,7 +19,10 @@ from rescue.families import UnknownDrive, family_for, match_drive, unknown_evide
 from rescue.firmware.catalog import CatalogDrive, load_catalog
 from rescue.firmware.plan import Plan, UnknownRevision, plan_upgrade
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     from rescue.drive import Drive
 
 

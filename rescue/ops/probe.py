@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 from shlex import quote
-from typing import Any
 
 from rescue.devices import open_device
 from rescue.errors import ExitCode, RescueError
@@ -43,6 +42,10 @@ from rescue.record import asdict, record
 from rescue.scsi import cdb as build
 from rescue.scsi.advice import advise
 from rescue.scsi.sense import SenseError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 DATA_MODE = 0x02
 INVALID_OPCODE = (0x5, 0x20, 0x00)

@@ -26,12 +26,12 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rescue.errors import BadInput, PermissionDenied, Refused
 from rescue.record import field, record
 from rescue.scsi.advice import advise
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.drive import Drive
     from rescue.transport.base import Transport

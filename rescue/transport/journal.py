@@ -12,14 +12,16 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rescue.transport.base import Result
 
 from rescue import durable
 from rescue.errors import RescueError
 from rescue.transport.base import direction_of
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import IO
+
+    from rescue.transport.base import Result
 
 #: Data up to this size is kept verbatim (one BTC chunk is 4 KiB).
 KEEP_DATA_BYTES = 4096

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from rescue.diagnostics.render.fields import Fields
 from rescue.errors import BadInput, ParseError, RescueError
@@ -20,6 +19,10 @@ from rescue.inputs import read_user_file
 from rescue.record import record
 from rescue.scsi.advice import advise
 from rescue.scsi.sense import parse_triple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from typing import Any
 
 Rows = list[tuple[str, str | None]]  # labelled facts; renderers leave out the None ones
 BAD_HEADERS = ("LBA", "sectors", "at", "sense", "what it means", "what to do")
