@@ -9,11 +9,13 @@ diagnostics and no kernel emulation. Nothing here is timed.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from test_discovery import SysfsTree, tree  # noqa: F401  (tree: a fixture)
@@ -467,3 +469,27 @@ def test_info_sends_its_first_command_before_anything_else_imports_typing() -> N
     importers, rest = first_line(loaded("info", "emu:generic-dvd", setup=setup)[0])
     assert "RESCUE EMU DVD-ROM revision 1.00" in rest
     assert importers <= STILL_TYPING, importers - STILL_TYPING
+
+
+def _imports_typing_at_run_time(node: ast.AST) -> bool:
+    """Whether NODE's code, leaving out ``if TYPE_CHECKING:`` blocks (what only the type
+    checker reads), imports typing."""
+    if isinstance(node, ast.Import):
+        return any(alias.name == "typing" for alias in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "typing"
+    if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+        return any(_imports_typing_at_run_time(child) for child in node.orelse)
+    return any(_imports_typing_at_run_time(child) for child in ast.iter_child_nodes(node))
+
+
+def test_no_module_imports_typing_outside_type_checking() -> None:
+    """The same rule for every command, read from the source: annotations' names come from
+    typing under ``TYPE_CHECKING = False`` only (docs/architecture.md, "Start-up")."""
+    package = Path(cli.__file__).parent
+    found = {
+        ".".join(("rescue", *path.relative_to(package).with_suffix("").parts))
+        for path in package.rglob("*.py")
+        if _imports_typing_at_run_time(ast.parse(path.read_text(encoding="utf-8")))
+    }
+    assert found == STILL_TYPING
