@@ -10,7 +10,6 @@ the transport's clock, so in-process emulated drives never cost real time.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, NoReturn
 
 from rescue.errors import RescueError, TransportError
 from rescue.record import record
@@ -21,7 +20,10 @@ from rescue.scsi.inquiry import Inquiry, parse_inquiry
 from rescue.scsi.sense import Sense, SenseError, decode_sense
 from rescue.transport.base import GOOD, READY_POLL, READY_TIMEOUT, Result, Transport
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:  # parsers a scan or a poll never needs are imported where they are used
+    from typing import NoReturn
+
     from rescue.scsi.ata import AtaIdentity
     from rescue.scsi.events import EventStatus
     from rescue.scsi.modepage import Capabilities

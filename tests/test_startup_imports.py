@@ -410,11 +410,10 @@ WHO_IMPORTS_TYPING = (
     "_builtins.__import__ = _noting\n"
 )
 
-#: What still imports typing before a scan's first READ and info's first CDB: the command
-#: path's Result is a typing.NamedTuple and Drive's annotations import NoReturn. Every other
-#: module on the path declares its annotations' names under its own ``TYPE_CHECKING = False``
-#: (docs/architecture.md, "Start-up"); when these two do too, the set is empty.
-STILL_TYPING = {"rescue.transport.base", "rescue.drive"}
+#: What still imports typing before a scan's first READ and info's first CDB: nothing. Every
+#: module declares its annotations' names under its own ``TYPE_CHECKING = False``
+#: (docs/architecture.md, "Start-up"); the command path's Result is a collections namedtuple.
+STILL_TYPING: set[str] = set()
 
 #: A real node for a fresh interpreter: /dev/null opened through sgio (and discovery's lookup
 #: of the node), with py-sg's two calls answered by an emulated DVD drive made on the first

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections import namedtuple
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, NamedTuple
 
 from rescue.errors import RescueError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
     from rescue.transport.journal import Journal
 
@@ -46,16 +47,19 @@ class Direction(StrEnum):
     OUT = "out"  # host to device
 
 
-class Result(NamedTuple):
-    """What a command came back with; immutable, and cheap to build (one per command)."""
+# collections' namedtuple, not typing's NamedTuple: a scan loads no typing at run time
+_RESULT_FIELDS = ("status", "sense", "data", "residual", "duration", "host_status", "driver_status")
 
-    status: int
-    sense: bytes
-    data: bytes
-    residual: int
-    duration: float  # seconds; 0.0 when no journal asked for it (real backends)
-    host_status: int = 0
-    driver_status: int = 0
+
+class Result(namedtuple("Result", _RESULT_FIELDS, defaults=(0, 0))):
+    """What a command came back with; immutable, and cheap to build (one per command).
+
+    ``status`` (int, SAM status), ``sense`` and ``data`` (bytes), ``residual``
+    (int), ``duration`` (float seconds; 0.0 when no journal asked for it, on
+    real backends), ``host_status`` and ``driver_status`` (int, default 0).
+    """
+
+    __slots__ = ()
 
     @property
     def ok(self) -> bool:
