@@ -22,6 +22,7 @@ from rescue.transport.base import GOOD, READY_POLL, READY_TIMEOUT, Result, Trans
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:  # parsers a scan or a poll never needs are imported where they are used
+    from collections.abc import Callable
     from typing import NoReturn
 
     from rescue.scsi.ata import AtaIdentity
@@ -187,7 +188,7 @@ class Drive:
         result = self.transport.execute(cdb, None, blocks * SECTOR, timeout)
         if result.status == GOOD:
             return result.data
-        _raise_for(result, f"READ(10) {lba}")
+        _read10_failed(result, lba)
 
     # --- firmware buffers ----------------------------------------------------------------
 
@@ -212,6 +213,27 @@ class Drive:
 
     def close(self) -> None:
         self.transport.close()
+
+
+def read10_reader(
+    transport: Transport, timeout: float = 30.0
+) -> Callable[[int, int], bytes] | None:
+    """``Drive.read10`` prepared for a scan's loop, or None where ``transport`` has no such path.
+
+    The transport's reader sends each block from one Python frame of its own (no
+    ``Drive``, ``execute`` or CDB builder frame); what is not GOOD comes back through
+    ``_read10_failed`` as the SenseError ``read10`` raises, carrier failures as ``execute``
+    raises them (docs/architecture.md, "The command path"). A caller keeps it for one scan
+    at most: a closed transport's reader fails, it does not read elsewhere. A function of
+    the transport, not a Drive method, so a scan of a stand-in drive keeps reading through
+    the stand-in.
+    """
+    return transport.bulk_reader(build.read_10_plain, SECTOR, timeout, _read10_failed)
+
+
+def _read10_failed(result: Result, lba: int) -> NoReturn:
+    """A READ(10) of ``lba`` that did not end GOOD, worded the same on both read paths."""
+    _raise_for(result, f"READ(10) {lba}")
 
 
 def _raise_for(result: Result, label: str) -> NoReturn:

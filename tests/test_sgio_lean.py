@@ -12,7 +12,7 @@ import errno
 
 import pytest
 
-from rescue.drive import Drive
+from rescue.drive import Drive, read10_reader
 from rescue.errors import CommandTimeout, DeviceNotFound, PermissionDenied, TransportError
 from rescue.scsi import cdb as build
 from rescue.scsi import sense as sense_mod
@@ -232,3 +232,137 @@ def test_the_real_binding_on_a_node_that_is_not_scsi_fails_in_one_line() -> None
     """py-sg itself (not a stand-in) behind the probe: /dev/null answers SG_IO with ENOTTY."""
     with SgioTransport("/dev/null") as t, pytest.raises(TransportError, match="failed for 00h"):
         Drive(t).test_unit_ready()
+
+
+# --- a scan's prepared READ(10) (Transport.bulk_reader, rescue.drive.read10_reader) ---------
+
+
+def test_a_good_block_through_the_prepared_reader_runs_one_python_function(
+    sent, monkeypatch
+) -> None:  # noqa: ANN001
+    """The reader's own frame, then py-sg: no Drive, execute or CDB builder frame, no clock."""
+    monkeypatch.setattr(sgio, "time", _Clock(allowed=False))
+    monkeypatch.setattr(sense_mod.SenseError, "from_sense", None)  # a call would raise TypeError
+    with SgioTransport("/dev/null") as t:
+        read = read10_reader(t)
+        assert read is not None
+        assert _frames_of(lambda: read(64, 32)) == ["SgioTransport.bulk_reader.<locals>.read"]
+        assert len(read(0x12345678, 0xFFFF)) == 0xFFFE * 2048  # what py-sg gave, short and all
+    for (kind, cdb, length, timeout_ms), (lba, blocks) in zip(
+        sent, [(64, 32), (0x12345678, 0xFFFF)], strict=True
+    ):
+        assert (kind, length, timeout_ms) == ("read", blocks * 2048, 30000)
+        assert type(cdb) is bytes and cdb == build.read_10_bytes(lba, blocks)
+
+
+def test_a_failing_block_through_the_prepared_reader_gives_the_decoded_sense(monkeypatch) -> None:  # noqa: ANN001
+    def check_condition(fd, cdb, length, timeout_ms):  # noqa: ANN001, ANN202
+        raise sgio.SCSIError(1, 0, 8, SENSE_3_11_00, b"")
+
+    monkeypatch.setattr(sgio, "_sg_read", check_condition)
+    with SgioTransport("/dev/null") as t:
+        read = read10_reader(t)
+        assert read is not None
+        with pytest.raises(sense_mod.SenseError) as prepared:
+            read(7, 1)
+        with pytest.raises(sense_mod.SenseError) as general:
+            Drive(t).read10(7, 1)
+    assert prepared.value.triple == "3/11/00" and str(prepared.value) == str(general.value)
+
+
+@pytest.mark.parametrize(
+    "answer, error, text",
+    [
+        (sgio.SCSIError(4, 0, 0, b"", b""), TransportError, "READ\\(10\\) 7: the drive is busy"),
+        (
+            sgio.SCSIError(0, sgio.DID_TIME_OUT, 0, b"", b""),
+            CommandTimeout,
+            "28h timed out after 30 s",
+        ),
+        (sgio.SCSIError(0, sgio.DID_BAD_TARGET, 0, b"", b""), DeviceNotFound, "no longer answers"),
+        (OSError(errno.EINVAL, "x"), TransportError, "65536-byte transfer for command 28h"),
+        (OSError(errno.ENODEV, "x"), DeviceNotFound, "vanished during command 28h"),
+    ],
+)
+def test_the_prepared_reader_fails_as_drive_read10_does(monkeypatch, answer, error, text) -> None:  # noqa: ANN001
+    def read(fd, cdb, length, timeout_ms):  # noqa: ANN001, ANN202
+        raise answer
+
+    monkeypatch.setattr(sgio, "_sg_read", read)
+    with SgioTransport("/dev/null") as t:
+        prepared = read10_reader(t)
+        assert prepared is not None
+        for call in (prepared, Drive(t).read10):
+            with pytest.raises(error, match=text):
+                call(7, 32)
+
+
+def test_no_prepared_reader_with_a_journal_or_an_emulated_drive(sent, tmp_path) -> None:  # noqa: ANN001
+    """A journaled read is recorded through execute; an emulated one has no SG_IO to prepare."""
+    from rescue.devices import open_device
+
+    with SgioTransport("/dev/null", Journal(tmp_path / "j.jsonl")) as t:
+        assert read10_reader(t) is None
+    with open_device("emu:generic-dvd,sectors=64") as emulated:
+        assert read10_reader(emulated) is None
+
+
+def test_a_closed_transport_has_no_prepared_reader_and_an_old_one_reads_nothing(
+    monkeypatch,
+) -> None:  # noqa: ANN001
+    """A closed descriptor's number may come back for another file: no READ goes to it."""
+    import os
+
+    descriptors: list[int] = []
+
+    def read(fd, cdb, length, timeout_ms):  # noqa: ANN001, ANN202
+        descriptors.append(fd)
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(sgio, "_sg_read", read)
+    t = SgioTransport("/dev/null")
+    kept, old = read10_reader(t), t._fd
+    t.close()
+    other = os.open("/dev/null", os.O_RDONLY)  # takes the lowest free number: the old one
+    try:
+        assert read10_reader(t) is None and kept is not None
+        with pytest.raises(TransportError, match="SG_IO failed for 28h"):
+            kept(0, 1)
+    finally:
+        os.close(other)
+    assert other == old and descriptors == [-1]
+
+
+def test_the_real_binding_takes_the_prepared_reads_arguments() -> None:
+    """py-sg itself (not a stand-in): it parses the CDB and sizes, then /dev/null says ENOTTY."""
+    with SgioTransport("/dev/null") as t:
+        read = read10_reader(t)
+        assert read is not None
+        with pytest.raises(TransportError, match="SG_IO failed for 28h"):
+            read(0, 32)
+
+
+@pytest.mark.parametrize("journaled", [False, True])
+def test_a_scan_reads_through_the_prepared_reader_unless_journaled(
+    sent, monkeypatch, tmp_path, journaled
+) -> None:  # noqa: ANN001
+    """The same map either way; only the unjournaled scan skips Drive.read10."""
+    from rescue.diagnostics.scan import Scanner, ScanResult
+
+    through_drive: list[int] = []
+    general = Drive.read10
+
+    def counted(drive: Drive, lba: int, blocks: int, timeout: float = 30.0) -> bytes:
+        through_drive.append(lba)
+        return general(drive, lba, blocks, timeout)
+
+    monkeypatch.setattr(Drive, "read10", counted)
+    journal = Journal(tmp_path / "j.jsonl") if journaled else None
+    result = ScanResult(0, 256, bytearray(b"?" * 256))
+    with SgioTransport("/dev/null", journal) as t:
+        Scanner(Drive(t), block=32).run(result)
+    assert result.status == b"+" * 256 and result.sectors_read_now == 256 and not result.bad
+    assert [cdb for _, cdb, _, _ in sent] == [
+        build.read_10_bytes(lba, 32) for lba in range(0, 256, 32)
+    ]
+    assert through_drive == (list(range(0, 256, 32)) if journaled else [])

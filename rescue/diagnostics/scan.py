@@ -31,7 +31,7 @@ from rescue.diagnostics.readmethod import (
     read_sectors,
     sector_bytes,
 )
-from rescue.drive import Drive
+from rescue.drive import Drive, read10_reader
 from rescue.errors import ParseError, RescueError
 from rescue.ops.pathcheck import fit_sectors, transfer_limit
 from rescue.record import field, record
@@ -280,7 +280,9 @@ class Scanner:
         result.position = result.start
         result.method = self.method
         status, block, end, zones = result.status, self.block, result.end, result.zones
-        now, read10, slow = self._now, self.drive.read10, self.slow_seconds
+        # the transport's prepared READ(10) where it has one: a block is then one Python frame
+        read10 = read10_reader(self.drive.transport) or self.drive.read10
+        now, slow = self._now, self.slow_seconds
         fast = self.method is _READ10  # READ(10)'s short way; False again after any fallback
         pending, due = 0, now() + PROGRESS_SECONDS  # sectors progress has not heard of yet
         untried_to = marked = read_to = position = result.start  # [marked, read_to): unwritten

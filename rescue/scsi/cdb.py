@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 from enum import IntEnum
+from functools import partial
 
 from rescue.scsi.ata import IDENTIFY_LENGTH
 from rescue.scsi.modepage import CAPABILITIES_PAGE
@@ -191,6 +192,12 @@ def read_10_bytes(lba: int, blocks: int, fua: bool = False) -> bytes:
         _field("lba", lba, 32)
         _field("transfer length", blocks, 16)
     return _READ_10.pack(_READ_10_OPCODE, 0x08 if fua else 0, lba, 0, blocks, 0)
+
+
+#: read_10_bytes(lba, blocks) as one C call (flags, group and control zero): what a scan's
+#: prepared reader sends for each block (``Transport.bulk_reader``). No range check: struct
+#: refuses what does not fit, and the scan's LBAs and block come checked from its command line.
+read_10_plain = partial(struct.Struct(">BxIxHx").pack, _READ_10_OPCODE)
 
 
 def read_10(lba: int, blocks: int, block_length: int = 2048, fua: bool = False) -> Cdb:

@@ -122,6 +122,22 @@ class Transport(ABC):
         """
         raise err
 
+    def bulk_reader(
+        self, cdb_of: Callable[[int, int], bytes], unit: int, timeout: float, fail: Callable
+    ) -> Callable[[int, int], bytes] | None:
+        """A scan's reads, prepared: a callable (lba, blocks) -> data, or None.
+
+        A backend that can send a bulk read in one Python frame of its own returns one
+        that builds the CDB with ``cdb_of`` (a C callable), asks for ``blocks * unit``
+        bytes and returns what came back; an answer that is not GOOD goes, as the
+        ``Result`` ``execute`` would have returned and with the lba, to ``fail`` (which
+        raises), a failure of the carrier raises as ``execute`` raises it. None where a
+        backend has none, has a journal (a journaled read goes through ``execute``) or is
+        closed; the scan then reads through ``Drive.read10`` (docs/architecture.md, "The
+        command path").
+        """
+        return None
+
     def sleep(self, seconds: float) -> None:
         """Wait in the device's time (virtual for in-process models)."""
         if seconds > 0:

@@ -35,6 +35,10 @@ from rescue.errors import (
 )
 from rescue.transport.base import GOOD, READY_POLL, READY_TIMEOUT, Result, Transport
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 #: Builds a Result from all seven fields in C, without the Python-level ``__new__`` a
 #: NamedTuple adds: one call less for every GOOD command (docs/architecture.md,
 #: "The command path").
@@ -202,6 +206,34 @@ class SgioTransport(Transport):
     def _execute(self, cdb: bytes, data_out: bytes | None, data_in: int, timeout: float) -> Result:
         """The carrier under ``Transport.execute``'s journal: the same SG_IO, timed."""
         return self.execute(cdb, data_out, data_in, timeout, True)
+
+    def bulk_reader(
+        self, cdb_of: Callable[[int, int], bytes], unit: int, timeout: float, fail: Callable
+    ) -> Callable[[int, int], bytes] | None:
+        """``Transport.bulk_reader``: a GOOD block is this reader's frame and C calls alone.
+
+        The CDB is built by ``cdb_of`` (C) as bytes: py-sg parses it with "y#", which takes
+        read-only bytes only, so a reused bytearray would have to be copied first. The
+        data is the bytes object py-sg allocates for each read: its read has no form that
+        fills a caller's buffer (py-sg 0.17), so there is none to reuse. The timeout is
+        converted once; the descriptor is read per block, so a closed transport's reader
+        gets -1, which the kernel refuses (EBADF), never another file's number. Sense is
+        looked at only when py-sg raises, by ``_not_good`` as for ``execute``.
+        """
+        if self.journal is not None or self._fd < 0:
+            return None
+        milliseconds, not_good, os_error = _milliseconds(timeout), self._not_good, self._os_error
+
+        def read(lba: int, blocks: int) -> bytes:
+            cdb = cdb_of(lba, blocks)
+            try:
+                return _sg_read(self._fd, cdb, blocks * unit, milliseconds)
+            except SCSIError as err:
+                return fail(not_good(err, cdb, blocks * unit, timeout, 0.0), lba)
+            except OSError as err:
+                raise os_error(err, cdb, None, blocks * unit) from None
+
+        return read
 
     def probe_answer(self, err: Exception) -> Result:
         """py-sg's SCSIError from ``ready_probe`` as its Result, an OSError as execute maps it."""
