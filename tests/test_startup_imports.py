@@ -372,14 +372,16 @@ def test_a_plain_scan_reads_before_loading_tempfile_or_hashlib(
 
 def test_info_sends_its_first_command_before_loading_tempfile_or_hashlib() -> None:
     """`info` checks the user's drive tables before it sends anything, which loads every
-    family: the shipped table is read through pkgutil (importlib.resources brings tempfile,
-    shutil and random) and a firmware image's hash is imported where an image is read."""
+    family: the shipped table is read as a plain file (rescue.shipped: importlib.resources
+    brings tempfile, shutil and random, pkgutil typing) and a firmware image's hash is imported
+    where an image is read."""
     setup = NOT_THE_EMULATORS + at_first(FIRST_CDB, "_mine")
     before, rest = first_line(loaded("info", "emu:generic-dvd", setup=setup)[0])
     assert "RESCUE EMU DVD-ROM revision 1.00" in rest
     assert "rescue.families.table" in before  # the drive tables were checked first
     assert not under(before, "importlib.resources", "tempfile", "random", *NOT_BY_THE_PARSER)
     assert not under(before, "hashlib", "_hashlib", "rescue.transport.journal")
+    assert not under(before, "pkgutil", "typing")
 
 
 def test_scan_of_a_node_loads_no_drive_family() -> None:

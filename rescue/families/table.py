@@ -78,14 +78,9 @@ def row_keys() -> tuple[str, ...]:
 @cache
 def shipped_table() -> dict[str, dict[str, Any]]:
     """The shipped drive table as stored, keyed by family name."""
-    # pkgutil, not importlib.resources: the same file, without tempfile, shutil and random
-    # before `info`'s first command (issue 15)
-    import pkgutil
+    from rescue.shipped import read_shipped
 
-    data = pkgutil.get_data("rescue", "data/families.json")
-    if data is None:  # a loader that cannot read files: the package is broken
-        raise FileNotFoundError("rescue/data/families.json")
-    table: dict[str, dict[str, Any]] = json.loads(data.decode("utf-8"))["families"]
+    table: dict[str, dict[str, Any]] = json.loads(read_shipped("families.json"))["families"]
     return table
 
 

@@ -24,6 +24,7 @@ import json
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from rescue import shipped
 from rescue.errors import BadInput
 from rescue.firmware.layouts import BY_FAMILY
 from rescue.firmware.model import FirmwareImage
@@ -95,17 +96,11 @@ def _squeeze(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-#: The shipped data folder, the file importlib.resources would name for the package, read
-#: without its readers (they import zipfile, which the frozen app leaves out, and a bench
-#: worker would import them after its fork: issue 15).
-SHIPPED = Path(__file__).parent.parent / "data"
-
-
 def _read(path: Path | None, name: str) -> tuple[str, bytes]:
+    """PATH's bytes, or the shipped file NAME's (rescue.shipped) where no path is given."""
     try:
         if path is None:
-            source = SHIPPED / name
-            return str(source), source.read_bytes()
+            return shipped.path_of(name), shipped.read_shipped(name)
         return str(path), path.read_bytes()
     except OSError as err:
         raise CatalogError(f"{path or name}: cannot be read: {err.strerror or err}") from None

@@ -19,10 +19,10 @@ must honour them so that *every* pair gets an honest description:
 from __future__ import annotations
 
 import json
-import pkgutil
 from functools import cache
 
 from rescue.record import record
+from rescue.shipped import read_shipped
 
 VENDOR_FIRST = 0x80
 
@@ -48,12 +48,7 @@ def _hex_pair(text: str, sep: str) -> tuple[int, int]:
 
 @cache
 def _table() -> _Table:
-    # pkgutil, not importlib.resources: the same file through the package's loader (frozen
-    # or not), without the ~20 modules (tempfile, zipfile, typing) `explain` would import.
-    data = pkgutil.get_data("rescue", "data/asc_ascq.json")
-    if data is None:  # a loader that cannot read files: the package is broken
-        raise FileNotFoundError("rescue/data/asc_ascq.json")
-    raw = json.loads(data.decode("utf-8"))
+    raw = json.loads(read_shipped("asc_ascq.json").decode("utf-8"))
     names = {_hex_pair(key, "/"): name for key, name in raw["names"].items()}
     patterns = tuple(
         _Pattern(int(p["asc"], 16), *_hex_pair(p["ascq"], "-"), p["name"])
