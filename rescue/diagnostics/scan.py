@@ -294,12 +294,15 @@ class Scanner:
                 self._check_read_cd(result)
                 fast = self.method is _READ10
             for lba in range(result.start, end, block):
-                stop = min(lba + block, end)
+                stop = lba + block  # no min(): a builtin's call costs more than the test
+                if stop > end:
+                    stop = end
+                count = stop - lba
                 if stop > untried_to:  # looked ahead a few blocks at a time, in C
                     untried_to = _untried_to(status, lba, min(end, lba + block * LOOKAHEAD))
                 if stop > untried_to or not fast:
                     _mark_read(status, marked, read_to)
-                    for first, n in _pending_runs(status, lba, stop - lba):
+                    for first, n in _pending_runs(status, lba, count):
                         self._read_run(result, first, n)
                     marked = read_to = stop
                     fast = self.method is _READ10
@@ -307,28 +310,27 @@ class Scanner:
                 else:
                     started = now()
                     try:
-                        read10(lba, stop - lba)
+                        read10(lba, count)
                     except SenseError as err:
                         _mark_read(status, marked, read_to)
-                        result.sectors_read_now += stop - lba
-                        self._failed(result, lba, stop - lba, err)
+                        result.sectors_read_now += count
+                        self._failed(result, lba, count, err)
                         marked = stop
                         told = now()
                     else:  # _account, inline: this is every block of a clean disc
                         told = now()
+                        took = told - started
                         if lba >= zone_end:  # the next zone: the last one's sums into it
                             _add_read(result, zone, zone_sectors, zone_seconds)
                             zone = zones[(lba - result.start) // size]
                             zone_end, zone_sectors, zone_seconds = zone.first + zone.count, 0, 0.0
-                        zone_sectors += stop - lba
-                        zone_seconds += told - started
-                        if told - started > slow:
-                            _add_slow(
-                                result.slow, SectorRange(lba, stop - lba, None, told - started)
-                            )
+                        zone_sectors += count
+                        zone_seconds += took
+                        if took > slow:
+                            _add_slow(result.slow, SectorRange(lba, count, None, took))
                     read_to = stop
                 position = stop
-                pending += stop - lba
+                pending += count
                 if progress is not None and told >= due:
                     _mark_read(status, marked, read_to)
                     marked, result.position = read_to, position
