@@ -8,7 +8,10 @@ answer, fails here instead of only costing time in `make bench`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -206,26 +209,41 @@ def test_a_poll_fails_as_the_general_path_would(monkeypatch, answer, error, text
                 t.execute(READY_POLL, None, 0, READY_TIMEOUT)
 
 
-def test_a_closed_transport_keeps_no_probe(monkeypatch) -> None:  # noqa: ANN001
-    """A closed descriptor's number may come back for another file: no poll goes to it."""
-    import os
-
+def _descriptors_given(monkeypatch, binding: str) -> list[int]:  # noqa: ANN001
+    """py-sg's BINDING stood in for: records the descriptor, refuses -1 as the kernel does."""
     descriptors: list[int] = []
 
-    def write(fd, cdb, data, timeout_ms):  # noqa: ANN001, ANN202
+    def answer(fd, cdb, data, timeout_ms):  # noqa: ANN001, ANN202
         descriptors.append(fd)
+        raise OSError(errno.EBADF, "Bad file descriptor")
 
-    monkeypatch.setattr(sgio, "_sg_write", write)
-    t = SgioTransport("/dev/null")
-    drive, old = Drive(t), t._fd
+    monkeypatch.setattr(sgio, binding, answer)
+    return descriptors
+
+
+@contextlib.contextmanager
+def _closed_and_reused(t: SgioTransport) -> Iterator[None]:
+    """``t`` closed, and its descriptor's number taken by another file while the body runs."""
+    old = t._fd
     t.close()
     other = os.open("/dev/null", os.O_RDONLY)  # takes the lowest free number: the old one
     try:
-        assert t.ready_probe is None
-        drive.test_unit_ready()
+        assert other == old
+        yield
     finally:
         os.close(other)
-    assert other == old and descriptors == [-1]  # execute's, which py-sg refuses (EBADF)
+
+
+def test_a_closed_transport_keeps_no_probe(monkeypatch) -> None:  # noqa: ANN001
+    """A closed descriptor's number may come back for another file: no poll goes to it."""
+    descriptors = _descriptors_given(monkeypatch, "_sg_write")
+    t = SgioTransport("/dev/null")
+    drive = Drive(t)
+    with _closed_and_reused(t):
+        assert t.ready_probe is None
+        with pytest.raises(TransportError, match="SG_IO failed for 00h"):
+            drive.test_unit_ready()
+    assert descriptors == [-1]  # execute's, which py-sg refuses (EBADF)
 
 
 def test_the_real_binding_on_a_node_that_is_not_scsi_fails_in_one_line() -> None:
@@ -308,29 +326,17 @@ def test_no_prepared_reader_with_a_journal_or_an_emulated_drive(sent, tmp_path) 
 
 
 def test_a_closed_transport_has_no_prepared_reader_and_an_old_one_reads_nothing(
-    monkeypatch,
-) -> None:  # noqa: ANN001
+    monkeypatch,  # noqa: ANN001
+) -> None:
     """A closed descriptor's number may come back for another file: no READ goes to it."""
-    import os
-
-    descriptors: list[int] = []
-
-    def read(fd, cdb, length, timeout_ms):  # noqa: ANN001, ANN202
-        descriptors.append(fd)
-        raise OSError(errno.EBADF, "Bad file descriptor")
-
-    monkeypatch.setattr(sgio, "_sg_read", read)
+    descriptors = _descriptors_given(monkeypatch, "_sg_read")
     t = SgioTransport("/dev/null")
-    kept, old = read10_reader(t), t._fd
-    t.close()
-    other = os.open("/dev/null", os.O_RDONLY)  # takes the lowest free number: the old one
-    try:
+    kept = read10_reader(t)
+    with _closed_and_reused(t):
         assert read10_reader(t) is None and kept is not None
         with pytest.raises(TransportError, match="SG_IO failed for 28h"):
             kept(0, 1)
-    finally:
-        os.close(other)
-    assert other == old and descriptors == [-1]
+    assert descriptors == [-1]
 
 
 def test_the_real_binding_takes_the_prepared_reads_arguments() -> None:
