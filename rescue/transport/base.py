@@ -16,7 +16,8 @@ docs/architecture.md, "The command path"). ``SgioTransport`` overrides
 still comes through here. A readiness poll, the command sent most often
 while a drive is waited for, may skip even that frame: a backend that can
 send it from C parts alone offers ``ready_probe`` (docs/architecture.md,
-"The command path").
+"The command path"), and a scan's READs may skip ``Drive`` and ``execute``
+through ``bulk_reader``'s one frame.
 """
 
 from __future__ import annotations
