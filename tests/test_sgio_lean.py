@@ -286,6 +286,7 @@ def test_a_failing_block_through_the_prepared_reader_gives_the_decoded_sense(mon
         with pytest.raises(sense_mod.SenseError) as general:
             Drive(t).read10(7, 1)
     assert prepared.value.triple == "3/11/00" and str(prepared.value) == str(general.value)
+    assert prepared.value.__context__ is None  # as Drive.read10's: no py-sg error kept behind it
 
 
 @pytest.mark.parametrize(

@@ -229,9 +229,10 @@ class SgioTransport(Transport):
             try:
                 return _sg_read(self._fd, cdb, blocks * unit, milliseconds)
             except SCSIError as err:
-                return fail(not_good(err, cdb, blocks * unit, timeout, 0.0), lba)
+                answer = not_good(err, cdb, blocks * unit, timeout, 0.0)
             except OSError as err:
                 raise os_error(err, cdb, None, blocks * unit) from None
+            return fail(answer, lba)  # out of the handler: the SenseError chains no SCSIError
 
         return read
 
