@@ -60,7 +60,7 @@ from guestlib import BridgeProcess, ScsiNode, emulate_command, node_by_vendor
 
 from rescue.cli import main as rescue_main
 from rescue.diagnostics.scan import Scanner, ScanResult
-from rescue.drive import Drive
+from rescue.drive import Drive, read10_reader
 from rescue.emulator.images import make_btc_image
 from rescue.ops import scan as scan_cmd
 from rescue.transport.journal import read_journal
@@ -240,12 +240,15 @@ def _rescue_scan(node: ScsiNode, block: int, reports: Path, sectors: int = SCAN_
 
 
 def _read10_loop(node: ScsiNode, block: int) -> float:
-    """The scan's reads through rescue's command stack, without the scan engine around them."""
+    """The scan's reads through the path a scan takes (the transport's prepared READ(10),
+    rescue.drive.read10_reader), without the scan engine around them."""
     with SgioTransport(node.sg) as transport:
-        drive = Drive(transport)
+        read = read10_reader(transport)
+        if read is None:
+            raise RuntimeError(f"{node.sg}: an unjournaled sg node gave no prepared reader")
         started = time.perf_counter()
         for lba in range(0, SCAN_SECTORS, block):
-            drive.read10(lba, block)
+            read(lba, block)
         return time.perf_counter() - started
 
 

@@ -29,7 +29,7 @@ import sdebug
 from guestlib import ScsiNode, emulate_command, node_by_vendor
 
 from rescue.diagnostics import mapfile as mf
-from rescue.drive import Drive
+from rescue.drive import Drive, read10_reader
 from rescue.errors import ExitCode
 from rescue.transport.sgio import SgioTransport
 
@@ -57,6 +57,14 @@ def _read_all(node: ScsiNode, sectors: int, block: int = 32) -> bytes:
         )
 
 
+def _read_all_prepared(node: ScsiNode, sectors: int, block: int = 32) -> bytes:
+    """The same blocks through the transport's prepared READ(10) (rescue.drive.read10_reader)."""
+    with SgioTransport(node.sg) as transport:
+        read = read10_reader(transport)
+        assert read is not None, "an unjournaled sg node offers the prepared reader"
+        return b"".join(read(lba, min(block, sectors - lba)) for lba in range(0, sectors, block))
+
+
 def _dd(node: ScsiNode) -> bytes:
     done = subprocess.run(["dd", f"if={node.sr}", "bs=64k"], capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
@@ -77,6 +85,7 @@ def test_scan_reads_every_sector_of_the_qemu_disc(
 
     data = _read_all(node, sectors)
     assert hashlib.sha256(data).hexdigest() == hashlib.sha256(_dd(node)).hexdigest()
+    assert _read_all_prepared(node, sectors) == data  # the path an unjournaled scan reads by
     pvd = data[16 * SECTOR : 17 * SECTOR]  # ECMA-119: the primary volume descriptor
     assert pvd[:6] == b"\x01CD001"
     assert int.from_bytes(pvd[80:84], "little") == sectors  # volume space size
