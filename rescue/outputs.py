@@ -177,14 +177,10 @@ def write_atomic(
     target = check_file(path, what, overwrite=overwrite, existing=existing)
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     old = _lstat(target)
-    import tempfile  # here, not at import: it brings shutil, random, bz2 and lzma (issue 15)
-
-    from rescue import durable  # as tempfile: a command loads it when it writes
+    from rescue import durable  # here, not at import: a command loads it when it writes
 
     try:
-        fd, temp = tempfile.mkstemp(
-            prefix=f".{target.name[:80]}.", suffix=".tmp", dir=target.parent
-        )
+        fd, temp = _temp_beside(target)
     except OSError as err:
         raise _error(err, f"{what} {target}: cannot write into {target.parent}", HINT) from None
     try:
@@ -202,6 +198,24 @@ def write_atomic(
         _remove(temp)
         raise
     return target
+
+
+def _temp_beside(target: Path) -> tuple[int, str]:
+    """A new, empty, private file beside ``target`` for its next contents, and its name.
+
+    What ``tempfile.mkstemp`` makes (O_EXCL, no link followed, mode 0600, a
+    random name, another name on a clash), made here because importing
+    tempfile brings shutil and random, a tenth of a scan's start-up under an
+    emulated CPU (docs/performance.md).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        temp = os.path.join(target.parent, f".{target.name[:80]}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(temp, flags, 0o600), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(target.parent))
 
 
 def create_new(path: str | os.PathLike[str], data: bytes | str, what: str) -> bool:

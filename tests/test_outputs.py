@@ -429,3 +429,20 @@ def test_scan_mapfile_and_journal_must_be_two_files(tmp_path: Path, capsys) -> N
     assert main(argv) == ExitCode.USAGE
     _one_line(capsys.readouterr().err)
     assert not Path(same).exists()
+
+
+def test_a_temporary_beside_its_target_is_new_private_and_steps_round_a_clash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_atomic's temporary file: O_EXCL with a random name, as mkstemp makes one; a
+    name already taken (here by a link an attacker left) is passed over, never opened."""
+    target = tmp_path / "report.json"
+    draws = iter([b"\x01" * 6, b"\x01" * 6, b"\x02" * 6])
+    monkeypatch.setattr(outputs.os, "urandom", lambda n: next(draws))
+    taken = tmp_path / f".report.json.{'01' * 6}.tmp"
+    taken.symlink_to(tmp_path / "elsewhere")
+    fd, name = outputs._temp_beside(target)
+    os.close(fd)
+    assert name == str(tmp_path / f".report.json.{'02' * 6}.tmp")
+    assert stat.S_IMODE(os.lstat(name).st_mode) == 0o600
+    assert not (tmp_path / "elsewhere").exists()  # the link was not followed

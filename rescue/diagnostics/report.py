@@ -21,6 +21,7 @@ import contextlib
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 from rescue import __version__, outputs
@@ -28,7 +29,6 @@ from rescue.errors import BadInput, RescueError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
-    from datetime import datetime
     from typing import Any
 
 ENV = "RESCUE_REPORTS"
@@ -121,17 +121,16 @@ def _document(kind: str, device: str, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": kind,
         "device": device,
-        "created": _now().isoformat(timespec="seconds"),
+        "created": _utc("%Y-%m-%dT%H:%M:%S+00:00"),  # datetime's isoformat, to the second
         "rescue_version": __version__,
         **body,
     }
 
 
-def _now() -> datetime:
-    """UTC now; datetime is imported when a report is written, not before a scan reads."""
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
+def _utc(layout: str) -> str:
+    """UTC now in ``layout`` (time.strftime's codes): the time module, which the interpreter
+    has loaded already, where datetime cost a report's writer a module of its own."""
+    return time.strftime(layout, time.gmtime())
 
 
 def drive_tag(device: str, product: str = "") -> str:
@@ -178,7 +177,7 @@ def _safe(text: str | None) -> str:
 
 def _write(document: dict[str, Any], kind: str, directory: str | None) -> Path:
     folder = reports_dir(directory)
-    stamp = _now().strftime("%Y%m%dT%H%M%SZ")
+    stamp = _utc("%Y%m%dT%H%M%SZ")
     text = _json_text(document)
     body = document.get(kind)
     identity = body.get("identity") if isinstance(body, dict) else None
