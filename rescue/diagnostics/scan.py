@@ -242,9 +242,10 @@ class Scanner:
         if method is ReadMethod.AUTO:
             raise ValueError("Scanner needs a concrete read method (see readmethod.choose)")
         self.drive = drive
-        if block is None:
-            block = auto_block(drive.transport, method)
-        self.block = fit_sectors(drive.transport, block, sector_bytes(method))
+        if block is None:  # auto_block's size is within the path's limit already
+            self.block = auto_block(drive.transport, method)
+        else:
+            self.block = fit_sectors(drive.transport, block, sector_bytes(method))
         self.retries = retries
         self.slow_seconds = slow_seconds
         self.method = method
@@ -412,7 +413,7 @@ class Scanner:
             _add_slow(result.slow, SectorRange(lba, count, None, seconds))
 
     def _failed(self, result: ScanResult, lba: int, count: int, err: SenseError) -> None:
-        """A run that did not read: non-trimmed, then sector by sector (not ready stops all)."""
+        """A run that did not read: non-trimmed, then re-read by ``_trim`` (not ready stops all)."""
         _stop_if_not_ready(err)
         result.status[lba : lba + count] = mf.NON_TRIMMED.encode() * count
         self._trim(result, lba, count)
@@ -435,8 +436,7 @@ class Scanner:
         try:
             flagged = self._read(result, lba, count)
         except SenseError as err:
-            _stop_if_not_ready(err)
-            self._trim_sectors(result, lba, count)
+            self._failed(result, lba, count, err)  # a run of DEFAULT_BLOCK: sector by sector
             return
         result.status[lba : lba + count] = _FINISHED * count
         if flagged:

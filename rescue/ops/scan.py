@@ -62,7 +62,6 @@ from rescue.transport.base import Transport
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
-
     from rich.progress import Progress
 
 INTERRUPTED = int(ExitCode.INTERRUPTED)
@@ -261,7 +260,6 @@ def _scan(args: argparse.Namespace, scanner: Scanner, result: ScanResult) -> Non
     finally:
         if args.mapfile:
             _final_save(args, result)
-
 
 
 def _progress_bar() -> Progress:
