@@ -18,12 +18,16 @@ import sys
 ASCII_TERMS = frozenset({"vt52", "vt100", "vt102", "vt220", "ansi", "dumb"})
 
 
-def is_ascii_terminal(stream: object, term: str | None) -> bool:
+def _is_tty(stream: object) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:
-        return term in ASCII_TERMS and bool(isatty and isatty())
+        return bool(isatty and isatty())
     except ValueError:  # a closed stream
         return False
+
+
+def is_ascii_terminal(stream: object, term: str | None) -> bool:
+    return term in ASCII_TERMS and _is_tty(stream)
 
 
 def adapt_stdio() -> None:
@@ -57,10 +61,4 @@ def draws(stream: object) -> bool:
     write it themselves there and leave rich, a large share of a command's
     start-up under an emulated CPU, unloaded (docs/performance.md).
     """
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:  # a closed stream
-        return False
+    return bool(os.environ.get("FORCE_COLOR")) or _is_tty(stream)
