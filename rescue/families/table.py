@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 DRIVES_DIR_ENV = "RESCUE_DRIVES_DIR"
 DATA_DRIVES_DIR = Path("/data/drives.d")
-SHIPPED = "rescue/data/families.json"
 
 #: A drive table is a few KiB of JSON; anything past 1 MiB is not one.
 USER_FILE_LIMIT = 1 << 20
