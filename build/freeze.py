@@ -7,6 +7,18 @@ byte-identical across builds, so this step must be too. PyInstaller's
 documented recipe is a fixed PYTHONHASHSEED (set before its interpreter
 starts, hence the subprocess) plus SOURCE_DATE_EPOCH for timestamps.
 
+Why an interpreter of its own: PyInstaller ships the libpython of the Python it
+runs under. The project's venv is made with the distribution's interpreter
+(Makefile: it starts twice as fast, libpython linked in and built with PGO),
+whose shared libpython is 7.7 MB; the `python3` on PATH (here pyenv's, built
+without PGO) has a 5.7 MB one, and only with that does the image stay under
+its 25 MB target (docs/image.md, "The frozen app's interpreter"). So
+PyInstaller runs in out/freeze-venv, made from $RESCUE_FREEZE_PYTHON or else
+the `python3` on PATH, with the app's dependencies from pyproject.toml and
+PyInstaller; rescue itself comes from the source tree (build/rescue.spec's
+pathex). The venv is made again when that interpreter or pyproject.toml
+changes.
+
 Run: `python build/freeze.py [--dist DIR] [--epoch SECONDS]`; prints the path of
 the frozen executable.
 """
@@ -14,14 +26,20 @@ the frozen executable.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "build" / "rescue.spec"
+PYPROJECT = ROOT / "pyproject.toml"
+FREEZE_VENV = ROOT / "out" / "freeze-venv"
+# What the freeze venv was made from: the base interpreter and pyproject.toml's digest.
+FREEZE_STAMP = ".made-from"
 # 2026-01-01T00:00:00Z: any fixed instant works; overridden by $SOURCE_DATE_EPOCH.
 DEFAULT_EPOCH = 1767225600
 
@@ -91,21 +109,51 @@ def source_epoch() -> int:
     return int(value) if value.isdigit() else DEFAULT_EPOCH
 
 
+def freeze_requirements(pyproject: Path = PYPROJECT) -> list[str]:
+    """The app's run-time dependencies and the `freeze` extra (PyInstaller)."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["freeze"]]
+
+
+def _run(cmd: list[str], what: str, env: dict[str, str] | None = None) -> str:
+    """Run CMD; its stdout, or FreezeError naming WHAT with the last lines of its stderr."""
+    try:
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    except OSError as err:
+        raise FreezeError(f"{what}: {cmd[0]} cannot be run ({err.strerror})") from None
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise FreezeError(f"{what} failed:\n{tail}")
+    return done.stdout
+
+
+def freeze_python(venv: Path = FREEZE_VENV) -> Path:
+    """VENV's interpreter, the venv made (again) first when its base or pyproject changed."""
+    base = os.environ.get("RESCUE_FREEZE_PYTHON") or shutil.which("python3") or "python3"
+    where = _run([base, "-c", "import sys; print(sys.base_prefix, sys.version)"], base)
+    digest = hashlib.sha256(PYPROJECT.read_bytes()).hexdigest()
+    made_from = f"{where.strip()}\n{digest}\n"
+    python = venv / "bin" / "python"
+    stamp = venv / FREEZE_STAMP
+    if python.exists() and stamp.is_file() and stamp.read_text() == made_from:
+        return python
+    _run([base, "-m", "venv", "--clear", str(venv)], f"making {venv}")
+    install = [str(python), "-m", "pip", "install", "-q", *freeze_requirements()]
+    _run(install, f"installing PyInstaller and the app's dependencies into {venv}")
+    stamp.write_text(made_from)
+    return python
+
+
 def freeze(dist: Path, work: Path, epoch: int) -> Path:
     """Run PyInstaller on the spec; return DIST/rescue/rescue."""
+    python = freeze_python()
     env = dict(os.environ, PYTHONHASHSEED="0", SOURCE_DATE_EPOCH=str(epoch))
     shutil.rmtree(dist / "rescue", ignore_errors=True)
     cmd = [
-        sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level=WARN",
+        str(python), "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level=WARN",
         "--distpath", str(dist), "--workpath", str(work), str(SPEC),
     ]  # fmt: skip
-    try:
-        done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise FreezeError(f"{sys.executable} cannot be run") from None
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise FreezeError(f"PyInstaller failed (pip install pyinstaller?):\n{tail}")
+    _run(cmd, "PyInstaller", env)
     exe = dist / "rescue" / "rescue"
     if not exe.is_file():
         raise FreezeError(f"PyInstaller finished but {exe} is missing")
