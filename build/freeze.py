@@ -109,9 +109,10 @@ def source_epoch() -> int:
     return int(value) if value.isdigit() else DEFAULT_EPOCH
 
 
-def freeze_requirements(pyproject: Path = PYPROJECT) -> list[str]:
-    """The app's run-time dependencies and the `freeze` extra (PyInstaller)."""
-    project = tomllib.loads(pyproject.read_text())["project"]
+def freeze_requirements(pyproject: str) -> list[str]:
+    """The app's run-time dependencies and the `freeze` extra (PyInstaller), from the
+    text of a pyproject.toml."""
+    project = tomllib.loads(pyproject)["project"]
     return [*project["dependencies"], *project["optional-dependencies"]["freeze"]]
 
 
@@ -131,14 +132,15 @@ def freeze_python(venv: Path = FREEZE_VENV) -> Path:
     """VENV's interpreter, the venv made (again) first when its base or pyproject changed."""
     base = os.environ.get("RESCUE_FREEZE_PYTHON") or shutil.which("python3") or "python3"
     where = _run([base, "-c", "import sys; print(sys.base_prefix, sys.version)"], base)
-    digest = hashlib.sha256(PYPROJECT.read_bytes()).hexdigest()
+    pyproject = PYPROJECT.read_text()
+    digest = hashlib.sha256(pyproject.encode()).hexdigest()
     made_from = f"{where.strip()}\n{digest}\n"
     python = venv / "bin" / "python"
     stamp = venv / FREEZE_STAMP
     if python.exists() and stamp.is_file() and stamp.read_text() == made_from:
         return python
     _run([base, "-m", "venv", "--clear", str(venv)], f"making {venv}")
-    install = [str(python), "-m", "pip", "install", "-q", *freeze_requirements()]
+    install = [str(python), "-m", "pip", "install", "-q", *freeze_requirements(pyproject)]
     _run(install, f"installing PyInstaller and the app's dependencies into {venv}")
     stamp.write_text(made_from)
     return python
