@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from sense_corpus import descriptor, fixed, sks_bytes
 
@@ -323,6 +326,62 @@ def test_sense_error_message_hint_and_exit_code() -> None:
     report = err.to_dict()
     assert report["exit_code"] == 9 and report["command"] == "TEST UNIT READY"
     assert report["sense"]["asc_name"] == "INVALID COMMAND OPERATION CODE"
+
+
+WORDS = (
+    "TEST UNIT READY: 5/20/00 ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE — "
+    "the drive's running firmware does not implement this command"
+)
+
+
+@pytest.mark.parametrize("first", ["message", "hint", "str", "repr", "to_dict", "args"])
+def test_sense_error_words_are_the_same_whichever_is_read_first(first: str) -> None:
+    """The words come when first read (issue 15): every way in gives the same text."""
+    err = SenseError.from_sense(fixed(5, 0x20, 0), "TEST UNIT READY")
+    assert err._message is None  # caught and judged by its triple only: nothing named yet
+    read = {
+        "message": lambda: err.message,
+        "hint": lambda: err.hint,
+        "str": lambda: str(err),
+        "repr": lambda: repr(err),
+        "to_dict": lambda: err.to_dict()["message"],
+        "args": lambda: err.args,
+    }
+    read[first]()
+    assert (err.message, err.hint) == (WORDS, advise(5, 0x20, 0).next_step)
+    assert str(err) == WORDS and err.args == (WORDS,)
+    assert repr(err) == f"SenseError({WORDS!r})"
+    assert err.to_dict()["message"] == WORDS and err.to_dict()["hint"] == err.hint
+
+
+def test_sense_error_words_changed_before_they_are_read() -> None:
+    """A hint replaced before anything was read (the flash engine's new node) keeps the
+    message's words, and a new message keeps the advice's hint."""
+    err = SenseError.from_sense(fixed(5, 0x20, 0), "TEST UNIT READY")
+    err.hint = "try again"
+    assert (err.message, err.hint) == (WORDS, "try again")
+    other = SenseError.from_sense(fixed(5, 0x20, 0), "TEST UNIT READY")
+    other.message = "changed"
+    assert (str(other), other.hint) == ("changed", advise(5, 0x20, 0).next_step)
+
+
+def test_a_caught_sense_error_names_nothing() -> None:
+    """Made and caught without being read, the error loads no T10 name table and no advice
+    (a fresh interpreter: this one has both)."""
+    code = (
+        "import sys\n"
+        "from rescue.scsi.sense import SenseError\n"
+        "raw = bytes([0x70, 0, 5, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0])\n"
+        "try:\n"
+        "    raise SenseError.from_sense(raw, 'GET CONFIGURATION')\n"
+        "except SenseError as err:\n"
+        "    seen = err.triple\n"
+        "print(seen, sorted(m for m in sys.modules if m.endswith(('asc_table', 'advice'))\n"
+        "                   or m in ('json', 'pkgutil')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert done.stdout.split() == ["5/20/00", "[]"]
 
 
 @pytest.mark.parametrize(

@@ -371,6 +371,26 @@ def test_a_plain_scan_reads_before_loading_tempfile_or_hashlib(
     assert not under(at_end, "tempfile", "random")  # (datetime: the emulated drive's own)
 
 
+def test_a_refused_get_configuration_is_named_only_when_the_scan_prints_it(
+    tmp_path: os.PathLike[str],
+) -> None:
+    """A drive that refuses GET CONFIGURATION (scsi_debug does) makes the scan read with
+    READ(10); the refusal is caught and judged, not worded, so the T10 name table, the advice
+    and json load after the reads, where the summary prints the same words as before."""
+    device = "emu:generic-dvd,fault=sense:5/20/00@46"
+    argv = ["scan", device, "--end", "64", "--reports", str(tmp_path)]
+    out, at_end = loaded(*argv, setup=NOT_THE_EMULATORS + at_first(FIRST_READ, "_mine"))
+    before, rest = first_line(out)
+    assert "rescue.diagnostics.readmethod" in before  # the method was chosen before the READ
+    assert not under(before, "rescue.scsi.asc_table", "rescue.scsi.advice", "json", "pkgutil")
+    assert (
+        "  read command: READ(10) (the current medium is unknown (GET CONFIGURATION: 5/20/00 "
+        "ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE — the drive's running firmware does "
+        "not implement this command))\n"
+    ) in rest
+    assert "rescue.scsi.asc_table" in at_end
+
+
 def test_info_sends_its_first_command_before_loading_tempfile_or_hashlib() -> None:
     """`info` checks the user's drive tables before it sends anything, which loads every
     family: the shipped table is read as a plain file (rescue.shipped: importlib.resources

@@ -82,14 +82,32 @@ def claims_c2(drive: Drive) -> bool:
         return False
 
 
-def choose(drive: Drive, asked: ReadMethod) -> tuple[ReadMethod, str]:
-    """The method to scan with and why, in words for the report."""
+class UnknownMedium:
+    """Why a scan reads with READ(10) when GET CONFIGURATION failed, worded by ``str``.
+
+    The failure is usually a drive's refusal (scsi_debug refuses the command):
+    a SenseError names its ASC only when its message is read (rescue.scsi.sense),
+    so the T10 table loads when the summary or the report prints this reason,
+    after the reads, not while the scan chooses its method (issue 15).
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: RescueError) -> None:
+        self.error = error
+
+    def __str__(self) -> str:
+        return f"the current medium is unknown ({self.error.message})"
+
+
+def choose(drive: Drive, asked: ReadMethod) -> tuple[ReadMethod, str | UnknownMedium]:
+    """The method to scan with and why, in words for the report (``str`` of the reason)."""
     if asked is not ReadMethod.AUTO:
         return asked, "asked for with --read"
     try:
         profile = drive.configuration().current_profile
     except RescueError as err:
-        return ReadMethod.READ10, f"the current medium is unknown ({err.message})"
+        return ReadMethod.READ10, UnknownMedium(err)
     if profile not in CD_PROFILES:
         return ReadMethod.READ10, "the medium is not a CD"
     if not claims_c2(drive):

@@ -27,6 +27,7 @@ from rescue.diagnostics.readmethod import (
     LABELS,
     REFUSED,
     ReadMethod,
+    UnknownMedium,
     layout_holds,
     read_sectors,
     sector_bytes,
@@ -140,7 +141,7 @@ class ScanResult:
     sectors_read_now: int = 0  # sectors this run asked the drive for and got an answer about
     c2: dict[int, int] = field(default_factory=dict)  # weak LBA -> bytes its C2 pointers flag
     method: ReadMethod = ReadMethod.READ10  # what the scan read with (after any fallback)
-    method_why: str = ""  # why that method was chosen
+    method_why: str | UnknownMedium = ""  # why that method was chosen (its words: str)
     fallback: str | None = None  # why READ CD was given up for READ(10)
     disc: mf.DiscId | None = None  # which disc this is (kept in the mapfile)
     save_error: RescueError | None = None  # the last mapfile save failed (the command says so)
@@ -191,7 +192,7 @@ class ScanResult:
             "stopped_by": self.stopped_by,
             "sectors_read_now": self.sectors_read_now,
             "read_method": LABELS[self.method],
-            "read_method_why": self.method_why,
+            "read_method_why": str(self.method_why),
             "fallback": self.fallback,
             "bad": [r.to_dict() for r in self.bad],
             "weak": [r.to_dict() for r in self.weak],

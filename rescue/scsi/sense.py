@@ -339,19 +339,75 @@ class SenseError(RescueError):
 
     The exit code follows the sense key (``rescue.errors.SENSE_KEY_EXIT``) so a
     script can tell "not ready" from "drive refused the command".
+
+    An error made from decoded sense (``from_sense``) words its message and hint
+    when something first reads them (the message, the hint, ``str``, ``to_dict``):
+    naming the ASC loads the T10 table and the advice, which an error that is
+    only caught and judged by its triple never needs (a scan's refused GET
+    CONFIGURATION, its bad sectors; issue 15). The words are the same either way.
     """
 
     exit_code = ExitCode.TRANSPORT
 
     def __init__(
-        self, message: str, hint: str | None, *, command: str, sense: Sense | None, raw: bytes
+        self,
+        message: str | None,
+        hint: str | None,
+        *,
+        command: str,
+        sense: Sense | None,
+        raw: bytes,
     ) -> None:
-        super().__init__(message, hint)
+        """MESSAGE None (with SENSE given): worded from SENSE when first read."""
+        Exception.__init__(self, *(() if message is None else (message,)))
+        self._message, self._hint = message, hint
         self.command = command
         self.sense = sense
         self.raw = raw
         if sense is not None:
             self.exit_code = SENSE_KEY_EXIT.get(sense.key, ExitCode.TRANSPORT)
+
+    def _worded(self) -> None:
+        """Word the message and hint from the sense, once (no-op when they are known)."""
+        if self._message is not None or self.sense is None:
+            return
+        from rescue.scsi.advice import advise
+
+        sense = self.sense
+        advice = advise(sense.key, sense.asc, sense.ascq)
+        self._message = (
+            f"{self.command}: {sense.triple} {sense.key_name}, {sense.asc_name} — "
+            f"{advice.meaning}"
+        )
+        self._hint = advice.next_step
+        self.args = (self._message,)
+
+    @property
+    def message(self) -> str:
+        self._worded()
+        return self._message or ""
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self._worded()  # the hint keeps its words
+        self._message = value
+        self.args = (value,)
+
+    @property
+    def hint(self) -> str | None:
+        self._worded()
+        return self._hint
+
+    @hint.setter
+    def hint(self, value: str | None) -> None:
+        self._worded()  # the message keeps its words
+        self._hint = value
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
 
     @property
     def triple(self) -> str | None:
@@ -373,16 +429,7 @@ class SenseError(RescueError):
                 sense=None,
                 raw=raw,
             )
-        from rescue.scsi.advice import advise
-
-        advice = advise(sense.key, sense.asc, sense.ascq)
-        return cls(
-            f"{command}: {sense.triple} {sense.key_name}, {sense.asc_name} — {advice.meaning}",
-            advice.next_step,
-            command=command,
-            sense=sense,
-            raw=raw,
-        )
+        return cls(None, None, command=command, sense=sense, raw=raw)
 
     def to_dict(self) -> dict[str, object]:
         return super().to_dict() | {
