@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -492,3 +493,30 @@ def test_udev_property_readers_never_raise(props: dict[str, str]) -> None:
 
 def test_errors_are_rescue_errors() -> None:
     assert issubclass(DeviceNotFound, RescueError) and issubclass(UsageError, RescueError)
+
+
+# --- the names discovery tells apart without regexes (issue 15) ----------------------------
+
+#: Text near the names: digits of several scripts ("٣", "²", "３"), colons, the prefixes,
+#: a trailing newline (which ``$`` but not ``fullmatch`` forgives).
+NAMEISH = st.text(alphabet=st.sampled_from("0129:atsrg\n٣²３x"), max_size=12) | st.text(max_size=12)
+
+
+@given(NAMEISH)
+@example("1:0:0:0")
+@example("1:0:0:0\n")
+@example("١:٠:٠:٠")
+@example("ata٣")
+@example("sg²")
+def test_the_name_tests_are_the_patterns_they_replace(text: str) -> None:
+    from rescue.discovery.named import is_node_name
+    from rescue.discovery.sysfs import decimal, is_ata_port, is_hctl
+
+    pairs = [
+        (decimal, r"[0-9]+"),
+        (is_hctl, r"\d+:\d+:\d+:\d+"),
+        (is_ata_port, r"ata\d+"),
+        (is_node_name, r"s[rg][0-9]+"),
+    ]
+    for test, pattern in pairs:
+        assert test(text) == bool(re.fullmatch(pattern, text)), (test.__name__, text)

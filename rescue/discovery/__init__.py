@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Iterator
 
 from rescue.discovery import sysfs, udev
 from rescue.discovery.model import DriveNode, Inventory, Media, SkippedDevice
-from rescue.discovery.named import NODE_NAME_RE, by_node, drive_node
+from rescue.discovery.named import by_node, drive_node, is_node_name
 from rescue.discovery.path import PathInfo
-from rescue.discovery.sysfs import describe_type, hctl_key
+from rescue.discovery.sysfs import decimal, describe_type, hctl_key
 from rescue.discovery.udev import UdevContext, UdevDevice
 from rescue.errors import DeviceNotFound
 
@@ -34,8 +33,6 @@ __all__ = [
     "pinned",
     "resolve",
 ]
-
-_INDEX_RE = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 
 
 def discover(
@@ -153,7 +150,7 @@ def resolve(spec: str, inventory: Inventory | None = None) -> DriveNode:
             inventory = _pinned[-1]
     drives = inventory.drives
     text = spec.strip()
-    if _INDEX_RE.fullmatch(text):
+    if decimal(text):  # ASCII digits only: int() refuses some that isdigit() takes
         index = int(text)
         if index < len(drives):
             return drives[index]
@@ -185,7 +182,7 @@ def _by_node(spec: str) -> DriveNode | None:
 
 def _matches(text: str, drive: DriveNode) -> bool:
     nodes = [node for node in (drive.sr, drive.sg) if node]
-    if NODE_NAME_RE.fullmatch(text):
+    if is_node_name(text):
         return any(os.path.basename(node) == text for node in nodes)
     if text == drive.hctl:
         return True

@@ -19,27 +19,37 @@ with udev, a drive udev tags as a CD though its type is not 5 is not counted.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 
 from rescue.discovery import sysfs, udev
 from rescue.discovery.model import DriveNode
 from rescue.discovery.path import device_dir_of_node, read_path
-from rescue.discovery.sysfs import HCTL_RE, Candidate, ScsiDevice, hctl_key, node_at, read_attr
+from rescue.discovery.sysfs import (
+    Candidate,
+    ScsiDevice,
+    decimal,
+    hctl_key,
+    is_hctl,
+    node_at,
+    read_attr,
+)
 
-NODE_NAME_RE = re.compile(r"s[rg][0-9]+")  # the kernel's sr and sg node names
+
+def is_node_name(text: str) -> bool:
+    """``s[rg][0-9]+``, the whole text: the kernel's sr and sg node names (``sg3``)."""
+    return text[:2] in ("sr", "sg") and decimal(text[2:])
 
 
 def node_name(spec: str, dev_root: str = "/dev") -> str | None:
     """The kernel name (``sg3``) of the node SPEC names: bare, a path, or a link to one."""
     text = spec.strip()
-    if NODE_NAME_RE.fullmatch(text):
+    if is_node_name(text):
         return text
     if not text.startswith("/") or "\0" in text:  # a NUL is in no path (realpath raises)
         return None
     real = os.path.realpath(text)
     name = os.path.basename(real)
-    if os.path.dirname(real) == dev_root and NODE_NAME_RE.fullmatch(name):
+    if os.path.dirname(real) == dev_root and is_node_name(name):
         return name
     return None
 
@@ -103,6 +113,6 @@ def _index(hctl: str, root: str) -> int:
     count = 0
     for link in sysfs.device_dirs(root):
         label = sysfs.device_label(link)
-        if HCTL_RE.fullmatch(label) and hctl_key(label) < key:
+        if is_hctl(label) and hctl_key(label) < key:
             count += read_attr(link, "type") == str(sysfs.MMC_PERIPHERAL_TYPE)
     return count

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 
-from rescue.discovery.sysfs import ATA_PORT_RE, HCTL_RE, read_attr, usb_device_dir
+from rescue.discovery.sysfs import is_ata_port, is_hctl, read_attr, usb_device_dir
 from rescue.record import record
 
 SECTOR = 512
@@ -201,7 +201,7 @@ def read_path(
 ) -> PathInfo:
     """The path of the SCSI device at ``device_dir`` (an H:C:T:L directory, resolved)."""
     hctl = os.path.basename(device_dir)
-    if host is None and HCTL_RE.fullmatch(hctl):
+    if host is None and is_hctl(hctl):
         host = read_attr(
             os.path.join(sysfs_root, "class", "scsi_host", f"host{hctl.split(':')[0]}"),
             "proc_name",
@@ -224,7 +224,7 @@ def read_path(
 
 
 def _attachment(device_dir: str, host: str | None, bridge: UsbBridge | None) -> str:
-    if any(ATA_PORT_RE.fullmatch(part) for part in device_dir.split(os.sep)):
+    if any(is_ata_port(part) for part in device_dir.split(os.sep)):
         return "ata"
     if host == "uas" or (bridge is not None and bridge.driver == "uas"):
         return "uas"
@@ -324,7 +324,7 @@ def device_dir_of_node(node: str, sysfs_root: str = "/sys") -> str | None:
             resolved = os.path.realpath(link, strict=True)
         except (OSError, RuntimeError):
             continue
-        if HCTL_RE.fullmatch(os.path.basename(resolved)):
+        if is_hctl(os.path.basename(resolved)):
             return resolved
     return None
 

@@ -23,7 +23,6 @@ urllib.parse, ipaddress, ntpath and fnmatch into `rescue list`
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 
 from rescue.discovery.model import SkippedDevice
@@ -63,9 +62,27 @@ HOST_TRANSPORTS = {
     "uas": "usb",
 }
 
-HCTL_RE = re.compile(r"\d+:\d+:\d+:\d+")
-ATA_PORT_RE = re.compile(r"ata\d+")
-DECIMAL_RE = re.compile(r"[0-9]+")  # not str.isdigit(): it accepts digits int() refuses
+# The names below are told by str methods, not regexes compiled at import: a scan imports
+# discovery before its first READ (issue 15); tests/test_discovery.py compares each with the
+# pattern it replaces.
+
+
+def decimal(text: str) -> bool:
+    """``[0-9]+``, the whole text: ASCII digits only (``str.isdigit`` alone also takes "²",
+    which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
+def is_hctl(text: str) -> bool:
+    """``\\d+:\\d+:\\d+:\\d+``, the whole text: a SCSI device's H:C:T:L name (``\\d`` is
+    any script's decimal digit, as ``str.isdecimal`` is)."""
+    parts = text.split(":")
+    return len(parts) == 4 and all(part.isdecimal() for part in parts)
+
+
+def is_ata_port(text: str) -> bool:
+    """``ata\\d+``, the whole text: a libata port's directory (``ata3``)."""
+    return text.startswith("ata") and text[3:].isdecimal()
 
 
 @record(frozen=True)
@@ -112,7 +129,7 @@ def device_dirs(sysfs_root: str) -> list[str]:
     if os.path.isdir(by_class):
         return [os.path.join(entry, "device") for entry in _list_dir(by_class)]
     by_bus = os.path.join(sysfs_root, "bus", "scsi", "devices")
-    return [entry for entry in _list_dir(by_bus) if HCTL_RE.fullmatch(os.path.basename(entry))]
+    return [entry for entry in _list_dir(by_bus) if is_hctl(os.path.basename(entry))]
 
 
 def device_label(link: str) -> str:
@@ -130,10 +147,10 @@ def read_device(link: str, sysfs_root: str) -> ScsiDevice | SkippedDevice:
     except (OSError, RuntimeError):
         return SkippedDevice(label, "broken link in sysfs (device gone?)", str(link))
     hctl = os.path.basename(path)
-    if not HCTL_RE.fullmatch(hctl):
+    if not is_hctl(hctl):
         return SkippedDevice(label, f"{hctl} is not an H:C:T:L device directory", path)
     type_text = read_attr(path, "type")
-    if type_text is None or not DECIMAL_RE.fullmatch(type_text):
+    if type_text is None or not decimal(type_text):
         return SkippedDevice(hctl, "peripheral type unreadable in sysfs", path)
     host = read_attr(
         os.path.join(sysfs_root, "class", "scsi_host", f"host{hctl.split(':')[0]}"), "proc_name"
@@ -177,7 +194,7 @@ def read_attr(directory: str, name: str) -> str | None:
 
 
 def _transport(path: str, host: str | None, under_usb: bool) -> str:
-    if any(ATA_PORT_RE.fullmatch(part) for part in path.split(os.sep)):
+    if any(is_ata_port(part) for part in path.split(os.sep)):
         return "ata"
     if under_usb:
         return "usb"

@@ -36,7 +36,9 @@ else:
 
 UDEV_DATABASE = "/run/udev/data"
 DEFAULT_SYSFS = "/sys"
-_ESCAPE_RE = re.compile(r"\\x([0-9a-fA-F]{2})")
+#: udev's escape of a byte in an ``_ENC`` property; compiled (and cached by re) on the first
+#: property decoded, not at import (a scan imports discovery before its first READ)
+_ESCAPE = r"\\x([0-9a-fA-F]{2})"
 
 
 class UdevDevice(Protocol):
@@ -169,7 +171,7 @@ def identity(props: Mapping[str, str]) -> tuple[str | None, str | None, str | No
 def _decoded(props: Mapping[str, str], key: str) -> str | None:
     encoded = props.get(f"{key}_ENC")
     if encoded:
-        return _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), encoded).strip() or None
+        return re.sub(_ESCAPE, lambda m: chr(int(m.group(1), 16)), encoded).strip() or None
     return props.get(key) or None
 
 
