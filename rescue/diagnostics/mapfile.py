@@ -184,9 +184,9 @@ def to_sectors(mapfile: Mapfile, sector_size: int, sectors: int) -> bytearray:
 
 
 #: A run of one status; any other byte is a block of its own (a status array holds none).
-_RUNS = re.compile(
-    b"|".join(re.escape(code.encode()) + b"+" for code in sorted(BLOCK_STATUSES)) + rb"|[\s\S]"
-)
+#: Compiled (and cached by re) on the first save, not at import: a scan imports this
+#: module before its first READ (issue 15).
+_RUNS = b"|".join(re.escape(code.encode()) + b"+" for code in sorted(BLOCK_STATUSES)) + rb"|[\s\S]"
 _DONE = (FINISHED + BAD_SECTOR).encode()
 
 
@@ -206,7 +206,7 @@ def from_sectors(
             (run.end() - run.start()) * sector_size,
             chr(status[run.start()]),
         )
-        for run in _RUNS.finditer(status)
+        for run in re.finditer(_RUNS, status)
     )
     pending = bool(status.translate(None, _DONE))
     return Mapfile(

@@ -60,9 +60,11 @@ _FINISHED = mf.FINISHED.encode()
 _READ10 = ReadMethod.READ10  # looked up once: an enum member costs a class lookup per use
 _TRIED = (mf.FINISHED + mf.BAD_SECTOR).encode()
 _BAD = mf.BAD_SECTOR.encode()
-_NOT_BAD = re.compile(b"[^" + re.escape(_BAD) + b"]")
-_PENDING_RUN = re.compile(b"[^" + re.escape(_TRIED) + b"]+")
-_TRIED_SECTOR = re.compile(b"[^" + re.escape(_NON_TRIED) + b"]")
+# Patterns for the rare paths where a stretch ends: compiled (and cached by re) on first
+# use, not at import, which comes before the first READ (issue 15).
+_NOT_BAD = b"[^" + re.escape(_BAD) + b"]"
+_PENDING_RUN = b"[^" + re.escape(_TRIED) + b"]+"
+_TRIED_SECTOR = b"[^" + re.escape(_NON_TRIED) + b"]"
 
 
 @record(frozen=True)
@@ -504,7 +506,7 @@ def _bad_runs(status: bytearray) -> Iterator[tuple[int, int]]:
     """
     first = status.find(_BAD)
     while first >= 0:
-        good = _NOT_BAD.search(status, first)
+        good = re.compile(_NOT_BAD).search(status, first)
         stop = len(status) if good is None else good.start()
         yield first, stop
         first = status.find(_BAD, stop)
@@ -537,7 +539,7 @@ def _untried_to(status: bytearray, lba: int, end: int) -> int:
     """
     if status.count(_NON_TRIED, lba, end) == end - lba:
         return end
-    tried = _TRIED_SECTOR.search(status, lba, end)
+    tried = re.compile(_TRIED_SECTOR).search(status, lba, end)
     return end if tried is None else tried.start()
 
 
@@ -557,4 +559,5 @@ def _pending_runs(status: bytearray, lba: int, count: int) -> list[tuple[int, in
         return [(lba, len(chunk))]
     if not chunk.translate(None, _TRIED):
         return []
-    return [(lba + run.start(), run.end() - run.start()) for run in _PENDING_RUN.finditer(chunk)]
+    runs = re.finditer(_PENDING_RUN, chunk)
+    return [(lba + run.start(), run.end() - run.start()) for run in runs]

@@ -276,7 +276,7 @@ def _progress_bar() -> Progress:
     return Progress(*columns, console=Console(stderr=True), transient=True)
 
 
-_MARKUP = re.compile(r"\[(?:/|red|yellow|green)\]")  # the only tags _show writes
+_MARKUP = r"\[(?:/|red|yellow|green)\]"  # the only tags _show writes (compiled when printed)
 Say = Callable[..., None]  # say(line with _show's tags, path="")
 
 
@@ -301,7 +301,7 @@ def _printer() -> Say:
             print_(text, soft_wrap=bool(path))
 
         return say
-    return lambda line, path="": print(_MARKUP.sub("", line) + path)
+    return lambda line, path="": print(re.sub(_MARKUP, "", line) + path)
 
 
 def _final_save(args: argparse.Namespace, result: ScanResult) -> None:

@@ -288,12 +288,14 @@ def _descriptor_fields(key: int, dtype: int, body: bytes, fields: dict[str, obje
 
 # --- text a user types: "5/20/00", "0x05 0x20 0x00", or the raw bytes ---
 
-_BYTE = re.compile(r"(?:0x)?([0-9a-f]{1,2})h?", re.IGNORECASE)
-_HEX_RUN = re.compile(r"(?:0x)?((?:[0-9a-f]{2})+)", re.IGNORECASE)
+# Compiled (and cached by re) on the first text read, not at import: the command path
+# imports this module, and only `explain` reads typed sense (issue 15).
+_BYTE = r"(?:0x)?([0-9a-f]{1,2})h?"
+_HEX_RUN = r"(?:0x)?((?:[0-9a-f]{2})+)"
 
 
 def _byte(token: str, what: str, limit: int = 0xFF) -> int:
-    match = _BYTE.fullmatch(token.strip())
+    match = re.fullmatch(_BYTE, token.strip(), re.IGNORECASE)
     if match is None:
         raise ParseError(f"{what} {token.strip()!r} is not a hex byte")
     value = int(match.group(1), 16)
@@ -325,7 +327,7 @@ def parse_triple(text: str) -> Sense:
         )
     if "/" in text:
         raise ParseError(f"expected KEY/ASC/ASCQ, got {text.strip()!r}")
-    if len(parts) == 1 and (run := _HEX_RUN.fullmatch(parts[0])) is not None:
+    if len(parts) == 1 and (run := re.fullmatch(_HEX_RUN, parts[0], re.IGNORECASE)) is not None:
         return decode_sense(bytes.fromhex(run.group(1)))
     if len(parts) < 3:
         raise ParseError(
@@ -376,8 +378,7 @@ class SenseError(RescueError):
         sense = self.sense
         advice = advise(sense.key, sense.asc, sense.ascq)
         self._message = (
-            f"{self.command}: {sense.triple} {sense.key_name}, {sense.asc_name} — "
-            f"{advice.meaning}"
+            f"{self.command}: {sense.triple} {sense.key_name}, {sense.asc_name} — {advice.meaning}"
         )
         self._hint = advice.next_step
         self.args = (self._message,)
