@@ -30,6 +30,9 @@ $(VENV)/.installed: pyproject.toml
 	# compat: a plain path in a .pth, where the default editable finder costs every
 	# start in the venv pathlib and re (0.45 s of 0.82 s under TCG; docs/performance.md)
 	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	# bytecode now: a first run, or one where the tree is read-only (the test guest's view
+	# of it), would otherwise compile every module it imports, at every start
+	$(PY) -m compileall -q rescue
 	touch $@
 
 setup: deps-venv $(VENV)/.installed
