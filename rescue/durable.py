@@ -17,9 +17,11 @@ decides what may be written and calls these for every file a user keeps.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
-from pathlib import Path
+
+from rescue import paths
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
@@ -44,22 +46,30 @@ def sync_folder(folder: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def replace(temp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
-    """Give TEMP (written and flushed) the name TARGET, and make the new name last."""
+def replace(
+    temp: str | os.PathLike[str], target: str | os.PathLike[str], *, sync: bool = True
+) -> None:
+    """Give TEMP (written and flushed) the name TARGET, and make the new name last.
+
+    ``sync=False``: the caller flushes TARGET's folder itself, once for several files
+    renamed into it, before it tells anyone they are saved."""
     os.replace(temp, target)
-    sync_folder(Path(target).parent)
+    if sync:
+        sync_folder(paths.parent(target))
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write DATA to PATH atomically and durably; never a half file under PATH's name."""
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.part")
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> str | os.PathLike[str]:
+    """Write DATA to PATH atomically and durably; never a half file under PATH's name.
+    Returns PATH (a ``Path`` for a ``Path``, text for text)."""
+    target = paths.pure(path)
+    temp = os.path.join(paths.parent(target), f".{paths.name(target)}.part")
     try:
-        with temp.open("wb") as fh:
+        with open(temp, "wb") as fh:
             fh.write(data)
             flush(fh)
-        replace(temp, path)
+        replace(temp, target)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
         raise
-    return path
+    return paths.like(path, target)

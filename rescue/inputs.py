@@ -17,9 +17,12 @@ import errno
 import os
 import stat
 from functools import cache
-from pathlib import Path
 
 from rescue.errors import BadInput, PermissionDenied
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_LIMIT = 64 * 1024 * 1024
 _DENIED = (errno.EACCES, errno.EPERM)
@@ -129,6 +132,8 @@ def read_user_text(path: str | os.PathLike[str], what: str, limit: int = DEFAULT
 
 def check_regular(path: str | os.PathLike[str], what: str) -> Path:
     """Refuse, without reading it, a path that is not a readable regular file."""
+    from pathlib import Path  # here: a scan imports this module, and no pathlib (issue 15)
+
     name = os.fspath(path)
     st = _stat(name, name, "file")
     kind = kind_of(st.st_mode)
@@ -145,6 +150,8 @@ def check_folder(path: str | os.PathLike[str], what: str) -> Path:
     A folder of images offered for flashing (the menu's ``--firmware``) is listed and each
     file read; ``/proc`` or ``/sys`` would give dozens of pseudo files, each refused.
     """
+    from pathlib import Path  # here: a scan imports this module, and no pathlib (issue 15)
+
     name = os.fspath(path)
     st = _stat(name, f"{what} {name}", "folder")
     if not stat.S_ISDIR(st.st_mode):

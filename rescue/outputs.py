@@ -24,7 +24,9 @@ so a slip of the keyboard must never destroy something. The rules:
   system's temporary folder and the command names that file in its message.
 
 Refusals are ``BadInput`` (exit code 5); the OS saying no is ``PermissionDenied``
-(exit code 4). Every message is one line naming the path.
+(exit code 4). Every message is one line naming the path, spelled as pathlib spells
+it (``rescue.paths``, which spares a scan pathlib's imports). A function given a
+``Path`` returns one; given text, it returns text.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ import errno
 import os
 import stat
 from enum import Enum
-from pathlib import Path
 
+from rescue import paths
 from rescue.errors import BadInput, PermissionDenied, RescueError
 from rescue.inputs import is_pseudo, kind_of
 
@@ -56,7 +58,7 @@ def _error(err: OSError, message: str, hint: str | None = None) -> RescueError:
     return BadInput(f"{message}: {reason}", hint=hint)
 
 
-def _lstat(path: Path, what: str = "") -> os.stat_result | None:
+def _lstat(path: str, what: str = "") -> os.stat_result | None:
     said = f"{what} {path}" if what else str(path)
     try:
         return os.lstat(path)
@@ -68,12 +70,17 @@ def _lstat(path: Path, what: str = "") -> os.stat_result | None:
         raise _error(err, f"{said}: cannot be checked", HINT) from None
 
 
-def check_folder(folder: str | os.PathLike[str], what: str, *, may_create: bool = False) -> Path:
+def check_folder(
+    folder: str | os.PathLike[str], what: str, *, may_create: bool = False
+) -> str | os.PathLike[str]:
     """``folder`` exists (or, with ``may_create``, its parent does) and can be written into."""
-    path = Path(folder)
+    return paths.like(folder, _check_folder(paths.pure(folder), what, may_create))
+
+
+def _check_folder(path: str, what: str, may_create: bool) -> str:
     st = _lstat(path, what)
     if st is None:
-        parent = path.parent
+        parent = paths.parent(path)
         if not may_create:
             raise BadInput(
                 f"{what} {path}: no such folder", hint="create it first, or name another"
@@ -102,7 +109,7 @@ def check_folder(folder: str | os.PathLike[str], what: str, *, may_create: bool 
     return path
 
 
-def _writable(folder: Path, message: str) -> None:
+def _writable(folder: str, message: str) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionDenied(f"{message}: permission denied", hint=HINT)
 
@@ -113,13 +120,20 @@ def check_file(
     *,
     overwrite: bool = False,
     existing: Existing = Existing.REFUSE,
-) -> Path:
-    """Raise unless ``path`` may be written (see the module rules); returns it as a Path."""
-    target = Path(path)
+) -> str | os.PathLike[str]:
+    """Raise unless ``path`` may be written (see the module rules); returns it, spelled as
+    pathlib spells it."""
+    return paths.like(path, _check_file(path, what, overwrite, existing))
+
+
+def _check_file(
+    path: str | os.PathLike[str], what: str, overwrite: bool, existing: Existing
+) -> str:
+    target = paths.pure(path)
     if not str(path):
         raise BadInput(f"{what}: an empty file name")
     st = _lstat(target, what)
-    if st is None and str(path).endswith(os.sep):  # Path() drops the "/" the user typed
+    if st is None and str(path).endswith(os.sep):  # pure() drops the "/" the user typed
         raise BadInput(
             f"{what} {path}: ends in /, so it names a folder, and there is none; "
             "rescue does not create it",
@@ -143,7 +157,7 @@ def check_file(
             )
         if not os.access(target, os.W_OK):
             raise PermissionDenied(f"{what} {target}: not writable (permission denied)", hint=HINT)
-    parent = target.parent
+    parent = paths.parent(target)
     pst = _lstat(parent, what)
     if pst is None:
         raise BadInput(
@@ -169,12 +183,16 @@ def write_atomic(
     *,
     overwrite: bool = False,
     existing: Existing = Existing.REFUSE,
-) -> Path:
+    sync: bool = True,
+) -> str | os.PathLike[str]:
     """Check ``path`` again, then write ``data`` to a temporary file beside it and rename.
 
     An existing file keeps its permission bits; a new one gets 0666 less the umask.
+    ``sync=False`` leaves the folder's flush (the new name on the medium) to the caller,
+    who writes several files into one folder and then flushes it once
+    (``rescue.durable.sync_folder``) before it says they are saved.
     """
-    target = check_file(path, what, overwrite=overwrite, existing=existing)
+    target = _check_file(path, what, overwrite, existing)
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     old = _lstat(target)
     from rescue import durable  # here, not at import: a command loads it when it writes
@@ -182,7 +200,9 @@ def write_atomic(
     try:
         fd, temp = _temp_beside(target)
     except OSError as err:
-        raise _error(err, f"{what} {target}: cannot write into {target.parent}", HINT) from None
+        raise _error(
+            err, f"{what} {target}: cannot write into {paths.parent(target)}", HINT
+        ) from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(raw)
@@ -190,17 +210,17 @@ def write_atomic(
         os.chmod(temp, stat.S_IMODE(old.st_mode) if old else 0o666 & ~_umask())
         if _lstat(target) is not None and old is None and not overwrite:
             raise BadInput(f"{what} {target}: appeared while rescue was writing it; left alone")
-        durable.replace(temp, target)
+        durable.replace(temp, target, sync=sync)
     except OSError as err:
         _remove(temp)
         raise _error(err, f"{what} {target}: cannot write it", HINT) from None
     except BaseException:
         _remove(temp)
         raise
-    return target
+    return paths.like(path, target)
 
 
-def _temp_beside(target: Path) -> tuple[int, str]:
+def _temp_beside(target: str) -> tuple[int, str]:
     """A new, empty, private file beside ``target`` for its next contents, and its name.
 
     What ``tempfile.mkstemp`` makes (O_EXCL, no link followed, mode 0600, a
@@ -209,21 +229,36 @@ def _temp_beside(target: Path) -> tuple[int, str]:
     emulated CPU (docs/performance.md).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    folder, name = paths.parent(target), paths.name(target)
     for _ in range(100):
-        temp = os.path.join(target.parent, f".{target.name[:80]}.{os.urandom(6).hex()}.tmp")
+        temp = os.path.join(folder, f".{name[:80]}.{os.urandom(6).hex()}.tmp")
         try:
             return os.open(temp, flags, 0o600), temp
         except FileExistsError:
             continue
-    raise FileExistsError(errno.EEXIST, "no free temporary name", str(target.parent))
+    raise FileExistsError(errno.EEXIST, "no free temporary name", folder)
 
 
-def create_new(path: str | os.PathLike[str], data: bytes | str, what: str) -> bool:
+def flush_folder(folder: str, what: str, path: str) -> None:
+    """Put on the medium the names of the files written into FOLDER with ``sync=False``
+    (PATH the last of them); a failure is one line, as ``write_atomic`` words its own."""
+    from rescue import durable
+
+    try:
+        durable.sync_folder(folder)
+    except OSError as err:
+        raise _error(err, f"{what} {path}: cannot write it", HINT) from None
+
+
+def create_new(
+    path: str | os.PathLike[str], data: bytes | str, what: str, *, sync: bool = True
+) -> bool:
     """Write ``data`` to ``path`` only if nothing is there; False if something is.
 
     The name is claimed first with an empty file (O_EXCL: two runs never get the
     same name), then filled as ``write_atomic`` fills any file, so a power cut
-    leaves that empty claim or the whole file, never half of one.
+    leaves that empty claim or the whole file, never half of one. ``sync`` as for
+    ``write_atomic``.
     """
     try:
         fd = os.open(
@@ -235,14 +270,14 @@ def create_new(path: str | os.PathLike[str], data: bytes | str, what: str) -> bo
         raise _error(err, f"{what} {path}: cannot create it", HINT) from None
     os.close(fd)
     try:
-        write_atomic(path, data, what, existing=Existing.UPDATE)
+        write_atomic(path, data, what, existing=Existing.UPDATE, sync=sync)
     except BaseException:
         _remove(str(path))
         raise
     return True
 
 
-def keep_fallback(kind: str, data: bytes | str, suffix: str) -> Path | None:
+def keep_fallback(kind: str, data: bytes | str, suffix: str) -> str | None:
     """Store ``data`` in a new file of the system's temporary folder; None if even that fails."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     import tempfile  # only a command that writes loads it (see write_atomic)
@@ -254,10 +289,10 @@ def keep_fallback(kind: str, data: bytes | str, suffix: str) -> Path | None:
         with os.fdopen(fd, "wb") as out:
             out.write(raw)
             durable.flush(out)
-        durable.sync_folder(Path(name).parent)
+        durable.sync_folder(paths.parent(name))
     except OSError:
         return None
-    return Path(name)
+    return name
 
 
 def _umask() -> int:

@@ -140,7 +140,7 @@ def test_the_fallback_lands_in_the_temp_folder(tmp_path: Path, monkeypatch) -> N
 
     monkeypatch.setattr(tempfile, "tempdir", None)
     kept = outputs.keep_fallback("scan", "data", ".json")
-    assert kept is not None and kept.parent == tmp_path and kept.read_text() == "data"
+    assert kept is not None and Path(kept).parent == tmp_path and Path(kept).read_text() == "data"
 
 
 # --- on the medium before the user is told (tests/timeline.py) -------------------------------
@@ -216,6 +216,27 @@ def test_doctor_names_its_report_after_the_report_and_page_reach_the_medium(
     said = first(events, "say", "report: ")
     page = first(events, "rename", ".html")
     assert first(events, "rename", ".json") < page < folder_synced(events, reports) < said
+
+
+def test_a_report_and_its_page_reach_the_medium_with_one_folder_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file's data is flushed before its rename; both renames come before the one flush
+    of the folder, which comes before the command names the report (issue 15, item 1)."""
+    reports = tmp_path / "reports"
+    events = timeline(monkeypatch)
+    assert main(["scan", DISC, "--end", "64", "--reports", str(reports)]) == 0
+    said = first(events, "say", "report: ")
+    written = [(kind, text) for kind, text in events[:said] if kind != "say"]
+    (json_name,) = [p.name for p in reports.glob("*.json")]
+    page_name = json_name.removesuffix(".json") + ".html"
+    assert [kind for kind, _ in written] == ["fsync", "rename", "fsync", "rename", "fsync"]
+    assert f".{json_name}." in written[0][1] and f".{page_name}." in written[2][1]
+    assert [written[1], written[3], written[4]] == [
+        ("rename", str(reports / json_name)),
+        ("rename", str(reports / page_name)),
+        ("fsync", str(reports)),
+    ]
 
 
 def test_scan_names_its_mapfile_after_it_reaches_the_medium(
@@ -359,10 +380,10 @@ def test_reports_folder_is_checked_before_the_drive_is_opened(
 def _fail_report_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     real = outputs.create_new
 
-    def refuse(path: str | os.PathLike[str], data: bytes | str, what: str) -> bool:
+    def refuse(path: str | os.PathLike[str], data: bytes | str, what: str, **how: bool) -> bool:
         if what == "report":
             raise PermissionDenied(f"report {path}: cannot create it: Read-only file system")
-        return real(path, data, what)
+        return real(path, data, what, **how)
 
     monkeypatch.setattr(outputs, "create_new", refuse)
 

@@ -325,5 +325,5 @@ def test_ranges_outside_the_scanned_part_draw_nothing() -> None:
 
 def test_write_report_pages_the_smallest_scan(tmp_path: Path) -> None:
     path = write_report("scan", "emu:x", {"scan": {"start": 0, "end": 0}}, str(tmp_path))
-    html = path.with_suffix(".html").read_text(encoding="utf-8")
+    html = Path(path).with_suffix(".html").read_text(encoding="utf-8")
     assert "every sector of LBA 0..0 read" in html and "no read speed measured" in html

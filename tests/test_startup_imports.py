@@ -476,6 +476,50 @@ def test_a_plain_scan_reads_before_anything_but_the_command_path_imports_typing(
     assert importers <= STILL_TYPING, importers - STILL_TYPING
 
 
+@pytest.mark.parametrize("node", ["emu:generic-dvd", "/dev/null"])
+def test_a_scan_writes_its_report_without_pathlib(node: str, tmp_path: os.PathLike[str]) -> None:
+    """pathlib brings urllib.parse, ipaddress, ntpath and fnmatch: the reports folder, the
+    report's two files, sgio's capability check and the drive's name for the report are
+    text (rescue.paths) on a scan's whole way to its summary (the emulator's own files
+    aside: a real node never loads it)."""
+    setup = NOT_THE_EMULATORS + (REAL_NODE if node == "/dev/null" else "")
+    argv = ["scan", node, "--end", "64", "--reports", str(tmp_path)]
+    out, _ = loaded(*argv, setup=setup + at_first("rescue.ops.scan:_show", "_mine"))
+    mine, rest = first_line(out)
+    assert "64 sectors read this run" in rest and "report: " in rest
+    assert "rescue.diagnostics.render.html" in mine  # the page was written before the summary
+    assert not under(mine, *PATHLIB)
+
+
+#: Code that gathers in ``_compiled`` the rescue modules (the emulator's aside) that compile
+#: a regex, each time re compiles one it has not cached.
+RESCUE_COMPILES = (
+    "import re as _re, sys as _sys\n"
+    "_compiled = set()\n"
+    "_real_compile = _re._compile\n"
+    "def _compile(pattern, flags):\n"
+    "    who = _sys._getframe(1).f_globals.get('__name__', '')\n"
+    "    if who == 're':\n"
+    "        who = _sys._getframe(2).f_globals.get('__name__', '')\n"
+    "    if who.startswith('rescue.') and not who.startswith('rescue.emulator'):\n"
+    "        _compiled.add(who)\n"
+    "    return _real_compile(pattern, flags)\n"
+    "_re._compile = _compile\n"
+)
+
+
+def test_a_plain_scan_compiles_no_regex_of_its_own_before_the_first_read(
+    tmp_path: os.PathLike[str],
+) -> None:
+    """A pattern compiled at import costs every scan before it reads; rescue's patterns are
+    str methods or compiled where they are first used (issue 15)."""
+    argv = ["scan", "/dev/null", "--end", "64", "--reports", str(tmp_path)]
+    setup = RESCUE_COMPILES + REAL_NODE + at_first(FIRST_READ, "_compiled")
+    compiled, rest = first_line(loaded(*argv, setup=setup)[0])
+    assert "64 sectors read this run" in rest
+    assert compiled == set()
+
+
 def test_the_real_node_stand_in_takes_sgio_and_discoverys_lookup() -> None:
     """The stand-in above is a real node's path: sgio, not the emulated transport."""
     setup = REAL_NODE + at_first(FIRST_READ, "_sys.modules")

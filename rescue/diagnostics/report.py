@@ -22,13 +22,13 @@ import os
 import re
 import sys
 import time
-from pathlib import Path
 
-from rescue import __version__, outputs
+from rescue import __version__, outputs, paths
 from rescue.errors import BadInput, RescueError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 ENV = "RESCUE_REPORTS"
@@ -37,17 +37,27 @@ _NOTED: set[str] = set()
 
 
 def reports_dir(option: str | None) -> Path:
+    """``reports_folder`` as a ``Path``, for the commands that build names in it (flash,
+    bench, the menu)."""
+    from pathlib import Path
+
+    return Path(reports_folder(option))
+
+
+def reports_folder(option: str | None) -> str:
     """The reports folder, checked before any long work and created if missing.
 
     It must be a folder rescue can write into, or a missing one whose parent
     exists: only the folder itself is created, never a chain of missing parents
-    (``rescue.outputs``). Every command that takes ``--reports`` resolves it here.
+    (``rescue.outputs``). Every command that takes ``--reports`` resolves it here
+    (through ``reports_dir`` where it wants a ``Path``); the text is spelled as
+    pathlib spells it (``rescue.paths``): a scan does not import pathlib (issue 15).
     """
     chosen = option or os.environ.get(ENV)
     if chosen:
-        return _ready(Path(chosen))
+        return _ready(chosen)
     try:
-        return _ready(Path(DEFAULT))
+        return _ready(DEFAULT)
     except BadInput as refused:
         try:
             folder = _ready(fallback_reports_dir(), parents=True)
@@ -60,7 +70,7 @@ def reports_dir(option: str | None) -> Path:
         return folder
 
 
-def fallback_reports_dir() -> Path:
+def fallback_reports_dir() -> str:
     """Where reports go when ``./reports`` cannot be written and no folder was named.
 
     The XDG base directory specification's state folder (``$XDG_STATE_HOME``,
@@ -70,25 +80,33 @@ def fallback_reports_dir() -> Path:
     state = os.environ.get("XDG_STATE_HOME", "")
     if not os.path.isabs(state):  # the specification: a relative path is to be ignored
         state = os.path.expanduser("~/.local/state")
-    return Path(state, "rescue", "reports")
+    return paths.pure(os.path.join(state, "rescue", "reports"))
 
 
-def _ready(folder: Path, *, parents: bool = False) -> Path:
+def _ready(chosen: str, *, parents: bool = False) -> str:
     if parents:  # only rescue's own fallback folder gets its missing parents made
         with contextlib.suppress(OSError):
-            folder.parent.mkdir(parents=True, exist_ok=True)
-    folder = outputs.check_folder(folder, "reports folder", may_create=True)
+            os.makedirs(paths.parent(chosen), exist_ok=True)
+    folder = paths.pure(outputs.check_folder(chosen, "reports folder", may_create=True))
     try:
-        folder.mkdir(exist_ok=True)
+        os.mkdir(folder)
+    except FileExistsError:
+        if not os.path.isdir(folder):  # what Path.mkdir(exist_ok=True) refuses too
+            raise BadInput(
+                f"reports folder {folder}: cannot create it: File exists",
+                hint="pass --reports DIR with a writable folder",
+            ) from None
     except OSError as err:
         raise BadInput(
             f"reports folder {folder}: cannot create it: {err.strerror}",
             hint="pass --reports DIR with a writable folder",
         ) from None
-    return outputs.check_folder(folder, "reports folder")
+    return paths.pure(outputs.check_folder(folder, "reports folder"))
 
 
-def write_html_beside(json_path: Path, document: dict[str, Any]) -> Path:
+def write_html_beside(
+    json_path: str | os.PathLike[str], document: dict[str, Any], *, sync: bool = True
+) -> str | os.PathLike[str]:
     """Write the HTML page of ``document`` next to its JSON file (same stem); returns it.
 
     ``document`` is what the JSON file holds: a doctor or scan report as
@@ -96,23 +114,34 @@ def write_html_beside(json_path: Path, document: dict[str, Any]) -> Path:
     An existing file of that name is never replaced.
 
     The renderer is imported here, at the end of a command: a scan or a doctor
-    run does not pay for it before its first READ.
+    run does not pay for it before its first READ. Returns the page's path, a ``Path``
+    for a ``Path``; ``sync`` as for ``outputs.write_atomic``.
     """
     import json
 
     from rescue.diagnostics.render.html import render_html
     from rescue.diagnostics.render.model import read_report
 
-    path = json_path.with_suffix(".html")
+    stem = paths.pure(json_path)
     as_stored = json.loads(json.dumps(document))  # draw what the file says (tuples are lists)
-    page = render_html(read_report(as_stored, json_path.name))
+    page = render_html(read_report(as_stored, paths.name(stem)))
     try:
-        return outputs.write_atomic(path, page, "report page")
+        written = outputs.write_atomic(_page_of(stem), page, "report page", sync=sync)
     except RescueError as err:
         raise type(err)(err.message, hint="pass --reports DIR with a writable folder") from None
+    return paths.like(json_path, paths.pure(written))
 
 
-def write_report(kind: str, device: str, body: dict[str, Any], directory: str | None) -> Path:
+def _page_of(json_path: str) -> str:
+    """``Path(json_path).with_suffix(".html")``: the name's last suffix (a leading or a
+    final dot is none) replaced, or ".html" added."""
+    name = paths.name(json_path)
+    dot = name.rfind(".")
+    suffix = name[dot:] if 0 < dot < len(name) - 1 else ""
+    return json_path[: len(json_path) - len(suffix)] + ".html"
+
+
+def write_report(kind: str, device: str, body: dict[str, Any], directory: str | None) -> str:
     """Write ``body`` with a small header, and its HTML page; returns the JSON file written."""
     return _write(_document(kind, device, body), kind, directory)
 
@@ -165,7 +194,7 @@ def drive_tag(device: str, product: str = "") -> str:
             serial = (
                 sysfs_unit_serial(node.sysfs_path)
                 or (bridge.serial if bridge is not None else None)
-                or Path(node.name).name
+                or paths.name(node.name)
             )
     parts = [_safe(model)[:32], _safe(serial)[:32]]
     return "-".join(part for part in parts if part)
@@ -175,8 +204,10 @@ def _safe(text: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", (text or "").strip()).strip("._-")
 
 
-def _write(document: dict[str, Any], kind: str, directory: str | None) -> Path:
-    folder = reports_dir(directory)
+def _write(document: dict[str, Any], kind: str, directory: str | None) -> str:
+    """The JSON file, then its page, each flushed and renamed into the folder, then the
+    folder flushed once for both names (``rescue.outputs``: complete files or none)."""
+    folder = reports_folder(directory)
     stamp = _utc("%Y%m%dT%H%M%SZ")
     text = _json_text(document)
     body = document.get(kind)
@@ -185,18 +216,23 @@ def _write(document: dict[str, Any], kind: str, directory: str | None) -> Path:
     tag = drive_tag(str(document.get("device", "")), product)
     prefix = f"{kind}-{tag}" if tag else kind
     for n in range(1000):
-        path = folder / f"{prefix}-{stamp}{f'-{n}' if n else ''}.json"
-        if outputs.create_new(path, text, "report"):
+        path = os.path.join(folder, f"{prefix}-{stamp}{f'-{n}' if n else ''}.json")
+        if outputs.create_new(path, text, "report", sync=False):
             break
     else:
         raise BadInput(f"{folder}: too many {kind} reports stamped {stamp}")
-    write_html_beside(path, document)
+    try:
+        write_html_beside(path, document, sync=False)
+    except RescueError:
+        outputs.flush_folder(folder, "report", path)  # the JSON is whole: its name lasts too
+        raise
+    outputs.flush_folder(folder, "report", path)
     return path
 
 
 def save_report(
     kind: str, device: str, body: dict[str, Any], directory: str | None
-) -> tuple[Path, list[RescueError]]:
+) -> tuple[str, list[RescueError]]:
     """``write_report``, but a failure keeps the JSON in the temp folder instead of losing it.
 
     Returns the file that holds the report and the errors met (the command
@@ -208,7 +244,7 @@ def save_report(
     except RescueError as err:
         kept = outputs.keep_fallback(kind, _json_text(document), ".json")
         where = f"the report is kept in {kept}" if kept else "the report could not be kept"
-        return kept or Path("(not saved)"), [type(err)(f"{err.message}; {where}", hint=err.hint)]
+        return kept or "(not saved)", [type(err)(f"{err.message}; {where}", hint=err.hint)]
 
 
 def _json_text(document: dict[str, Any]) -> str:

@@ -18,10 +18,11 @@ the drive itself (INQUIRY VPD 80h is harmless on a drive that is back).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from rescue import paths
 from rescue.discovery.model import DriveNode, Inventory
 from rescue.errors import DeviceNotFound
 from rescue.record import record, replace
@@ -97,7 +98,7 @@ def remember(drive: DriveNode, serial: str | None = None) -> DriveKey:
         node=drive.sg or drive.sr or drive.hctl,
         hctl=drive.hctl,
         usb_serial=bridge.serial if bridge is not None else None,
-        usb_port=Path(bridge.sysfs_path).name if bridge is not None and bridge.sysfs_path else None,
+        usb_port=_usb_port(drive),
     )
 
 
@@ -120,7 +121,8 @@ def sysfs_unit_serial(sysfs_path: str | None) -> str | None:
     if not sysfs_path:
         return None
     try:
-        page = (Path(sysfs_path) / "vpd_pg80").read_bytes()
+        with open(os.path.join(sysfs_path, "vpd_pg80"), "rb") as file:
+            page = file.read()
     except OSError:
         return None
     if len(page) < 4 or page[1] != 0x80:
@@ -239,7 +241,7 @@ def _usb(drive: DriveNode, field: str) -> str | None:
 
 def _usb_port(drive: DriveNode) -> str | None:
     path = _usb(drive, "sysfs_path")
-    return Path(path).name if path else None
+    return paths.name(path) if path else None
 
 
 def _who(key: DriveKey) -> str:

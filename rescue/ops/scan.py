@@ -34,7 +34,7 @@ from rescue import outputs
 from rescue.devices import EMULATED_PREFIX, REPLAY_PREFIX, open_device
 from rescue.diagnostics import mapfile as mf
 from rescue.diagnostics.readmethod import ReadMethod, choose, sector_bytes
-from rescue.diagnostics.report import reports_dir, save_report
+from rescue.diagnostics.report import reports_folder, save_report
 from rescue.diagnostics.scan import (
     AUTO_MOST,
     CTRL_C,
@@ -140,9 +140,9 @@ def _preflight(args: argparse.Namespace) -> None:
         path = outputs.check_file(args.mapfile, "--mapfile", existing=outputs.Existing.UPDATE)
         if args.journal and os.path.abspath(args.journal) == os.path.abspath(path):
             raise UsageError(f"--mapfile and --journal both name {path}: give each its own file")
-        if path.exists():
+        if os.path.exists(path):
             mf.parse_mapfile(_read_mapfile(args.mapfile), args.mapfile)  # else never replaced
-    reports_dir(args.reports)
+    reports_folder(args.reports)
 
 
 def _read_mapfile(path: str) -> str:

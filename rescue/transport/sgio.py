@@ -20,7 +20,6 @@ import errno
 import os
 import time
 from functools import partial
-from pathlib import Path
 
 from py_sg import SCSIError
 from py_sg import read as _sg_read
@@ -58,7 +57,7 @@ _DENIED = {errno.EACCES, errno.EPERM}
 
 PERMISSION_HINT = "run as root (write-class commands need CAP_SYS_RAWIO and a read-write /dev/sgN)"
 CAP_SYS_RAWIO = 17  # bit number in the capability sets (linux/capability.h)
-PROC_STATUS = Path("/proc/self/status")
+PROC_STATUS = "/proc/self/status"  # text, not a Path: a scan does not import pathlib
 
 
 def _milliseconds(timeout: float) -> int:
@@ -66,7 +65,7 @@ def _milliseconds(timeout: float) -> int:
     return max(1, int(timeout * 1000))
 
 
-def holds_raw_io(status: Path | None = None) -> bool:
+def holds_raw_io(status: str | os.PathLike[str] | None = None) -> bool:
     """Whether this process has CAP_SYS_RAWIO in its effective set (CapEff in proc(5)).
 
     A status file that cannot be read or has no readable CapEff line answers
@@ -74,7 +73,8 @@ def holds_raw_io(status: Path | None = None) -> bool:
     tell, the kernel's own refusal (mapped in ``_os_error``) still applies.
     """
     try:
-        lines = (status or PROC_STATUS).read_text().splitlines()
+        with open(status or PROC_STATUS) as file:
+            lines = file.read().splitlines()
     except OSError:
         return True
     for line in lines:

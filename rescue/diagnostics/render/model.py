@@ -11,7 +11,6 @@ and the terminal.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from rescue.diagnostics.render.fields import Fields
 from rescue.errors import BadInput, ParseError, RescueError
@@ -22,6 +21,7 @@ from rescue.scsi.sense import parse_triple
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 Rows = list[tuple[str, str | None]]  # labelled facts; renderers leave out the None ones
