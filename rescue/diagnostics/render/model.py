@@ -16,7 +16,6 @@ from rescue.diagnostics.render.fields import Fields
 from rescue.errors import BadInput, ParseError, RescueError
 from rescue.inputs import read_user_file
 from rescue.record import record
-from rescue.scsi.advice import advise
 from rescue.scsi.sense import parse_triple
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
@@ -66,6 +65,8 @@ def sense_words(detail: str | None) -> SenseWords:
         sense = parse_triple(detail)
     except ParseError:
         return SenseWords(detail, "", "the drive gave no usable sense data", "")
+    from rescue.scsi.advice import advise  # here: a page without bad ranges needs no advice
+
     advice = advise(sense.key, sense.asc, sense.ascq)
     return SenseWords(sense.triple, sense.asc_name, advice.meaning, advice.next_step)
 
