@@ -477,7 +477,9 @@ def test_a_plain_scan_reads_before_anything_but_the_command_path_imports_typing(
 
 
 @pytest.mark.parametrize("node", ["emu:generic-dvd", "/dev/null"])
-def test_a_clean_scan_writes_its_report_without_pathlib_or_advice(node: str, tmp_path: os.PathLike[str]) -> None:
+def test_a_clean_scan_writes_its_report_without_pathlib_or_advice(
+    node: str, tmp_path: os.PathLike[str]
+) -> None:
     """pathlib brings urllib.parse, ipaddress, ntpath and fnmatch: the reports folder, the
     report's two files, sgio's capability check and the drive's name for the report are
     text (rescue.paths) on a scan's whole way to its summary (the emulator's own files
@@ -491,6 +493,8 @@ def test_a_clean_scan_writes_its_report_without_pathlib_or_advice(node: str, tmp
     assert not under(mine, *PATHLIB)
     # no sense met, no bad range on the page: neither the advice nor the T10 names are read
     assert not under(mine, "rescue.scsi.advice", "rescue.scsi.asc_table")
+    # the report's name reads the drive's serial with sysfs's reader, not drive refinding
+    assert "rescue.discovery.refind" not in mine
 
 
 #: Code that gathers in ``_compiled`` the rescue modules (the emulator's aside) that compile

@@ -182,7 +182,7 @@ def drive_tag(device: str, product: str = "") -> str:
         serial = dict(pair.partition("=")[::2] for pair in pairs).get("serial", "")
     elif not device.startswith("replay:"):
         from rescue.discovery import resolve
-        from rescue.discovery.refind import sysfs_unit_serial
+        from rescue.discovery.sysfs import sysfs_unit_serial
 
         try:
             node = resolve(device)

@@ -18,12 +18,13 @@ the drive itself (INQUIRY VPD 80h is harmless on a drive that is back).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
 from rescue import paths
 from rescue.discovery.model import DriveNode, Inventory
+from rescue.discovery.sysfs import clean_serial as _clean
+from rescue.discovery.sysfs import sysfs_unit_serial
 from rescue.errors import DeviceNotFound
 from rescue.record import record, replace
 
@@ -77,7 +78,7 @@ class Refound:
         return (self.revision or "").strip().upper() in revisions
 
     def describe(self, revisions: tuple[str, ...] = ("BOOT",)) -> str:
-        """"came back [in its boot loader (revision BOOT)] as NODE, matched by ...": one line."""
+        """ "came back [in its boot loader (revision BOOT)] as NODE, matched by ...": one line."""
         boot = ""
         if self.in_recovery(revisions):
             boot = f" in its boot loader (revision {self.revision})"
@@ -114,28 +115,6 @@ def remember_node(
     except DeviceNotFound:
         return None
     return remember(drive, serial)
-
-
-def sysfs_unit_serial(sysfs_path: str | None) -> str | None:
-    """The unit serial number from the kernel's copy of VPD page 80h, if it kept one."""
-    if not sysfs_path:
-        return None
-    try:
-        with open(os.path.join(sysfs_path, "vpd_pg80"), "rb") as file:
-            page = file.read()
-    except OSError:
-        return None
-    if len(page) < 4 or page[1] != 0x80:
-        return None
-    length = int.from_bytes(page[2:4], "big")
-    return _clean(page[4 : 4 + length].decode("ascii", errors="replace"))
-
-
-def _clean(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = text.strip(" \x00")
-    return text or None
 
 
 def find_again(

@@ -280,3 +280,29 @@ def scan(sysfs_root: str, dev_root: str) -> tuple[list[Candidate], list[SkippedD
 
 def node_at(dev_root: str, name: str | None) -> str | None:
     return os.path.join(dev_root, name) if name else None
+
+
+def sysfs_unit_serial(sysfs_path: str | None) -> str | None:
+    """The unit serial number from the kernel's copy of VPD page 80h, if it kept one.
+
+    Here, with the rest of sysfs's reading, not in ``rescue.discovery.refind``: a scan's
+    report names the drive by it, and need not load the refinding of drives for that."""
+    if not sysfs_path:
+        return None
+    try:
+        with open(os.path.join(sysfs_path, "vpd_pg80"), "rb") as file:
+            page = file.read()
+    except OSError:
+        return None
+    if len(page) < 4 or page[1] != 0x80:
+        return None
+    length = int.from_bytes(page[2:4], "big")
+    return clean_serial(page[4 : 4 + length].decode("ascii", errors="replace"))
+
+
+def clean_serial(text: str | None) -> str | None:
+    """A serial as drives pad it (spaces, NULs) trimmed; None when nothing is left."""
+    if text is None:
+        return None
+    text = text.strip(" \x00")
+    return text or None
