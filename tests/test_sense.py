@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sense_corpus import descriptor, fixed, sks_bytes
 
+import rescue
 from rescue.emulator import sense as emulated
 from rescue.errors import ExitCode, ParseError, RescueError
 from rescue.scsi.advice import advise
@@ -213,6 +216,18 @@ def test_every_pair_has_a_name_and_the_table_is_full() -> None:
             assert name and name == name.strip()
             named += is_known(asc, ascq)
     assert named > 1500  # several hundred exact pairs plus the 40h/41h/42h/4Dh/70h ranges
+
+
+def test_every_name_in_the_data_file_is_found_by_its_pair() -> None:
+    """Names are looked up by the file's own "AA/QQ" keys: a key written another way
+    (lower case, no leading zero) would be a name no pair ever finds."""
+    raw = json.loads((Path(rescue.__file__).parent / "data" / "asc_ascq.json").read_text())
+    lost = [
+        key
+        for key, name in raw["names"].items()
+        if asc_name(*(int(part, 16) for part in key.split("/"))) != name
+    ]
+    assert len(raw["names"]) > 700 and lost == []
 
 
 def test_asc_name_rejects_non_bytes() -> None:

@@ -37,30 +37,30 @@ class _Pattern:
 
 @record(frozen=True)
 class _Table:
-    names: dict[tuple[int, int], str]
+    names: dict[str, str]  # the file's own keys, "AA/QQ" in upper-case hex
     patterns: tuple[_Pattern, ...]
 
 
-def _hex_pair(text: str, sep: str) -> tuple[int, int]:
-    left, right = text.split(sep)
-    return int(left, 16), int(right, 16)
+def _key(asc: int, ascq: int) -> str:
+    """The data file's key for a pair: looked up as written, so loading the table builds
+    no key of its own for 761 names to find one (issue 15: a scan names one sense)."""
+    return f"{asc:02X}/{ascq:02X}"
 
 
 @cache
 def _table() -> _Table:
     raw = json.loads(read_shipped("asc_ascq.json").decode("utf-8"))
-    names = {_hex_pair(key, "/"): name for key, name in raw["names"].items()}
-    patterns = tuple(
-        _Pattern(int(p["asc"], 16), *_hex_pair(p["ascq"], "-"), p["name"])
-        for p in raw["patterns"]
-    )
-    return _Table(names, patterns)
+    patterns = []
+    for p in raw["patterns"]:
+        first, last = p["ascq"].split("-")
+        patterns.append(_Pattern(int(p["asc"], 16), int(first, 16), int(last, 16), p["name"]))
+    return _Table(raw["names"], tuple(patterns))
 
 
 def is_known(asc: int, ascq: int) -> bool:
     """True when the standard assigns this exact pair (by name or by pattern)."""
     table = _table()
-    return (asc, ascq) in table.names or any(
+    return _key(asc, ascq) in table.names or any(
         p.asc == asc and p.first <= ascq <= p.last for p in table.patterns
     )
 
@@ -75,7 +75,7 @@ def asc_name(asc: int, ascq: int) -> str:
     if not (0 <= asc <= 0xFF and 0 <= ascq <= 0xFF):
         raise ValueError(f"ASC/ASCQ out of range: {asc}/{ascq}")
     table = _table()
-    name = table.names.get((asc, ascq))
+    name = table.names.get(_key(asc, ascq))
     if name is not None:
         return name
     for p in table.patterns:
@@ -86,4 +86,3 @@ def asc_name(asc: int, ascq: int) -> str:
     if ascq >= VENDOR_FIRST:
         return f"VENDOR SPECIFIC QUALIFIER {ascq:02X}h OF ASC {asc:02X}h"
     return f"UNKNOWN (RESERVED) ASC {asc:02X}h, ASCQ {ascq:02X}h"
-
