@@ -23,6 +23,7 @@ from rescue.terminal import draws
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:  # imported where used: `rescue --version` answers without a parser
     import argparse
+    from typing import NoReturn
 
 COMMANDS: list[str] = [
     "rescue.ops.inventory",
@@ -307,5 +308,13 @@ def _drive_table(drives: list[str], *, check: bool) -> contextlib.AbstractContex
     return contextlib.nullcontext()
 
 
+def run() -> NoReturn:
+    """The `rescue` script's entry (and the frozen app's): ``main``, then out of the process
+    without the interpreter's teardown when nothing waits for it (``rescue.leave``)."""
+    from rescue.leave import leave
+
+    leave(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
