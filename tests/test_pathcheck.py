@@ -273,6 +273,31 @@ def test_a_real_nodes_path_is_read_from_sysfs_once_per_open_transport(
     assert path_of(again) is info and walks == ["/dev/sg9"] * 2  # opened again: read afresh
 
 
+def test_a_closed_transports_path_is_forgotten_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache holds the transport weakly: once it is gone its entry goes too (no leak over
+    a bench's many opens), and a transport without weak references is read each time."""
+    import gc
+
+    import rescue.ops.pathcheck as pathcheck
+
+    walks: list[str] = []
+    info = PathInfo("sata", "ahci", None, QueueLimits(), "passes", "", "unknown", "")
+    monkeypatch.setattr(pathcheck, "path_of_node", lambda node: walks.append(node) or info)
+    monkeypatch.setattr(pathcheck, "_NODE_PATHS", {})
+    node = _Node()
+    assert path_of(node) is info and len(pathcheck._NODE_PATHS) == 1
+    del node
+    gc.collect()
+    assert pathcheck._NODE_PATHS == {}
+
+    class Slotted:  # no __weakref__ slot: nothing cached, nothing raised
+        __slots__ = ()
+        path = "/dev/sg7"
+
+    assert path_of(Slotted()) is info and path_of(Slotted()) is info
+    assert walks == ["/dev/sg9", "/dev/sg7", "/dev/sg7"] and pathcheck._NODE_PATHS == {}
+
+
 def test_a_pinned_discovery_answers_for_a_node_it_lists_without_a_sysfs_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

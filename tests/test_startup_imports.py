@@ -371,6 +371,34 @@ def test_a_plain_scan_reads_before_loading_tempfile_or_hashlib(
     assert not under(at_end, "tempfile", "random")  # (datetime: the emulated drive's own)
 
 
+#: What a DVD's scan never uses: READ CD's options and block splitting (a CD's read method), the
+#: capabilities page's parser and ATA IDENTIFY's (other commands' answers), and weakref.py with
+#: _weakrefset (the path cache keys on the built-in weak reference).
+NOT_FOR_A_DVD = ("rescue.scsi.readcd", "rescue.scsi.modepage", "rescue.scsi.ata", "weakref",
+                 "_weakrefset")
+
+
+@pytest.mark.parametrize("node", ["emu:generic-dvd", "/dev/null", "emu:generic-cd"])
+def test_a_dvds_scan_loads_no_cd_reading_page_parser_or_weakref(
+    node: str, tmp_path: os.PathLike[str]
+) -> None:
+    """The CDB builders import what only their own commands need where they build them: a
+    DVD's scan (emulated, or a real node's path) loads none of NOT_FOR_A_DVD from start to
+    summary; a CD's scan, which reads with READ CD and C2 pointers, loads READ CD's module
+    (rescue.diagnostics.readmethod's tests pin that it reads the same)."""
+    setup = REAL_NODE if node == "/dev/null" else ""
+    argv = ["scan", node, "--end", "64", "--reports", str(tmp_path)]
+    out, at_end = loaded(*argv, setup=setup + AT_FIRST_READ)
+    before, rest = first_line(out)
+    assert "64 sectors read this run" in rest
+    if node == "emu:generic-cd":
+        assert "read command: READ CD with C2 error pointers" in rest
+        assert "rescue.scsi.readcd" in before
+    else:
+        assert {"rescue.scsi.cdb", "rescue.diagnostics.readmethod"} <= before
+        assert not under(at_end, *NOT_FOR_A_DVD)
+
+
 def test_a_refused_get_configuration_is_named_only_when_the_scan_prints_it(
     tmp_path: os.PathLike[str],
 ) -> None:

@@ -34,7 +34,10 @@ from enum import StrEnum
 from rescue.drive import Drive
 from rescue.errors import ParseError, RescueError
 from rescue.scsi import cdb as build
-from rescue.scsi.readcd import C2_SIZES, C2Mode, CdBlock, HeaderCode, SectorType, split_blocks
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from rescue.scsi.readcd import CdBlock
 
 SECTOR = 2048
 CD_PROFILES = frozenset({0x0008, 0x0009, 0x000A})  # CD-ROM, CD-R, CD-RW (MMC-6 profile list)
@@ -65,7 +68,11 @@ def sector_bytes(method: ReadMethod) -> int:
     (2342 a sector, docs/protocols.md "Transfer size"), so a block
     sized at 2048 a sector would overrun a USB bridge's cap.
     """
-    return SECTOR + C2_SIZES[C2Mode.C2] if method is ReadMethod.CD else SECTOR
+    if method is not ReadMethod.CD:
+        return SECTOR
+    from rescue.scsi.readcd import C2_SIZES, C2Mode  # READ CD's own module: a CD's method only
+
+    return SECTOR + C2_SIZES[C2Mode.C2]
 
 
 def claims_c2(drive: Drive) -> bool:
@@ -116,6 +123,8 @@ def choose(drive: Drive, asked: ReadMethod) -> tuple[ReadMethod, str | UnknownMe
 
 
 def _read_cd_c2(drive: Drive, lba: int, count: int) -> list[CdBlock]:
+    from rescue.scsi.readcd import C2Mode, HeaderCode, SectorType, split_blocks  # a CD only
+
     c = build.read_cd(
         lba,
         count,

@@ -21,8 +21,8 @@ on a data transfer are weighed the same way.
 from __future__ import annotations
 
 import contextlib
+from _weakref import ref  # weakref.ref itself: weakref.py and _weakrefset cost 1 M instructions
 from collections.abc import Iterable
-from weakref import WeakKeyDictionary
 
 from rescue.discovery import known_path
 from rescue.discovery.path import (
@@ -62,7 +62,10 @@ WRITE_BUFFER = 0x3B
 #: attributes (0.15 s under TCG), unless the command's pinned discovery has read it already.
 #: An open node keeps its path; a drive that re-enumerates is opened again, as a new
 #: transport. (An emulated drive's declared path is read afresh: it costs nothing.)
-_NODE_PATHS: WeakKeyDictionary[Any, PathInfo | None] = WeakKeyDictionary()
+#: Keyed by a weak reference to the transport, which hashes and compares as the transport
+#: while it lives; its callback drops the entry when the transport goes (what a
+#: WeakKeyDictionary does, without importing weakref.py at every scan's start).
+_NODE_PATHS: dict[ref[Any], PathInfo | None] = {}
 
 
 def path_of(transport: Any) -> PathInfo | None:
@@ -92,13 +95,18 @@ def path_of(transport: Any) -> PathInfo | None:
     if not (isinstance(node, str) and node.startswith("/dev/")):
         return None
     try:
-        return _NODE_PATHS[transport]
+        return _NODE_PATHS[ref(transport)]
     except (KeyError, TypeError):  # not asked yet, or no weak reference to it (a stub)
         pass
     path = known_path(node) or path_of_node(node)  # the command's discovery read it already
     with contextlib.suppress(TypeError):
-        _NODE_PATHS[transport] = path
+        _NODE_PATHS[ref(transport, _forget)] = path
     return path
+
+
+def _forget(gone: ref[Any]) -> None:
+    """Drop a collected transport's path (a dead reference still hashes as it did)."""
+    _NODE_PATHS.pop(gone, None)
 
 
 def transfer_limit(transport: Any) -> tuple[int | None, str]:

@@ -19,9 +19,9 @@ import struct
 from enum import IntEnum
 from functools import partial
 
-from rescue.scsi.ata import IDENTIFY_LENGTH
-from rescue.scsi.modepage import CAPABILITIES_PAGE
-from rescue.scsi.readcd import C2Mode, HeaderCode, SectorType, SubChannel, block_size
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
+if TYPE_CHECKING:
+    from rescue.scsi.readcd import C2Mode, HeaderCode, SectorType, SubChannel
 
 
 class Opcode(IntEnum):
@@ -154,6 +154,10 @@ class PageControl(IntEnum):
     SAVED = 3
 
 
+#: MMC's CD/DVD Capabilities and Mechanical Status page: what MODE SENSE asks for unless told
+#: otherwise. Defined here, where the builder's default needs it at import, and read by
+#: rescue.scsi.modepage's parser: a scan that never asks for the page loads no parser of it.
+CAPABILITIES_PAGE = 0x2A
 MODE_SENSE_ALLOC = 0xFF  # header + page 0x2A with every write-speed descriptor a drive sends
 
 
@@ -219,20 +223,28 @@ def read_cd(
     lba: int,
     blocks: int,
     *,
-    sector_type: SectorType = SectorType.ANY,
+    sector_type: SectorType | None = None,
     sync: bool = True,
-    header: HeaderCode = HeaderCode.ALL,
+    header: HeaderCode | None = None,
     user_data: bool = True,
     edc_ecc: bool = True,
-    c2: C2Mode = C2Mode.NONE,
-    subchannel: SubChannel = SubChannel.NONE,
+    c2: C2Mode | None = None,
+    subchannel: SubChannel | None = None,
     dap: bool = False,
 ) -> Cdb:
-    """READ CD (MMC-6 6.19). The defaults read whole 2352-byte raw sectors.
+    """READ CD (MMC-6 6.19). The defaults read whole 2352-byte raw sectors: a None
+    option is sector type ANY, header ALL, no C2 and no sub-channel.
 
     The transfer length is computed by ``rescue.scsi.readcd.block_size`` from
-    the same options, so the CDB and the buffer split always agree.
+    the same options, so the CDB and the buffer split always agree. readcd (four
+    enums) is imported here, not with this module: a DVD's scan sends no READ CD.
     """
+    from rescue.scsi.readcd import C2Mode, HeaderCode, SectorType, SubChannel, block_size
+
+    sector_type = SectorType.ANY if sector_type is None else sector_type
+    header = HeaderCode.ALL if header is None else header
+    c2 = C2Mode.NONE if c2 is None else c2
+    subchannel = SubChannel.NONE if subchannel is None else subchannel
     size = block_size(sector_type, sync, header, user_data, edc_ecc, c2, subchannel)
     cdb = bytearray(12)
     cdb[0] = Opcode.READ_CD
@@ -413,7 +425,7 @@ def ata_pass_through_12(command: int = IDENTIFY_PACKET_DEVICE) -> Cdb:
     cdb[2] = _IDENTIFY_FLAGS
     cdb[4] = 1  # sector count: one 512-byte block
     _put(cdb, 9, 1, "command", command)
-    return Cdb(cdb, data_in=IDENTIFY_LENGTH)
+    return _identify(cdb)
 
 
 def ata_pass_through_16(command: int = IDENTIFY_PACKET_DEVICE) -> Cdb:
@@ -424,4 +436,12 @@ def ata_pass_through_16(command: int = IDENTIFY_PACKET_DEVICE) -> Cdb:
     cdb[2] = _IDENTIFY_FLAGS
     cdb[6] = 1  # sector count (7:0)
     _put(cdb, 14, 1, "command", command)
+    return _identify(cdb)
+
+
+def _identify(cdb: bytearray) -> Cdb:
+    """A pass-through CDB that reads one IDENTIFY block (rescue.scsi.ata's parser, imported
+    here: a scan sends no ATA command)."""
+    from rescue.scsi.ata import IDENTIFY_LENGTH
+
     return Cdb(cdb, data_in=IDENTIFY_LENGTH)

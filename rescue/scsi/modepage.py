@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from rescue.errors import ParseError
 from rescue.record import record
+from rescue.scsi.cdb import CAPABILITIES_PAGE  # the builder's default page, defined there
 from rescue.scsi.fields import Record, be, extent, require
 
 HEADER_LENGTH = 8  # mode parameter header for the 10-byte CDB (SPC-4 7.5.5)
-CAPABILITIES_PAGE = 0x2A  # MMC CD/DVD Capabilities and Mechanical Status
 
 # MMC-3 table "Loading Mechanism Type"
 LOADING_MECHANISMS: dict[int, str] = {
