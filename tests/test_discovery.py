@@ -457,8 +457,10 @@ def test_udev_is_chosen_when_database_and_libudev_exist(
     import pyudev
 
     monkeypatch.setattr(udev, "UDEV_DATABASE", str(tmp_path))
-    monkeypatch.setattr(pyudev, "Context", lambda: "context")
+    made: list[str] = []
+    monkeypatch.setattr(pyudev, "Context", lambda: made.append("context") or "context")
     assert udev.open_context(None, "/sys/") == ("context", None)
+    assert made == ["context"]  # built once: the one that shows libudev loads is the one used
 
     def no_libudev() -> None:
         raise ImportError("No library named udev")

@@ -71,26 +71,22 @@ def open_context(use_udev: bool | None, sysfs_root: str) -> tuple[UdevContext | 
         return None, "udev disabled by the caller"
     if use_udev is None and os.path.normpath(sysfs_root) != DEFAULT_SYSFS:
         return None, f"sysfs root {sysfs_root} is not the running system's"
-    reason = _unavailable_reason()
-    if reason is None:
-        import pyudev
-
-        return pyudev.Context(), None
-    if use_udev:
+    context, reason = _context()
+    if context is None and use_udev:
         raise UsageError(f"udev was requested but is unavailable: {reason}")
-    return None, reason
+    return context, reason
 
 
-def _unavailable_reason() -> str | None:
+def _context() -> tuple[UdevContext | None, str | None]:
+    """One pyudev context (loading libudev is the test that udev is usable), or why none."""
     if not os.path.isdir(UDEV_DATABASE):
-        return f"no udev database at {UDEV_DATABASE}"
+        return None, f"no udev database at {UDEV_DATABASE}"
     try:
         import pyudev
 
-        pyudev.Context()
+        return pyudev.Context(), None
     except ImportError as err:  # pyudev missing, or it cannot find libudev
-        return f"pyudev unusable: {err}"
-    return None
+        return None, f"pyudev unusable: {err}"
 
 
 def scan(context: UdevContext, sysfs_root: str) -> tuple[list[Candidate], list[SkippedDevice]]:
