@@ -2,8 +2,8 @@
 
 Why not simply ``sys.exit``: the interpreter's teardown after it (unloading every
 module, a last collection, freeing each object) took 6 ms of a short scan on the
-build host and about a tenth of a second under TCG, a tenth of the whole command
-as a user runs it (docs/performance.md, "The way out"). Nothing rescue writes
+build host, a tenth of the instructions the whole command runs, and under TCG time
+follows instructions (docs/performance.md, "The way out"). Nothing rescue writes
 needs it: every file a command writes is closed, and synced where it matters,
 before the command returns (tests/test_leave.py holds that for the commands that
 write). So once stdout and stderr are flushed the process ends at once with
