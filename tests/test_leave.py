@@ -14,38 +14,37 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+def _leaving(before: str, code: int, cwd: Path) -> subprocess.CompletedProcess:
+    """A process that runs BEFORE (lines of Python), then leaves with CODE."""
+    script = f"import sys\nfrom rescue.leave import leave, nothing_waits\n{before}\nleave({code})\n"
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=120
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd, timeout=120
     )
 
 
 def test_a_quick_exit_keeps_the_code_and_flushes_both_streams(tmp_path: Path) -> None:
-    code = (
-        "import sys\nfrom rescue.leave import leave, nothing_waits\n"
-        "assert nothing_waits()\n"
-        "print('out', end=''); print('err', end='', file=sys.stderr)\nleave(3)\n"
-    )
-    done = _python(code, tmp_path)
+    done = _leaving(
+        "assert nothing_waits()\nprint('out', end=''); print('err', end='', file=sys.stderr)",
+        3, tmp_path,
+    )  # fmt: skip
     assert (done.returncode, done.stdout, done.stderr) == (3, "out", "err")
 
 
 def test_an_atexit_callback_still_runs(tmp_path: Path) -> None:
-    code = (
-        "import atexit\nfrom rescue.leave import leave, nothing_waits\n"
-        "atexit.register(print, 'callback ran')\nassert not nothing_waits()\nleave(4)\n"
-    )
-    done = _python(code, tmp_path)
+    done = _leaving(
+        "import atexit\natexit.register(print, 'callback ran')\nassert not nothing_waits()",
+        4, tmp_path,
+    )  # fmt: skip
     assert (done.returncode, done.stdout) == (4, "callback ran\n")
 
 
 def test_a_running_thread_is_waited_for(tmp_path: Path) -> None:
-    code = (
-        "import threading, time\nfrom rescue.leave import leave, nothing_waits\n"
-        "def late():\n    time.sleep(0.3)\n    open('late', 'w').write('done')\n"
-        "threading.Thread(target=late).start()\nassert not nothing_waits()\nleave(0)\n"
-    )
-    done = _python(code, tmp_path)
+    late = "def late():\n    time.sleep(0.3)\n    open('late', 'w').write('done')"
+    done = _leaving(
+        f"import threading, time\n{late}\nthreading.Thread(target=late).start()\n"
+        "assert not nothing_waits()",
+        0, tmp_path,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "late").read_text() == "done"
 
