@@ -90,17 +90,13 @@ def _ready(chosen: str, *, parents: bool = False) -> str:
     folder = paths.pure(outputs.check_folder(chosen, "reports folder", may_create=True))
     try:
         os.mkdir(folder)
-    except FileExistsError:
-        if not os.path.isdir(folder):  # what Path.mkdir(exist_ok=True) refuses too
+    except OSError as err:
+        # An existing folder is what Path.mkdir(exist_ok=True) takes; anything else there is not.
+        if not (isinstance(err, FileExistsError) and os.path.isdir(folder)):
             raise BadInput(
-                f"reports folder {folder}: cannot create it: File exists",
+                f"reports folder {folder}: cannot create it: {err.strerror}",
                 hint="pass --reports DIR with a writable folder",
             ) from None
-    except OSError as err:
-        raise BadInput(
-            f"reports folder {folder}: cannot create it: {err.strerror}",
-            hint="pass --reports DIR with a writable folder",
-        ) from None
     return paths.pure(outputs.check_folder(folder, "reports folder"))
 
 
