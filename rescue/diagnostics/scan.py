@@ -505,8 +505,11 @@ def _bad_runs(status: bytearray) -> Iterator[tuple[int, int]]:
     on the build host, paid by every scan's report.
     """
     first = status.find(_BAD)
+    if first < 0:
+        return  # a clean disc's map: no pattern needed
+    not_bad = re.compile(_NOT_BAD)
     while first >= 0:
-        good = re.compile(_NOT_BAD).search(status, first)
+        good = not_bad.search(status, first)
         stop = len(status) if good is None else good.start()
         yield first, stop
         first = status.find(_BAD, stop)
