@@ -14,6 +14,13 @@ error messages stay those of the walk. The one fact that needs the others is
 the drive's index: it is counted from the peripheral types of the devices
 before it in H:C:T:L order (one attribute each), which is the walk's order;
 with udev, a drive udev tags as a CD though its type is not 5 is not counted.
+
+udev's facts about the drive (its disc, its capabilities, whether its sr
+node is a CD drive's) come from the one block device's entry in udev's
+database (``rescue.discovery.udevdb``), read where the walk would use udev
+(``udev.database``): pyudev, ctypes and libudev are not loaded for one drive.
+Where the database exists but pyudev or libudev does not, the walk falls back
+to sysfs while this still reads udev's entry (the boot image has both).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from rescue.discovery import sysfs, udev
+from rescue.discovery import sysfs, udev, udevdb
 from rescue.discovery.model import DriveNode
 from rescue.discovery.path import device_dir_of_node, read_path
 from rescue.discovery.sysfs import (
@@ -71,12 +78,12 @@ def by_node(spec: str, sysfs_root: str = "/sys", dev_root: str = "/dev") -> Driv
         return None
     if name not in (scsi.block, scsi.generic):  # the class link led elsewhere: let the walk say
         return None
-    context, _ = udev.open_context(None, sysfs_root)
+    database = udev.database(sysfs_root)
     props: Mapping[str, str] | None = None
     sr = node_at(dev_root, scsi.block)
-    if context is not None and scsi.block is not None:
-        props = udev.block_properties(context, os.path.join(scsi.path, "block", scsi.block))
-        if props is None or not udev.is_cd(props):
+    if database is not None and scsi.block is not None:
+        props = udevdb.block_properties(os.path.join(scsi.path, "block", scsi.block), database)
+        if not udev.is_cd(props):
             props, sr = None, None  # the udev walk pairs an sr node only with a tagged CD
     found = Candidate(scsi, sr, node_at(dev_root, scsi.generic), True, props)
     return drive_node(_index(scsi.hctl, sysfs_root), found, sysfs_root)

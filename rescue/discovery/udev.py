@@ -69,18 +69,44 @@ def open_context(use_udev: bool | None, sysfs_root: str) -> tuple[UdevContext | 
     """
     if use_udev is False:
         return None, "udev disabled by the caller"
-    if use_udev is None and os.path.normpath(sysfs_root) != DEFAULT_SYSFS:
-        return None, f"sysfs root {sysfs_root} is not the running system's"
+    foreign = _foreign(sysfs_root)
+    if use_udev is None and foreign:
+        return None, foreign
     context, reason = _context()
     if context is None and use_udev:
         raise UsageError(f"udev was requested but is unavailable: {reason}")
     return context, reason
 
 
+def database(sysfs_root: str) -> str | None:
+    """udev's database folder when automatic mode would use udev for SYSFS_ROOT, else None.
+
+    The tests ``open_context`` makes before it loads pyudev (the real /sys,
+    a database folder), for a reader of the database itself
+    (``rescue.discovery.udevdb``), which needs neither pyudev nor libudev.
+    """
+    return None if _foreign(sysfs_root) or _no_database() else UDEV_DATABASE
+
+
+def _foreign(sysfs_root: str) -> str | None:
+    """Why SYSFS_ROOT is not the running system's /sys; None when it is."""
+    if os.path.normpath(sysfs_root) != DEFAULT_SYSFS:
+        return f"sysfs root {sysfs_root} is not the running system's"
+    return None
+
+
+def _no_database() -> str | None:
+    """Why there is no udev database to read; None when its folder exists."""
+    if not os.path.isdir(UDEV_DATABASE):
+        return f"no udev database at {UDEV_DATABASE}"
+    return None
+
+
 def _context() -> tuple[UdevContext | None, str | None]:
     """One pyudev context (loading libudev is the test that udev is usable), or why none."""
-    if not os.path.isdir(UDEV_DATABASE):
-        return None, f"no udev database at {UDEV_DATABASE}"
+    missing = _no_database()
+    if missing:
+        return None, missing
     try:
         import pyudev
 
@@ -134,20 +160,6 @@ def scan(context: UdevContext, sysfs_root: str) -> tuple[list[Candidate], list[S
 def is_cd(props: Mapping[str, str]) -> bool:
     """Whether udev tagged a block device as a CD/DVD drive (cdrom_id, or scsi_id/ata_id)."""
     return props.get("ID_CDROM") == "1" or props.get("ID_TYPE") == "cd"
-
-
-def block_properties(context: UdevContext, sys_path: str) -> Mapping[str, str] | None:
-    """udev's properties of the one device at SYS_PATH; None when udev does not know it.
-
-    For a drive named by its node (``rescue.discovery.named``): one lookup,
-    where ``scan`` lists every block device.
-    """
-    import pyudev
-
-    try:
-        return pyudev.Devices.from_sys_path(context, sys_path).properties
-    except pyudev.DeviceNotFoundError:
-        return None
 
 
 def identity(props: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
