@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_discovery import SysfsTree, tree  # noqa: F401  (tree: a fixture)
+from test_discovery import CD, SysfsTree, tree  # noqa: F401  (tree: a fixture)
+from test_discovery_named import udev_database, with_class_links
 
 from rescue import cli, usage
 
@@ -593,3 +594,28 @@ def test_no_module_imports_typing_outside_type_checking() -> None:
         if _imports_typing_at_run_time(ast.parse(path.read_text(encoding="utf-8")))
     }
     assert found == STILL_TYPING
+
+
+def test_a_named_nodes_scan_reads_udevs_entry_without_pyudev_or_ctypes(
+    tree: SysfsTree,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """With a udev database, a drive named by its node takes udev's facts from its block
+    device's entry (rescue.discovery.udevdb): no pyudev, and no ctypes, which pyudev loads
+    libudev with (about 0.24 s of a scan's start under TCG, docs/image.md)."""
+    linked = with_class_links(tree)
+    root, dev = str(linked.root), str(linked.dev)
+    database = udev_database(linked, tmp_path, {"sr0": {**CD, "ID_CDROM_MEDIA": "1"}})
+    setup = REAL_NODE + (
+        "import functools, rescue.discovery as _d, rescue.discovery.udevdb as _db\n"
+        f"_d.udev.DEFAULT_SYSFS, _d.udev.UDEV_DATABASE = {root!r}, {str(database)!r}\n"
+        f"_d.by_node = functools.partial(_d.by_node, sysfs_root={root!r}, dev_root={dev!r})\n"
+        "_read, _seen = _db.block_properties, set()\n"
+        "_db.block_properties = lambda *a: _seen.update(_read(*a)) or _read(*a)\n"
+    )
+    argv = ["scan", f"{dev}/sg1", "--end", "64", "--reports", str(tmp_path / "reports")]
+    out, at_end = loaded(*argv, setup=setup + at_first(FIRST_READ, "_seen"))
+    assert not under(at_end, "pyudev", "ctypes", "_ctypes")
+    seen, rest = first_line(out)
+    assert "ID_CDROM_MEDIA" in seen  # the entry was read before the first READ
+    assert "64 sectors read this run" in rest
