@@ -201,6 +201,50 @@ def test_progress_is_told_at_most_every_progress_seconds(monkeypatch) -> None:  
     assert told == [32] * 32
 
 
+class _CountedClock:
+    """An emulated drive's transport whose clock reads are counted; no prepared reader, so the
+    scan reads through the stand-in drive below."""
+
+    def __init__(self, transport: object) -> None:
+        self._transport, self.reads = transport, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._transport, name)
+
+    def now(self) -> float:
+        self.reads += 1
+        return self._transport.now()  # type: ignore[attr-defined]
+
+    def bulk_reader(self, *args: object) -> None:
+        return None
+
+
+class _ClockedDrive:
+    def __init__(self, drive: Drive) -> None:
+        self._drive, self.transport = drive, _CountedClock(drive.transport)
+
+    def read10(self, lba: int, blocks: int) -> bytes:
+        return self._drive.read10(lba, blocks)
+
+
+def test_a_block_is_timed_with_one_clock_read_and_progress_time_is_no_reads(monkeypatch) -> None:  # noqa: ANN001
+    """One clock read per block (a system call of ~2 us in the TCG guest), and the time a
+    progress call takes is not put on the next block (docs/performance.md)."""
+    drive = Drive(open_device("emu:generic-dvd,sectors=1024,slow=0-1023:1,speed=0"))
+    drive.settle()
+    quiet = _ClockedDrive(drive)
+    result = Scanner(quiet, block=32).run(ScanResult(0, 1024, bytearray(b"?" * 1024)))  # type: ignore[arg-type]
+    assert quiet.transport.reads <= 32 + 2  # one a block, and the start's
+    assert sum(zone.seconds for zone in result.zones) == pytest.approx(32.0)
+    monkeypatch.setattr(scan_engine, "PROGRESS_SECONDS", 0.0)  # told after every block
+    told = _ClockedDrive(drive)
+    result = Scanner(told, block=32, slow_seconds=0.5).run(  # type: ignore[arg-type]
+        ScanResult(0, 1024, bytearray(b"?" * 1024)), lambda _: drive.transport.sleep(100.0)
+    )
+    assert sum(zone.seconds for zone in result.zones) == pytest.approx(32.0)
+    assert [(r.first, r.count, r.seconds) for r in result.slow] == [(0, 1024, pytest.approx(32.0))]
+
+
 def test_progress_counts_what_an_interrupted_scan_dealt_with(monkeypatch) -> None:  # noqa: ANN001
     drive = Drive(open_device("emu:generic-dvd,sectors=1024"))
     drive.settle()
