@@ -4,7 +4,7 @@ A command on one drive named by its node (``rescue.discovery.named``) needs
 udev's facts about that drive's block device only. Asking pyudev costs its
 import, ctypes and libudev's loading: about 0.24 s of a scan's start under
 QEMU's TCG (docs/image.md). The database is plain text, one file per device
-(docs/protocols.md, "The udev database"; systemd's
+(docs/protocols.md, "Linux facts that bite", 9; systemd's
 ``src/libsystemd/sd-device/sd-device.c`` and ``device-private.c``, read for
 the facts):
 
