@@ -373,3 +373,62 @@ def test_a_scan_reads_through_the_prepared_reader_unless_journaled(
         build.read_10_bytes(lba, 32) for lba in range(0, 256, 32)
     ]
     assert through_drive == (list(range(0, 256, 32)) if journaled else [])
+
+
+# --- the sg driver's reserved buffer, sized for a scan's blocks (sg_dd does the same) -------
+
+
+@pytest.fixture
+def ioctls(monkeypatch) -> Iterator[list[tuple[int, bytes]]]:  # noqa: ANN001
+    """fcntl.ioctl's stand-in: SG_GET_RESERVED_SIZE answers HELD; every call is recorded."""
+    import fcntl
+    import struct
+
+    calls: list[tuple[int, bytes]] = []
+
+    def ioctl(fd, request, arg):  # noqa: ANN001, ANN202
+        calls.append((request, bytes(arg)))
+        if request == sgio.SG_GET_RESERVED_SIZE:
+            return struct.pack("i", 32768)
+        if request == sgio.SG_SET_RESERVED_SIZE and struct.unpack("i", arg)[0] > 1 << 20:
+            raise OSError(errno.EBUSY, "busy")
+        return arg
+
+    monkeypatch.setattr(fcntl, "ioctl", ioctl)
+    yield calls
+
+
+def test_an_sg_nodes_reserved_buffer_is_grown_to_the_size_asked_and_never_shrunk(ioctls) -> None:  # noqa: ANN001
+    import struct
+
+    with SgioTransport("/dev/null") as t:
+        t.path = "/dev/sg3"  # the rule is the node's name: the host has no sg node
+        t.reserve_buffer(65536)
+        assert ioctls == [
+            (sgio.SG_GET_RESERVED_SIZE, bytes(4)),
+            (sgio.SG_SET_RESERVED_SIZE, struct.pack("i", 65536)),
+        ]
+        ioctls.clear()
+        t.reserve_buffer(16384)  # the driver holds more already (32 KiB here)
+        assert ioctls == [(sgio.SG_GET_RESERVED_SIZE, bytes(4))]
+        t.reserve_buffer(4 << 20)  # refused (EBUSY in this stand-in): reads go on without it
+        t.path = "/dev/sr0"
+        ioctls.clear()
+        t.reserve_buffer(65536)
+        assert ioctls == []  # a block node keeps no buffer per descriptor
+    t.path = "/dev/sg3"
+    t.reserve_buffer(65536)  # closed: nothing is asked of a number another file may hold
+    assert ioctls == []
+
+
+def test_a_scan_asks_for_a_buffer_of_one_block() -> None:
+    from rescue.devices import open_device
+    from rescue.diagnostics.scan import Scanner, ScanResult
+
+    asked: list[int] = []
+    with open_device("emu:generic-dvd,sectors=256") as transport:
+        transport.reserve_buffer = asked.append  # type: ignore[method-assign]
+        drive = Drive(transport)
+        drive.settle()
+        Scanner(drive, block=64).run(ScanResult(0, 256, bytearray(b"?" * 256)))
+    assert asked == [64 * 2048]

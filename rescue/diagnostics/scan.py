@@ -292,6 +292,8 @@ class Scanner:
         result.position = result.start
         result.method = self.method
         status, block, end, zones = result.status, self.block, result.end, result.zones
+        # the kernel's buffer for this descriptor sized to a block, as sg_dd sizes it
+        self.drive.transport.reserve_buffer(block * sector_bytes(self.method))
         # the transport's prepared READ(10) where it has one: a block is then one Python frame
         read10 = read10_reader(self.drive.transport) or self.drive.read10
         now, slow = self._now, self.slow_seconds

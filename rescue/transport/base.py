@@ -139,13 +139,21 @@ class Transport(ABC):
         """
         return None
 
+    def reserve_buffer(self, size: int) -> None:  # noqa: B027 - a hint most backends ignore
+        """Make transfers of up to ``size`` bytes cheap for the kernel, where it keeps a
+        buffer per descriptor (the sg driver: ``SgioTransport``); nothing elsewhere.
+
+        A hint, never a limit: a backend that cannot keep such a buffer still moves
+        every transfer the path carries.
+        """
+
     def sleep(self, seconds: float) -> None:
         """Wait in the device's time (virtual for in-process models)."""
         if seconds > 0:
             time.sleep(seconds)
 
     #: The device's clock in seconds: the host's monotonic clock itself (a scan reads it
-    #: twice a block, so no Python frame in between); in-process models keep virtual time.
+    #: once a block, so no Python frame in between); in-process models keep virtual time.
     now: Callable[[], float] = staticmethod(time.monotonic)
 
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release

@@ -42,11 +42,13 @@ timing is the best of REPEATS runs, taken in turn with its peer's.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
 import re
 import resource
+import struct
 import subprocess
 import sys
 import tempfile
@@ -63,6 +65,7 @@ from rescue.diagnostics.scan import Scanner, ScanResult
 from rescue.drive import Drive, read10_reader
 from rescue.emulator.images import make_btc_image
 from rescue.ops import scan as scan_cmd
+from rescue.transport import sgio
 from rescue.transport.journal import read_journal
 from rescue.transport.sgio import SgioTransport
 
@@ -243,6 +246,7 @@ def _read10_loop(node: ScsiNode, block: int) -> float:
     """The scan's reads through the path a scan takes (the transport's prepared READ(10),
     rescue.drive.read10_reader), without the scan engine around them."""
     with SgioTransport(node.sg) as transport:
+        transport.reserve_buffer(block * 2048)  # as the scan engine asks before its reads
         read = read10_reader(transport)
         if read is None:
             raise RuntimeError(f"{node.sg}: an unjournaled sg node gave no prepared reader")
@@ -285,8 +289,11 @@ def bench_checkpoint(tmp: Path) -> dict[str, float]:
 
 
 def _py_sg_reads(node: ScsiNode, block: int) -> float:
-    """The same READ(10)s through the bare binding: what Python itself cannot avoid."""
+    """The same READ(10)s through the bare binding: what Python itself cannot avoid. The
+    node's reserved buffer is sized to a block first, as sg_dd and the scan engine size it
+    (SG_SET_RESERVED_SIZE, rescue.transport.sgio.SgioTransport.reserve_buffer)."""
     with _raw_fd(node.sg) as fd:
+        fcntl.ioctl(fd, sgio.SG_SET_RESERVED_SIZE, struct.pack("i", block * 2048))
         started = time.perf_counter()
         for lba in range(0, SCAN_SECTORS, block):
             cdb = bytes([0x28, 0, *lba.to_bytes(4, "big"), 0, *block.to_bytes(2, "big"), 0])

@@ -31,6 +31,7 @@ from guestlib import ScsiNode, emulate_command, node_by_vendor
 from rescue.diagnostics import mapfile as mf
 from rescue.drive import Drive, read10_reader
 from rescue.errors import ExitCode
+from rescue.transport import sgio
 from rescue.transport.sgio import SgioTransport
 
 SECTOR = 2048
@@ -183,3 +184,31 @@ def test_scan_of_a_cd_tells_weak_from_unreadable_through_the_kernel(tmp_path: Pa
         if e.status == mf.BAD_SECTOR
     ]
     assert bad == [(500, 10)]  # weak sectors are copyable: '+' for ddrescue
+
+
+def _reserved(transport: SgioTransport) -> int:
+    import fcntl
+    import struct
+
+    return struct.unpack("i", fcntl.ioctl(transport._fd, sgio.SG_GET_RESERVED_SIZE, bytes(4)))[0]
+
+
+def test_an_sg_nodes_reserved_buffer_grows_to_the_block_and_no_further_than_the_queue() -> None:
+    """The sg driver keeps the size asked for (read back with SG_GET_RESERVED_SIZE), capped at
+    the queue's largest transfer, and never shrinks it for a smaller block; an sr node has no
+    such buffer and is left alone (rescue.transport.sgio.reserve_buffer)."""
+    node = node_by_vendor("RESCUEDB")
+    queue_max = Path(f"/sys/block/{Path(node.sr).name}/queue/max_sectors_kb")
+    cap = int(queue_max.read_text()) * 1024
+    with SgioTransport(node.sg) as transport:
+        start = _reserved(transport)
+        assert start < 64 * 1024, start  # def_reserved_size: 32 KiB unless raised
+        transport.reserve_buffer(64 * 1024)
+        assert _reserved(transport) == 64 * 1024
+        transport.reserve_buffer(16 * 1024)
+        assert _reserved(transport) == 64 * 1024
+        transport.reserve_buffer(64 * 1024 * 1024)
+        assert _reserved(transport) == min(64 * 1024 * 1024, cap)
+        assert len(Drive(transport).read10(0, 32)) == 32 * SECTOR  # reads still come through
+    with SgioTransport(node.sr) as transport:
+        transport.reserve_buffer(1024 * 1024)  # no error: nothing to resize on a block node
