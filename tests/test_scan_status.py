@@ -101,21 +101,35 @@ def _expected_zones(
     st.integers(1, 40),
     st.sets(st.integers(0, 599), max_size=4),
     STATUS,
+    st.booleans(),
 )
 def test_zones_count_each_read_run_in_the_zone_of_its_first_lba(
-    start: int, span: int, block: int, bad: set[int], done: bytearray
+    start: int, span: int, block: int, bad: set[int], done: bytearray, told: bool
 ) -> None:
     """The short way sums its blocks in locals and adds them when a zone ends: the totals
-    are the plain per-run count, over fresh, resumed and failing blocks alike."""
+    are the plain per-run count, over fresh, resumed and failing blocks alike, and every
+    sector ends as it read. TOLD: each block takes 0.2 s of the drive's clock, so progress
+    is due after every one, ending each stretch of the short way there."""
     sectors = 600
     spec = f"generic-dvd,sectors={sectors}" + (f",bad={';'.join(map(str, bad))}" if bad else "")
+    spec += ",slow=0-599:0.2,speed=0" if told else ""
     drive = Drive(EmulatedTransport(create(spec), "emu:test"))
     drive.settle()  # the power-on unit attention, which would fail the first READ
     status = bytearray(b"?" * sectors)
     status[start : start + len(done)] = done[: sectors - start]
     before, end = bytes(status), min(sectors, start + span)
-    result = Scanner(drive, block=block, retries=0).run(ScanResult(start, end, status))
+    heard: list[int] = []
+    result = Scanner(drive, block=block, retries=0).run(
+        ScanResult(start, end, status), heard.append if told else None
+    )
     assert result.position == end and not result.interrupted
+    assert sum(heard) == (end - start if told else 0)
     zones, asked = _expected_zones(before, start, end, block, bad)
     assert [z.bytes_read // 2048 for z in result.zones] == zones
     assert result.sectors_read_now == asked
+    tried = {ord("+"): "+", ord("-"): "-"}  # a finished or bad sector is not read again
+    expected = "".join(
+        tried.get(before[s], "-" if s in bad else "+") for s in range(start, end)
+    )  # fmt: skip
+    assert result.status[start:end].decode() == expected
+    assert result.status[:start] == before[:start] and result.status[end:] == before[end:]
