@@ -164,3 +164,37 @@ def test_read_lba_and_count_read_back(lba, blocks) -> None:
     assert int.from_bytes(r10[2:6], "big") == int.from_bytes(r12[2:6], "big") == lba
     assert int.from_bytes(r10[7:9], "big") == int.from_bytes(r12[6:10], "big") == blocks
     assert r10.data_in == r12.data_in == blocks * 2048
+
+
+@pytest.mark.parametrize(
+    ("name", "home"),
+    [
+        ("PageControl", "rescue.scsi.modepage"),
+        ("TocFormat", "rescue.scsi.toc"),
+        ("StartStop", "rescue.scsi.events"),
+        ("WriteBufferMode", "rescue.scsi.buffer"),
+        ("ReadBufferMode", "rescue.scsi.buffer"),
+    ],
+)
+def test_field_values_made_on_first_use_keep_their_names(name: str, home: str) -> None:
+    """cdb names the enums that live beside their answers' parsers (loaded on first use)."""
+    enum = getattr(cdb, name)
+    assert enum.__module__ == home and enum.__name__ == name
+    namespace: dict[str, object] = {}
+    exec(f"from rescue.scsi.cdb import {name}", namespace)
+    assert namespace[name] is enum
+
+
+def test_an_unknown_name_of_cdb_is_still_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchMode'"):
+        cdb.NoSuchMode  # noqa: B018
+    assert not hasattr(cdb, "__path__")  # a module, not a package: import machinery asks this
+
+
+def test_the_lazy_defaults_send_the_bytes_they_sent_as_enums() -> None:
+    from rescue.scsi.modepage import PageControl
+    from rescue.scsi.toc import TocFormat
+
+    assert cdb.mode_sense_10() == cdb.mode_sense_10(pc=PageControl.CURRENT)
+    assert cdb.read_toc() == cdb.read_toc(TocFormat.TOC)
+    assert cdb.Opcode.READ_10 == 0x28 and type(cdb.Opcode.READ_10) is int

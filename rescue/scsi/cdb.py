@@ -21,10 +21,36 @@ from functools import partial
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without typing (docs/architecture.md, "Start-up")
 if TYPE_CHECKING:
+    from rescue.scsi.buffer import ReadBufferMode, WriteBufferMode  # noqa: F401 - __getattr__
+    from rescue.scsi.events import StartStop
+    from rescue.scsi.modepage import PageControl
     from rescue.scsi.readcd import C2Mode, HeaderCode, SectorType, SubChannel
+    from rescue.scsi.toc import TocFormat
+
+#: The field values of commands a scan never sends live beside the parsers of those commands'
+#: answers and load on first use (PEP 562's module ``__getattr__``): ``cdb.StartStop.EJECT``
+#: and ``from rescue.scsi.cdb import WriteBufferMode`` still name them. Making an IntEnum
+#: costs about 0.1 M instructions a member, every scan's start (issue 15).
+_ELSEWHERE = {
+    "PageControl": "rescue.scsi.modepage",
+    "TocFormat": "rescue.scsi.toc",
+    "StartStop": "rescue.scsi.events",
+    "WriteBufferMode": "rescue.scsi.buffer",
+    "ReadBufferMode": "rescue.scsi.buffer",
+}
 
 
-class Opcode(IntEnum):
+def __getattr__(name: str) -> object:
+    where = _ELSEWHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(__import__(where, fromlist=(name,)), name)
+
+
+class Opcode:
+    """Operation codes: a CDB's first byte, plain ints (nothing looks one up by value, and an
+    IntEnum of these 17 cost 1.8 M instructions at every start)."""
+
     TEST_UNIT_READY = 0x00
     REQUEST_SENSE = 0x03
     INQUIRY = 0x12
@@ -145,15 +171,6 @@ def get_configuration(
     return Cdb(cdb, data_in=alloc)
 
 
-class PageControl(IntEnum):
-    """MODE SENSE page control (SPC-4 6.11.1)."""
-
-    CURRENT = 0
-    CHANGEABLE = 1
-    DEFAULT = 2
-    SAVED = 3
-
-
 #: MMC's CD/DVD Capabilities and Mechanical Status page: what MODE SENSE asks for unless told
 #: otherwise. Defined here, where the builder's default needs it at import, and read by
 #: rescue.scsi.modepage's parser: a scan that never asks for the page loads no parser of it.
@@ -164,11 +181,12 @@ MODE_SENSE_ALLOC = 0xFF  # header + page 0x2A with every write-speed descriptor 
 def mode_sense_10(
     page: int = CAPABILITIES_PAGE,
     subpage: int = 0,
-    pc: PageControl = PageControl.CURRENT,
+    pc: PageControl | int = 0,
     dbd: bool = True,
     alloc: int = MODE_SENSE_ALLOC,
 ) -> Cdb:
-    """MODE SENSE(10) (SPC-4 6.12). ``dbd`` drops block descriptors (MMC drives have none)."""
+    """MODE SENSE(10) (SPC-4 6.12). ``dbd`` drops block descriptors (MMC drives have none);
+    ``pc`` a ``PageControl`` (``rescue.scsi.modepage``), 0 (CURRENT) unless told."""
     cdb = bytearray(10)
     cdb[0] = Opcode.MODE_SENSE_10
     cdb[1] = 0x08 if dbd else 0
@@ -186,7 +204,7 @@ def read_capacity_10() -> Cdb:
 
 
 _READ_10 = struct.Struct(">BBIBHB")  # opcode, flags, LBA, group, transfer length, control
-_READ_10_OPCODE = int(Opcode.READ_10)  # an enum member costs a class lookup per use
+_READ_10_OPCODE = Opcode.READ_10  # one global lookup per use, not a class lookup too
 
 
 def read_10_bytes(lba: int, blocks: int, fua: bool = False) -> bytes:
@@ -262,20 +280,14 @@ def read_cd(
     return Cdb(cdb, data_in=blocks * size)
 
 
-class TocFormat(IntEnum):
-    """READ TOC/PMA/ATIP format field (MMC-6 6.26.2.3); the two parsed here."""
-
-    TOC = 0
-    SESSION_INFO = 1
-
-
 TOC_ALLOC = 4 + 100 * 8  # header + 99 tracks + lead-out: the largest format-0 answer
 
 
 def read_toc(
-    fmt: TocFormat = TocFormat.TOC, msf: bool = False, track: int = 0, alloc: int = TOC_ALLOC
+    fmt: TocFormat | int = 0, msf: bool = False, track: int = 0, alloc: int = TOC_ALLOC
 ) -> Cdb:
-    """READ TOC/PMA/ATIP (MMC-6 6.26); ``track`` is the first track (format 0)."""
+    """READ TOC/PMA/ATIP (MMC-6 6.26); ``track`` is the first track (format 0); ``fmt`` a
+    ``TocFormat`` (``rescue.scsi.toc``), 0 (the TOC) unless told."""
     cdb = bytearray(10)
     cdb[0] = Opcode.READ_TOC
     cdb[1] = 0x02 if msf else 0
@@ -299,15 +311,6 @@ def get_event_status(classes: int = MEDIA_CLASS, alloc: int = EVENT_ALLOC) -> Cd
     return Cdb(cdb, data_in=alloc)
 
 
-class StartStop(IntEnum):
-    """START STOP UNIT byte 4 bits LoEj and Start (SBC-3 5.25, MMC-6 6.40)."""
-
-    STOP = 0b00
-    START = 0b01
-    EJECT = 0b10
-    LOAD = 0b11
-
-
 def start_stop_unit(action: StartStop, immediate: bool = False) -> Cdb:
     """START STOP UNIT: spin up/down, open (eject) or close (load) the tray."""
     cdb = bytearray(6)
@@ -326,35 +329,6 @@ def prevent_allow_medium_removal(prevent: bool) -> Cdb:
 
 
 # --- SPC: buffers and microcode -------------------------------------------------------------
-
-
-class WriteBufferMode(IntEnum):
-    """WRITE BUFFER modes (SPC-4 6.49.1, table of mode field values)."""
-
-    HEADER_AND_DATA = 0x00  # obsolete in SPC-4
-    VENDOR = 0x01
-    DATA = 0x02
-    DOWNLOAD = 0x04  # download microcode and activate
-    DOWNLOAD_SAVE = 0x05  # download microcode, save, and activate
-    DOWNLOAD_OFFSETS = 0x06  # with offsets, activate
-    DOWNLOAD_OFFSETS_SAVE = 0x07  # with offsets, save, and activate
-    ECHO = 0x0A  # write data to echo buffer
-    DOWNLOAD_OFFSETS_EVENTS_DEFER = 0x0D  # with offsets, select activation events, save, defer
-    DOWNLOAD_OFFSETS_SAVE_DEFER = 0x0E  # with offsets, save, and defer activation
-    ACTIVATE_DEFERRED = 0x0F  # activate deferred microcode
-
-
-class ReadBufferMode(IntEnum):
-    """READ BUFFER modes (SPC-4 6.17.1); 6 and 7 are vendor uses seen on optical drives."""
-
-    HEADER_AND_DATA = 0x00
-    VENDOR = 0x01
-    DATA = 0x02
-    DESCRIPTOR = 0x03
-    VENDOR_OFFSETS = 0x06  # MediaTek: memory at a 24-bit address (see read_buffer_memory)
-    VENDOR_OFFSETS_7 = 0x07
-    ECHO = 0x0A
-    ECHO_DESCRIPTOR = 0x0B
 
 
 def _buffer_cdb(
@@ -391,6 +365,8 @@ def read_buffer(mode: int, buffer_id: int = 0, offset: int = 0, length: int = 0)
 
 def read_buffer_descriptor(buffer_id: int = 0) -> Cdb:
     """READ BUFFER mode 3: the buffer's offset boundary and capacity (4 bytes)."""
+    from rescue.scsi.buffer import ReadBufferMode
+
     return read_buffer(ReadBufferMode.DESCRIPTOR, buffer_id, 0, 4)
 
 
@@ -401,6 +377,8 @@ def read_buffer_memory(address: int, length: int) -> Cdb:
     flasher, summarised in docs/protocols.md. It is the standard buffer layout with
     mode 6, buffer ID 0 and the address in the offset field.
     """
+    from rescue.scsi.buffer import ReadBufferMode
+
     return read_buffer(ReadBufferMode.VENDOR_OFFSETS, 0, address, length)
 
 

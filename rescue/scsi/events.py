@@ -7,9 +7,22 @@ conditions of the flashing policy.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from rescue.errors import ParseError
 from rescue.record import record
 from rescue.scsi.fields import Record, be, require
+
+
+class StartStop(IntEnum):
+    """START STOP UNIT byte 4 bits LoEj and Start (SBC-3 5.25, MMC-6 6.40): what moves the
+    tray and the medium whose events are read here."""
+
+    STOP = 0b00
+    START = 0b01
+    EJECT = 0b10
+    LOAD = 0b11
+
 
 # MMC-6 table "Notification Class field"
 EVENT_CLASSES: dict[int, str] = {

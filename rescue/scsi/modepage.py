@@ -10,10 +10,22 @@ no Blu-ray bits: BD support shows only as GET CONFIGURATION features 0040h
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from rescue.errors import ParseError
 from rescue.record import record
 from rescue.scsi.cdb import CAPABILITIES_PAGE  # the builder's default page, defined there
 from rescue.scsi.fields import Record, be, extent, require
+
+
+class PageControl(IntEnum):
+    """MODE SENSE page control (SPC-4 6.11.1)."""
+
+    CURRENT = 0
+    CHANGEABLE = 1
+    DEFAULT = 2
+    SAVED = 3
+
 
 HEADER_LENGTH = 8  # mode parameter header for the 10-byte CDB (SPC-4 7.5.5)
 

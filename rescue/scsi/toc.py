@@ -7,9 +7,19 @@ are normalised to LBA here and the MSF kept for display.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from rescue.errors import ParseError
 from rescue.record import record
 from rescue.scsi.fields import Record, be, require
+
+
+class TocFormat(IntEnum):
+    """READ TOC/PMA/ATIP format field (MMC-6 6.26.2.3); the two parsed here."""
+
+    TOC = 0
+    SESSION_INFO = 1
+
 
 LEAD_OUT = 0xAA
 DESCRIPTOR = 8
