@@ -1,7 +1,10 @@
 """rescue: identify, diagnose, back up and flash optical drives over raw SCSI."""
 
+# _signal: the interpreter's own signal module, loaded before any of Python's code runs.
+# signal.py wraps its functions to turn numbers into IntEnums, which cost 2.8 M instructions
+# to make at every start (issue 15); handlers and signal numbers are the same objects either way.
+import _signal
 import os as _os
-import signal as _signal
 import sys as _sys
 
 

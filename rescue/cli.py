@@ -274,13 +274,14 @@ def unforeseen(err: Exception) -> RescueError:
 
 def _ctrl_c_is_keyboard_interrupt() -> None:
     """Take Ctrl-C over from start-up's handler (``rescue/__init__.py``): from here on it is
-    KeyboardInterrupt, which every command (a flash's chunk boundary, a scan's LBA) handles."""
-    import signal
+    KeyboardInterrupt, which every command (a flash's chunk boundary, a scan's LBA) handles.
+    Through ``_signal``, as start-up: signal.py's enums are not made for it."""
+    import _signal
 
     import rescue
 
-    if signal.getsignal(signal.SIGINT) is rescue._interrupted_while_starting:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _signal.getsignal(_signal.SIGINT) is rescue._interrupted_while_starting:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
 
 
 def _odd_bytes_print_as_given() -> None:
