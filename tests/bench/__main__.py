@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-PARTS = ("host", "screen", "guest", "image")
+PARTS = ("host", "instructions", "screen", "guest", "image")
 
 
 def main(argv: list[str]) -> int:

