@@ -82,12 +82,13 @@ def _is_class_var(annotation: object) -> bool:
 
 
 def _own_fields(cls: type) -> list[Field]:
+    own = cls.__dict__
     found = []
-    for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+    for name, annotation in own.get("__annotations__", {}).items():
         if _is_class_var(annotation):
             continue
-        value = cls.__dict__.get(name, _MISSING)
-        spec = value if isinstance(value, Field) else Field(default=value)
+        value = own.get(name, _MISSING)
+        spec = value if isinstance(value, Field) else Field(value)
         if isinstance(spec.default, (list, dict, set, bytearray)):
             raise ValueError(f"{cls.__name__}.{name}: a mutable default needs default_factory")
         spec.name = name
@@ -113,9 +114,9 @@ def _collect(cls: type) -> tuple[Field, ...]:
 
 
 def _make_init(specs: tuple[Field, ...], frozen: bool, post_init: bool) -> Callable[..., None]:
-    names = tuple(spec.name for spec in specs)
-    plain = tuple(spec.default for spec in specs)
-    factories = tuple(spec.default_factory for spec in specs)
+    names = tuple([spec.name for spec in specs])
+    plain = tuple([spec.default for spec in specs])
+    factories = tuple([spec.default_factory for spec in specs])
     count = len(names)
     put = object.__setattr__ if frozen else setattr
 
@@ -148,9 +149,9 @@ def _make_init(specs: tuple[Field, ...], frozen: bool, post_init: bool) -> Calla
 
 def _make_methods(cls: type, specs: tuple[Field, ...], frozen: bool, slots: bool) -> dict[str, Any]:
     """The methods ``cls`` does not define itself, as dataclasses would add them."""
-    shown = tuple(spec.name for spec in specs if spec.repr)
-    compared = tuple(spec.name for spec in specs if spec.compare)
-    everything = tuple(spec.name for spec in specs)
+    shown = tuple([spec.name for spec in specs if spec.repr])  # lists: no generator to run
+    compared = tuple([spec.name for spec in specs if spec.compare])
+    everything = tuple([spec.name for spec in specs])
     own = cls.__dict__
 
     def __repr__(self: Any) -> str:
@@ -204,28 +205,28 @@ def _make_methods(cls: type, specs: tuple[Field, ...], frozen: bool, slots: bool
 
 def _build(cls: type, frozen: bool, slots: bool) -> type:
     specs = _collect(cls)
-    if slots:
+    methods = _make_methods(cls, specs, frozen, slots)
+    methods["__init__"] = _make_init(specs, frozen, hasattr(cls, "__post_init__"))
+    qualname = cls.__qualname__
+    for name, method in methods.items():
+        if callable(method):
+            method.__qualname__ = f"{qualname}.{name}"
+    methods[_FIELDS] = specs
+    if slots:  # a new class, made with its methods (setting a method on a class costs more)
         namespace = {k: v for k, v in cls.__dict__.items() if k not in ("__dict__", "__weakref__")}
         for spec in specs:
             namespace.pop(spec.name, None)
         inherited = {n for base in cls.__mro__[1:] for n in getattr(base, "__slots__", ())}
-        namespace["__slots__"] = tuple(s.name for s in specs if s.name not in inherited)
-        cls = type(cls)(cls.__name__, cls.__bases__, namespace)
-    else:
-        for spec in specs:
-            if isinstance(cls.__dict__.get(spec.name), Field):
-                if spec.default is _MISSING:
-                    delattr(cls, spec.name)
-                else:
-                    setattr(cls, spec.name, spec.default)
-    post_init = hasattr(cls, "__post_init__")
-    methods = _make_methods(cls, specs, frozen, slots)
-    methods["__init__"] = _make_init(specs, frozen, post_init)
+        namespace["__slots__"] = tuple([s.name for s in specs if s.name not in inherited])
+        return type(cls)(cls.__name__, cls.__bases__, namespace | methods)
+    for spec in specs:
+        if isinstance(cls.__dict__.get(spec.name), Field):
+            if spec.default is _MISSING:
+                delattr(cls, spec.name)
+            else:
+                setattr(cls, spec.name, spec.default)
     for name, method in methods.items():
-        if callable(method):
-            method.__qualname__ = f"{cls.__qualname__}.{name}"
         setattr(cls, name, method)
-    setattr(cls, _FIELDS, specs)
     return cls
 
 
