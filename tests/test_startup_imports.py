@@ -273,6 +273,17 @@ def test_help_is_laid_out_at_shutils_width(
     assert [p.format_help() for p in parsers] == ours
 
 
+def test_a_parser_asks_for_the_width_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argparse makes a formatter for every add_argument; each parser (rescue's, the common
+    options', scan's own) asks $COLUMNS and the terminal for its width once, help included."""
+    asked: list[int] = []
+    monkeypatch.setattr(usage, "terminal_columns", lambda: asked.append(57) or 57)
+    scan = _choices(cli.build_parser("scan"))["scan"]
+    assert len(asked) == 3
+    assert max(map(len, scan.format_help().splitlines())) <= 57 - usage.RIGHT_MARGIN
+    assert len(asked) == 3
+
+
 def test_menu_draws_its_first_screen_without_the_flash_engine() -> None:
     """The image's tty1 session: the drive list needs discovery, not the engine (issue 17, 4)."""
     out, modules = loaded("menu")
