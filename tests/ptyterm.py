@@ -35,11 +35,18 @@ class Pty:
                 except OSError:  # the process ended and closed the terminal
                     return
 
-    def wait_for(self, words: str | Callable[[str], bool], timeout: float = 60.0) -> str:
+    def wait_for(
+        self, words: str | Callable[[str], bool], timeout: float = 60.0, *, any_frame: bool = False
+    ) -> str:
+        """The screen once WORDS are on it. With ANY_FRAME, WORDS may be in any frame drawn
+        since the wait began: a message the screen shows for a moment (others push it out of
+        its few message lines) may come and go between two reads of a busy machine."""
+        start = len(self.text)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             self.read(0.3)
-            if words(self.screen()) if callable(words) else words in self.screen():
+            shown = self.text[start:] if any_frame else self.screen()
+            if words(shown) if callable(words) else words in shown:
                 return self.screen()
         raise AssertionError(f"{words!r} never shown; last screen:\n{self.screen()}")
 
