@@ -33,6 +33,7 @@ from bootvm import (
 
 from iso import bootcfg, build, image
 from rescue import __version__
+from rescue.discovery import udev, udevdb
 
 pytestmark = pytest.mark.vm
 
@@ -42,6 +43,11 @@ GUEST_SCRIPT = "; ".join(
     [
         f"echo {MARK}LIST",
         "rescue list --json",
+        # The entries the image's udevd wrote for each sr node, which a command on a node named
+        # by the user reads instead of asking pyudev (rescue.discovery.udevdb).
+        f"echo {MARK}UDEVDB",
+        "for b in /sys/block/sr*; do echo NODE /dev/${b##*/};"
+        " cat /run/udev/data/b$(cat $b/dev); done",
         f"echo {MARK}PROBE",
         # A real zero-length WRITE BUFFER to each drive, explained by the booted tool.
         "for dev in /dev/sr*; do rescue probe $dev; echo RC $?; done",
@@ -84,6 +90,24 @@ def check_drive_list(listing: object) -> None:
     assert scsi["sr"] and scsi["sg"], "sr and sg nodes are both expected (sg is loaded at boot)"
 
 
+def check_udev_entries(text: str, listing: object) -> None:
+    """Each drive's udev database entry, as the image's udevd wrote it and
+    ``rescue.discovery.udevdb`` reads it, gives the facts pyudev's walk gave `rescue list`:
+    a CD drive's tag, the disc and the capabilities."""
+    entries = {}
+    for chunk in text.split("NODE ")[1:]:
+        node, _, body = chunk.partition("\n")
+        entries[node.strip()] = udevdb.properties(body.encode())
+    listed = [d for d in drives(listing) if d["sr"]]
+    assert listed and sorted(entries) == sorted(d["sr"] for d in listed), (entries, listed)
+    for drive in listed:
+        props = entries[drive["sr"]]
+        assert udev.is_cd(props), (drive["sr"], props)
+        media = udev.media(props)
+        assert (media.to_dict() if media else None) == drive["media"], (props, drive)
+        assert list(udev.capabilities(props)) == drive["capabilities"], (props, drive)
+
+
 def check_probes(text: str) -> None:
     """Both QEMU drives refuse WRITE BUFFER with 5/20/00, explained, exit code 9."""
     for identity in ("QEMU QEMU DVD-ROM", f"{SCSI_VENDOR} {SCSI_PRODUCT} {SCSI_REVISION}"):
@@ -122,6 +146,7 @@ def check_menu(run: GuestRun) -> None:
 
 def check_common(run: GuestRun) -> None:
     check_drive_list(run.json_section("LIST"))
+    check_udev_entries(run.section("UDEVDB"), run.json_section("LIST"))
     check_probes(run.section("PROBE"))
     check_scan(run.section("SCAN"))
     check_menu(run)
