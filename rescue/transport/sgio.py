@@ -305,7 +305,7 @@ class SgioTransport(Transport):
         import fcntl
         import struct
 
-        if not os.path.basename(self.path).startswith("sg") or self._fd < 0:
+        if not self._open_sg_node():
             return None
         try:
             raw = fcntl.ioctl(self._fd, BLKSECTGET, struct.pack("i", 0))
@@ -332,7 +332,7 @@ class SgioTransport(Transport):
         import fcntl
         import struct
 
-        if not os.path.basename(self.path).startswith("sg") or self._fd < 0:
+        if not self._open_sg_node():
             return
         try:
             held = struct.unpack("i", fcntl.ioctl(self._fd, SG_GET_RESERVED_SIZE, b"\0" * 4))[0]
@@ -340,6 +340,11 @@ class SgioTransport(Transport):
                 fcntl.ioctl(self._fd, SG_SET_RESERVED_SIZE, struct.pack("i", size))
         except OSError:
             return
+
+    def _open_sg_node(self) -> bool:
+        """An open /dev/sgN: where the sg driver's own ioctls apply (BLKSECTGET in bytes, the
+        reserved buffer); on srN the same numbers mean other things or nothing."""
+        return os.path.basename(self.path).startswith("sg") and self._fd >= 0
 
     def close(self) -> None:
         self.ready_probe = None  # before the descriptor's number is free for another file
